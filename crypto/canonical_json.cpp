@@ -1,0 +1,322 @@
+#include "crypto/canonical_json.h"
+
+#include <optional>
+#include <vector>
+
+namespace onebill::crypto {
+namespace {
+
+using nlohmann::json;
+
+bool is_ascii(std::string_view s) {
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  }
+  return true;
+}
+
+// Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing above U+10FFFF.
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) { ++i; continue; }
+    if (c >= 0xc2 && c <= 0xdf) { n = 1; cp = c & 0x1f; }
+    else if (c >= 0xe0 && c <= 0xef) { n = 2; cp = c & 0x0f; }
+    else if (c >= 0xf0 && c <= 0xf4) { n = 3; cp = c & 0x07; }
+    else return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return false;
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+std::string join_path(const std::vector<std::string>& path) {
+  std::string out;
+  for (const auto& p : path) {
+    if (!out.empty() && p.front() != '[') out += '.';
+    out += p;
+  }
+  return out.empty() ? "(top level)" : out;
+}
+
+bool only_digits(std::string_view token) {
+  if (!token.empty() && token.front() == '-') token.remove_prefix(1);
+  if (token.empty()) return false;
+  for (char c : token) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// Builds the value while checking the subset, so a bad document is refused at the first offending token and
+// never fully materialised. nlohmann's SAX driver is iterative, so deep nesting cannot exhaust the stack: the
+// depth limit stops it first.
+class StrictBuilder {
+ public:
+  explicit StrictBuilder(const JsonLimits& limits) : limits_(limits) {}
+
+  bool null() { return put(json(nullptr)); }
+  bool boolean(bool v) { return put(json(v)); }
+  bool number_integer(json::number_integer_t v) {
+    if (v > kMaxSafeInteger || v < -kMaxSafeInteger) return fail_here("integer_range", "integer outside ±(2^53-1)");
+    return put(json(v));
+  }
+  bool number_unsigned(json::number_unsigned_t v) {
+    if (v > static_cast<json::number_unsigned_t>(kMaxSafeInteger)) {
+      return fail_here("integer_range", "integer outside ±(2^53-1)");
+    }
+    return put(json(static_cast<std::int64_t>(v)));
+  }
+  bool number_float(json::number_float_t, const std::string& token) {
+    if (only_digits(token)) return fail_here("integer_range", "integer outside ±(2^53-1)");
+    return fail_here("float", "numbers must be integers (no fraction or exponent): " + token);
+  }
+  bool string(std::string& v) { return put(json(std::move(v))); }
+  bool binary(json::binary_t&) { return fail_here("bad_json", "binary values are not JSON"); }
+
+  bool start_object(std::size_t) { return open(json::object()); }
+  bool start_array(std::size_t) { return open(json::array()); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+
+  bool key(std::string& k) {
+    if (!is_ascii(k)) {
+      path_.push_back(k);
+      return fail("non_ascii_key", "object keys must be ASCII");
+    }
+    json& obj = *stack_.back();
+    if (obj.contains(k)) {
+      path_.push_back(k);
+      return fail("duplicate_key", "the key appears twice in one object");
+    }
+    pending_key_ = k;
+    return true;
+  }
+
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) {
+    if (!error_) error_ = make_error("bad_json", "at byte " + std::to_string(position) + ": " + ex.what());
+    return false;
+  }
+
+  Result<json> finish() {
+    if (error_) return *error_;
+    return std::move(root_);
+  }
+
+ private:
+  // An error about the value being read now: its path includes the key or index it is stored under.
+  bool fail_here(std::string code, std::string message) {
+    if (!stack_.empty()) {
+      const json& parent = *stack_.back();
+      path_.push_back(parent.is_array() ? "[" + std::to_string(parent.size()) + "]" : pending_key_);
+    }
+    return fail(std::move(code), std::move(message));
+  }
+
+  bool fail(std::string code, std::string message) {
+    if (!error_) error_ = make_error(std::move(code), message + " at " + join_path(path_));
+    return false;
+  }
+
+  json* place(json value) {
+    if (stack_.empty()) {
+      root_ = std::move(value);
+      return &root_;
+    }
+    json& parent = *stack_.back();
+    if (parent.is_array()) {
+      parent.push_back(std::move(value));
+      return &parent.back();
+    }
+    json& slot = parent[pending_key_];
+    slot = std::move(value);
+    return &slot;
+  }
+
+  bool put(json value) {
+    place(std::move(value));
+    return true;
+  }
+
+  bool open(json container) {
+    if (static_cast<int>(stack_.size()) >= limits_.max_depth) {
+      return fail("too_deep", "nesting deeper than " + std::to_string(limits_.max_depth));
+    }
+    if (!stack_.empty()) {
+      const json& parent = *stack_.back();
+      path_.push_back(parent.is_array() ? "[" + std::to_string(parent.size()) + "]" : pending_key_);
+    }
+    stack_.push_back(place(std::move(container)));
+    return true;
+  }
+
+  bool close() {
+    stack_.pop_back();
+    if (!stack_.empty()) path_.pop_back();
+    return true;
+  }
+
+  const JsonLimits& limits_;
+  json root_;
+  std::vector<json*> stack_;  // pointers stay valid: a container's children are only appended to the last one
+  std::vector<std::string> path_;
+  std::string pending_key_;
+  std::optional<Error> error_;
+};
+
+Status check_value(const json& v, const JsonLimits& limits, int depth, std::vector<std::string>& path) {
+  switch (v.type()) {
+    case json::value_t::null:
+    case json::value_t::boolean:
+      return {};
+    case json::value_t::number_integer: {
+      auto n = v.get<std::int64_t>();
+      if (n > kMaxSafeInteger || n < -kMaxSafeInteger) {
+        return make_error("integer_range", "integer outside ±(2^53-1) at " + join_path(path));
+      }
+      return {};
+    }
+    case json::value_t::number_unsigned:
+      if (v.get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxSafeInteger)) {
+        return make_error("integer_range", "integer outside ±(2^53-1) at " + join_path(path));
+      }
+      return {};
+    case json::value_t::number_float:
+      return make_error("float", "numbers must be integers at " + join_path(path));
+    case json::value_t::string:
+      if (!valid_utf8(v.get_ref<const std::string&>())) {
+        return make_error("bad_json", "string is not valid UTF-8 at " + join_path(path));
+      }
+      return {};
+    case json::value_t::binary:
+    case json::value_t::discarded:
+      return make_error("bad_json", "not a JSON value at " + join_path(path));
+    case json::value_t::array:
+    case json::value_t::object:
+      break;
+  }
+  if (depth >= limits.max_depth) {
+    return make_error("too_deep", "nesting deeper than " + std::to_string(limits.max_depth));
+  }
+  if (v.is_array()) {
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      path.push_back("[" + std::to_string(i) + "]");
+      Status s = check_value(v[i], limits, depth + 1, path);
+      path.pop_back();
+      if (!s) return s;
+    }
+    return {};
+  }
+  for (const auto& [k, child] : v.items()) {
+    path.push_back(k);
+    if (!is_ascii(k)) return make_error("non_ascii_key", "object keys must be ASCII at " + join_path(path));
+    Status s = check_value(child, limits, depth + 1, path);
+    path.pop_back();
+    if (!s) return s;
+  }
+  return {};
+}
+
+void write_string(std::string& out, const std::string& s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0x0f]);
+        } else {
+          out.push_back(ch);  // everything else, including '/' and non-ASCII UTF-8, as is (RFC 8785 §3.2.2.2)
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+// Serializes a value already checked by check_value. Object members come out in key order: nlohmann's object
+// type is a std::map ordered by byte-wise string comparison, which for ASCII keys is RFC 8785's UTF-16 order.
+void write_value(std::string& out, const json& v) {
+  switch (v.type()) {
+    case json::value_t::null: out += "null"; return;
+    case json::value_t::boolean: out += v.get<bool>() ? "true" : "false"; return;
+    case json::value_t::number_integer: out += std::to_string(v.get<std::int64_t>()); return;
+    case json::value_t::number_unsigned: out += std::to_string(v.get<std::uint64_t>()); return;
+    case json::value_t::string: write_string(out, v.get_ref<const std::string&>()); return;
+    case json::value_t::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& e : v) {
+        if (!first) out.push_back(',');
+        first = false;
+        write_value(out, e);
+      }
+      out.push_back(']');
+      return;
+    }
+    case json::value_t::object: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& [k, e] : v.items()) {
+        if (!first) out.push_back(',');
+        first = false;
+        write_string(out, k);
+        out.push_back(':');
+        write_value(out, e);
+      }
+      out.push_back('}');
+      return;
+    }
+    default: return;  // excluded by check_value
+  }
+}
+
+}  // namespace
+
+Result<json> parse_strict(std::string_view text, const JsonLimits& limits) {
+  if (text.size() > limits.max_bytes) {
+    return make_error("too_large", "JSON text of " + std::to_string(text.size()) + " bytes is over the limit of " +
+                                       std::to_string(limits.max_bytes));
+  }
+  StrictBuilder builder(limits);
+  try {
+    json::sax_parse(text.begin(), text.end(), &builder, json::input_format_t::json, true);
+  } catch (const std::exception& e) {  // nlohmann may throw on internal limits; never let it escape
+    return make_error("bad_json", e.what());
+  }
+  return builder.finish();
+}
+
+Status check_subset(const json& value, const JsonLimits& limits) {
+  std::vector<std::string> path;
+  return check_value(value, limits, 0, path);
+}
+
+Result<std::string> canonicalize(const json& value, const JsonLimits& limits) {
+  if (Status s = check_subset(value, limits); !s) return s.error();
+  std::string out;
+  write_value(out, value);
+  return out;
+}
+
+}  // namespace onebill::crypto

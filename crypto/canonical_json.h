@@ -1,0 +1,42 @@
+// Canonical JSON for signing: RFC 8785 (JSON Canonicalization Scheme) restricted to the subset onebill allows.
+//
+// The subset (docs/formats/canonical-json.md):
+//   - numbers are integers in the I-JSON safe range, |n| <= 2^53 - 1 (amounts in minor units, weights in kg),
+//     so a JavaScript verifier reproduces the same bytes; no fractions or exponents (-0 is the integer 0);
+//   - object keys are ASCII; no key appears twice in one object;
+//   - strings are valid UTF-8 (unpaired surrogate escapes are rejected);
+//   - nesting depth and input size are bounded.
+// Input outside the subset is rejected with a precise reason, never "fixed". Because keys are ASCII, sorting by
+// UTF-16 code units (RFC 8785 §3.2.3) equals sorting by bytes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/result.h"
+
+namespace onebill::crypto {
+
+struct JsonLimits {
+  std::size_t max_bytes = 1 << 20;  // whole input
+  int max_depth = 32;               // objects and arrays nested
+};
+
+inline constexpr std::int64_t kMaxSafeInteger = (std::int64_t{1} << 53) - 1;
+
+// Parses `text` and checks it is inside the subset. Error codes:
+//   too_large (input over max_bytes), too_deep (nesting over max_depth), bad_json (syntax, invalid UTF-8,
+//   trailing data), duplicate_key, non_ascii_key, float (a fraction or exponent), integer_range.
+// The message names the offending key path where there is one (for example "tx.body.amount.value").
+Result<nlohmann::json> parse_strict(std::string_view text, const JsonLimits& limits = {});
+
+// Checks an already-built value against the subset (same codes, without too_large).
+Status check_subset(const nlohmann::json& value, const JsonLimits& limits = {});
+
+// RFC 8785 serialization of a value inside the subset; values outside it give the errors above.
+Result<std::string> canonicalize(const nlohmann::json& value, const JsonLimits& limits = {});
+
+}  // namespace onebill::crypto
