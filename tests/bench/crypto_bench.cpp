@@ -1,0 +1,95 @@
+// crypto_bench: signing, verification, hashing and Merkle operations, for comparison with `openssl speed`
+// (tests/bench/crypto-vs-openssl runs both and prints the ratios).
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <vector>
+
+#include "crypto/hash.h"
+#include "crypto/keys.h"
+#include "crypto/merkle.h"
+
+namespace {
+
+using namespace onebill::crypto;
+
+SigAlg alg_arg(const benchmark::State& state) { return static_cast<SigAlg>(state.range(0)); }
+
+// Messages the size of a short digest-sized payload (what `openssl speed` signs) and of a typical entry.
+std::string message(std::size_t size) { return std::string(size, 'm'); }
+
+void BM_Sign(benchmark::State& state) {
+  auto key = PrivateKey::generate(alg_arg(state));
+  std::string msg = message(static_cast<std::size_t>(state.range(1)));
+  for (auto _ : state) {
+    auto sig = key->sign(msg);
+    benchmark::DoNotOptimize(sig);
+  }
+  state.SetLabel(std::string(sig_alg_name(key->alg())));
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_Verify(benchmark::State& state) {
+  auto key = PrivateKey::generate(alg_arg(state));
+  std::string msg = message(static_cast<std::size_t>(state.range(1)));
+  auto sig = key->sign(msg);
+  PublicKey pub = key->public_key();
+  for (auto _ : state) {
+    bool ok = pub.verify(msg, *sig);
+    if (!ok) std::abort();
+    benchmark::DoNotOptimize(ok);
+  }
+  state.SetLabel(std::string(sig_alg_name(key->alg())));
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_Hash(benchmark::State& state) {
+  auto alg = static_cast<HashAlg>(state.range(0));
+  std::string data = message(static_cast<std::size_t>(state.range(1)));
+  for (auto _ : state) benchmark::DoNotOptimize(hash(alg, data));
+  state.SetLabel(std::string(hash_alg_name(alg)));
+  state.SetBytesProcessed(state.iterations() * state.range(1));
+}
+
+void BM_MerkleAppend(benchmark::State& state) {
+  MemoryMerkleStore store;
+  MerkleLog log(HashAlg::sha256, store);
+  Digest leaf = leaf_hash(HashAlg::sha256, as_bytes("entry"));
+  for (auto _ : state) benchmark::DoNotOptimize(log.append(leaf));
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_MerkleVerifyInclusion(benchmark::State& state) {
+  const auto n = static_cast<std::uint64_t>(state.range(0));
+  MemoryMerkleStore store;
+  MerkleLog log(HashAlg::sha256, store);
+  std::vector<Digest> leaves;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    leaves.push_back(leaf_hash(HashAlg::sha256, as_bytes(std::to_string(i))));
+    log.append(leaves.back());
+  }
+  Digest root = *log.root();
+  std::uint64_t index = n / 3;
+  auto proof = *log.inclusion_proof(index, n);
+  for (auto _ : state) {
+    bool ok = verify_inclusion(HashAlg::sha256, leaves[index], index, n, proof, root);
+    if (!ok) std::abort();
+    benchmark::DoNotOptimize(ok);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+constexpr auto kEd = static_cast<int64_t>(SigAlg::ed25519);
+constexpr auto kP256 = static_cast<int64_t>(SigAlg::ecdsa_p256);
+constexpr auto kSm2 = static_cast<int64_t>(SigAlg::sm2);
+
+BENCHMARK(BM_Sign)->ArgsProduct({{kEd, kP256, kSm2}, {32, 700}});
+BENCHMARK(BM_Verify)->ArgsProduct({{kEd, kP256, kSm2}, {32, 700}});
+BENCHMARK(BM_Hash)->ArgsProduct({{static_cast<int64_t>(HashAlg::sha256), static_cast<int64_t>(HashAlg::sm3)},
+                                 {64, 700, 16384}});
+BENCHMARK(BM_MerkleAppend);
+BENCHMARK(BM_MerkleVerifyInclusion)->Arg(1 << 10)->Arg(1 << 20);
+
+}  // namespace
+
+BENCHMARK_MAIN();
