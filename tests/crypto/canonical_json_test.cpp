@@ -1,0 +1,258 @@
+// Canonical JSON (crypto/canonical_json.h): RFC 8785 examples inside the onebill subset, onebill's own escaping
+// and ordering cases, and every rejection with its exact error code.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "crypto/canonical_json.h"
+#include "crypto/hash.h"
+#include "tests/crypto/test_util.h"
+
+using namespace onebill::crypto;
+using nlohmann::json;
+using onebill::crypto::test::read_json;
+using onebill::crypto::test::tohex;
+using onebill::crypto::test::unhex;
+
+namespace {
+
+std::string input_of(const json& c) {
+  if (c.contains("input_hex")) return to_string(unhex(c["input_hex"].get<std::string>()));
+  return c["input"].get<std::string>();
+}
+
+// parse_strict + canonicalize, and the result is a fixed point.
+void check_accept(const json& c) {
+  const std::string name = c["name"];
+  const std::string input = input_of(c);
+  const std::string expected = c["output"];
+  INFO("case \"" << name << "\"\ninput:    " << input << "\nexpected: " << expected);
+  auto parsed = parse_strict(input);
+  if (!parsed.ok()) FAIL_CHECK("rejected: " << parsed.error().code << ": " << parsed.error().message);
+  REQUIRE(parsed.ok());
+  CHECK(check_subset(*parsed).ok());
+  auto out = canonicalize(*parsed);
+  REQUIRE(out.ok());
+  CHECK(*out == expected);
+  CHECK(tohex(as_bytes(*out)) == tohex(as_bytes(expected)));  // byte for byte, in case of invisible characters
+  auto again = parse_strict(*out);
+  REQUIRE(again.ok());
+  auto out2 = canonicalize(*again);
+  REQUIRE(out2.ok());
+  CHECK(*out2 == expected);
+}
+
+void check_reject(const json& c) {
+  const std::string name = c["name"];
+  const std::string input = input_of(c);
+  const std::string code = c["code"];
+  INFO("case \"" << name << "\", input " << tohex(as_bytes(input)) << " (" << input << "), expected code " << code);
+  auto parsed = parse_strict(input);
+  if (parsed.ok()) {
+    auto out = canonicalize(*parsed);
+    FAIL_CHECK("accepted; canonical form " << (out.ok() ? *out : "(canonicalize failed: " + out.error().code + ")"));
+    return;
+  }
+  CHECK(parsed.error().code == code);
+  INFO("message: " << parsed.error().message);
+  CHECK_FALSE(parsed.error().message.empty());
+}
+
+std::string nested_arrays(int depth) { return std::string(static_cast<std::size_t>(depth), '[') + std::string(static_cast<std::size_t>(depth), ']'); }
+
+std::string nested_objects(int depth) {
+  std::string s;
+  for (int i = 0; i < depth; ++i) s += "{\"a\":";
+  s += "1";
+  s += std::string(static_cast<std::size_t>(depth), '}');
+  return s;
+}
+
+json nested_value(int depth) {
+  json v = 1;
+  for (int i = 0; i < depth; ++i) v = json::array({std::move(v)});
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("canonical JSON: RFC 8785 examples inside the subset", "[canonical_json][vectors]") {
+  const auto data = read_json("vectors/canonical_json_rfc8785.json");
+  REQUIRE(data["accept"].size() == 4);
+  for (const auto& c : data["accept"]) check_accept(c);
+}
+
+TEST_CASE("canonical JSON: RFC 8785 examples outside the subset are rejected", "[canonical_json][vectors]") {
+  const auto data = read_json("vectors/canonical_json_rfc8785.json");
+  REQUIRE(data["reject"].size() == 4);
+  for (const auto& c : data["reject"]) check_reject(c);
+}
+
+TEST_CASE("canonical JSON: escaping, ordering and integers (onebill cases)", "[canonical_json]") {
+  const auto data = read_json("vectors/canonical_json_onebill.json");
+  REQUIRE(data["accept"].size() >= 20);
+  for (const auto& c : data["accept"]) check_accept(c);
+}
+
+TEST_CASE("canonical JSON: rejections with exact codes (onebill cases)", "[canonical_json]") {
+  const auto data = read_json("vectors/canonical_json_onebill.json");
+  REQUIRE(data["reject"].size() >= 50);
+  for (const auto& c : data["reject"]) check_reject(c);
+}
+
+TEST_CASE("canonical JSON: -0 is not in the subset", "[canonical_json]") {
+  for (const char* text : {"-0", "[-0]", "{\"a\":-0}"}) {
+    INFO("input " << text);
+    auto r = parse_strict(text);
+    CHECK_FALSE(r.ok());
+    if (!r.ok()) CHECK_FALSE(r.error().code.empty());
+  }
+}
+
+TEST_CASE("canonical JSON: nesting 10,000 deep is too_deep, without a crash", "[canonical_json]") {
+  for (int depth : {33, 100, 10000, 100000}) {
+    INFO("depth " << depth);
+    auto a = parse_strict(nested_arrays(depth));
+    REQUIRE_FALSE(a.ok());
+    CHECK(a.error().code == "too_deep");
+    auto o = parse_strict(nested_objects(depth));
+    REQUIRE_FALSE(o.ok());
+    CHECK(o.error().code == "too_deep");
+    // Unclosed nesting: refused one way or the other.
+    CHECK_FALSE(parse_strict(std::string(static_cast<std::size_t>(depth), '[')).ok());
+  }
+}
+
+TEST_CASE("canonical JSON: depth limit boundary", "[canonical_json]") {
+  // max_depth counts nested objects and arrays: "[]" has depth 1, so 32 levels pass and 33 do not.
+  auto ok_arrays = parse_strict(nested_arrays(32));
+  CHECK(ok_arrays.ok());
+  auto ok_objects = parse_strict(nested_objects(32));
+  CHECK(ok_objects.ok());
+  CHECK(parse_strict(nested_arrays(33)).error().code == "too_deep");
+  CHECK(parse_strict(nested_objects(33)).error().code == "too_deep");
+
+  JsonLimits small;
+  small.max_depth = 3;
+  CHECK(parse_strict("[[[1]]]", small).ok());
+  CHECK(parse_strict("{\"a\":[{\"b\":1}]}", small).ok());
+  auto deep = parse_strict("[[[[1]]]]", small);
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.error().code == "too_deep");
+  auto deep_mixed = parse_strict("{\"a\":[{\"b\":[]}]}", small);
+  REQUIRE_FALSE(deep_mixed.ok());
+  CHECK(deep_mixed.error().code == "too_deep");
+  // Scalars have no depth.
+  JsonLimits zero;
+  zero.max_depth = 0;
+  CHECK(parse_strict("1", zero).ok());
+}
+
+TEST_CASE("canonical JSON: input over max_bytes is too_large", "[canonical_json]") {
+  JsonLimits small;
+  small.max_bytes = 10;
+  CHECK(parse_strict("[1,2,3,44]", small).ok());  // exactly 10 bytes
+  auto r = parse_strict("[1,2,3,444]", small);    // 11 bytes
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == "too_large");
+  auto ws = parse_strict("[1,2,3,4]  ", small);   // 11 bytes, the extra ones whitespace
+  REQUIRE_FALSE(ws.ok());
+  CHECK(ws.error().code == "too_large");
+
+  // The default limit is 1 MiB of input.
+  const std::size_t mib = std::size_t{1} << 20;
+  const std::string exact = "\"" + std::string(mib - 2, 'x') + "\"";
+  REQUIRE(exact.size() == mib);
+  CHECK(parse_strict(exact).ok());
+  const std::string over = "\"" + std::string(mib - 1, 'x') + "\"";
+  auto big = parse_strict(over);
+  REQUIRE_FALSE(big.ok());
+  CHECK(big.error().code == "too_large");
+  // Size is checked first: a large input that is also invalid is too_large.
+  auto big_bad = parse_strict(std::string(2 * mib, '['));
+  REQUIRE_FALSE(big_bad.ok());
+  CHECK(big_bad.error().code == "too_large");
+}
+
+TEST_CASE("canonical JSON: error messages name the key path", "[canonical_json]") {
+  auto f = parse_strict(R"({"tx":{"body":{"amount":{"value":1.5}}}})");
+  REQUIRE_FALSE(f.ok());
+  CHECK(f.error().code == "float");
+  CHECK_THAT(f.error().message, Catch::Contains("tx.body.amount.value"));
+  auto i = parse_strict(R"({"tx":{"body":{"amount":{"value":9007199254740992}}}})");
+  REQUIRE_FALSE(i.ok());
+  CHECK(i.error().code == "integer_range");
+  CHECK_THAT(i.error().message, Catch::Contains("tx.body.amount.value"));
+  auto d = parse_strict(R"({"tx":{"body":{"memo":"a","memo":"b"}}})");
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error().code == "duplicate_key");
+  CHECK_THAT(d.error().message, Catch::Contains("tx.body"));
+}
+
+TEST_CASE("canonical JSON: values built in code", "[canonical_json]") {
+  json v = {{"z", 1}, {"a", {{"y", true}, {"b", nullptr}}}, {"m", json::array({3, "x", -4})}};
+  auto out = canonicalize(v);
+  REQUIRE(out.ok());
+  CHECK(*out == R"({"a":{"b":null,"y":true},"m":[3,"x",-4],"z":1})");
+  CHECK(check_subset(v).ok());
+
+  // Integers: signed and unsigned storage, at and beyond the limits.
+  CHECK(canonicalize(json(kMaxSafeInteger)).value() == "9007199254740991");
+  CHECK(canonicalize(json(-kMaxSafeInteger)).value() == "-9007199254740991");
+  CHECK(canonicalize(json(std::uint64_t{5})).value() == "5");
+  CHECK(canonicalize(json(std::uint64_t{9007199254740991u})).value() == "9007199254740991");
+  for (const json& bad : {json(kMaxSafeInteger + 1), json(-kMaxSafeInteger - 1), json(std::uint64_t{1} << 53),
+                          json(std::numeric_limits<std::int64_t>::min()), json(std::numeric_limits<std::uint64_t>::max())}) {
+    INFO("value " << bad.dump());
+    auto r = canonicalize(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == "integer_range");
+    auto s = check_subset(bad);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().code == "integer_range");
+  }
+  // Floating-point values, even whole ones.
+  for (const json& bad : {json(1.5), json(1.0), json(0.0), json(-0.0), json(1e300), json(std::nan("")),
+                          json::array({1, 2.5})}) {
+    INFO("value " << bad.dump());
+    auto r = canonicalize(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == "float");
+  }
+  // Non-ASCII keys.
+  for (const json& bad : {json{{"caf\xc3\xa9", 1}}, json{{"ok", {{"\xe2\x82\xac", 1}}}}}) {
+    auto r = canonicalize(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == "non_ascii_key");
+  }
+  // Depth.
+  CHECK(canonicalize(nested_value(32)).ok());
+  auto deep = canonicalize(nested_value(33));
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.error().code == "too_deep");
+  auto deep_check = check_subset(nested_value(1000));
+  REQUIRE_FALSE(deep_check.ok());
+  CHECK(deep_check.error().code == "too_deep");
+  // Invalid UTF-8 inside a string value built in code, and binary values: refused.
+  CHECK_FALSE(canonicalize(json("\xff")).ok());
+  CHECK_FALSE(canonicalize(json::binary({1, 2, 3})).ok());
+}
+
+TEST_CASE("canonical JSON: key order and whitespace do not change the bytes or the hash", "[canonical_json]") {
+  const char* a = R"({"from":"acct:1","to":"acct:2","amount":{"value":100,"currency":"CNY"},"seq":[1,2]})";
+  const char* b = "{\n  \"seq\" : [ 1 , 2 ],\n  \"amount\" : { \"currency\" : \"CNY\", \"value\" : 100 },\n"
+                  "  \"to\" : \"acct:2\", \"from\" : \"acct:1\"\n}";
+  auto pa = parse_strict(a);
+  auto pb = parse_strict(b);
+  REQUIRE(pa.ok());
+  REQUIRE(pb.ok());
+  auto ca = canonicalize(*pa);
+  auto cb = canonicalize(*pb);
+  REQUIRE(ca.ok());
+  REQUIRE(cb.ok());
+  CHECK(*ca == *cb);
+  CHECK(*ca == R"({"amount":{"currency":"CNY","value":100},"from":"acct:1","seq":[1,2],"to":"acct:2"})");
+  CHECK(hash(HashAlg::sha256, *ca) == hash(HashAlg::sha256, *cb));
+}
