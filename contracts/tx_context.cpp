@@ -1,0 +1,122 @@
+#include "contracts/tx_context.h"
+
+#include <algorithm>
+
+#include "contracts/reasons.h"
+#include "crypto/canonical_json.h"
+
+namespace onebill::contracts {
+
+Error reject(std::string_view code, std::string message) { return make_error(std::string(code), std::move(message)); }
+
+TxContext::TxContext(const Envelope& entry, const BlockContext& block, const StateView& state,
+                     const Membership& members, std::string signer_org)
+    : entry_(entry), block_(block), state_(state), members_(members), signer_org_(std::move(signer_org)) {}
+
+Status TxContext::require_role(std::string_view role, std::string_view what) const {
+  if (signer_has_role(role)) return {};
+  return reject(reason::kWrongRole,
+                signer_org_ + " lacks role " + std::string(role) + " (" + std::string(what) + ")");
+}
+
+std::optional<std::string> TxContext::get(std::string_view key) {
+  if (const auto it = writes_.find(key); it != writes_.end()) return it->second;
+  auto value = state_.get(key);
+  if (!value) {
+    if (!fault_) fault_ = value.error();
+    return std::nullopt;
+  }
+  return std::move(value.value());
+}
+
+std::optional<nlohmann::json> TxContext::load_json(std::string_view id) {
+  auto bytes = get(keys::document(id));
+  if (!bytes) return std::nullopt;
+  auto json = nlohmann::json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) {
+    if (!fault_) fault_ = make_error("corrupt_state", "document " + std::string(id) + " is not a JSON object");
+    return std::nullopt;
+  }
+  return json;
+}
+
+bool TxContext::doc_exists(std::string_view id) { return get(keys::document(id)).has_value(); }
+
+Result<std::string> TxContext::kind_of(std::string_view id) {
+  auto json = load_json(id);
+  if (!json) return reject(reason::kDocNotFound, "no document " + std::string(id));
+  const auto it = json->find("kind");
+  if (it == json->end() || !it->is_string()) {
+    if (!fault_) fault_ = make_error("corrupt_state", "document " + std::string(id) + " has no kind");
+    return reject(reason::kDocNotFound, "no document " + std::string(id));
+  }
+  return it->get<std::string>();
+}
+
+template <class D, class F>
+Result<D> TxContext::load(std::string_view id, std::string_view kind, F&& decode) {
+  auto json = load_json(id);
+  if (!json) return reject(reason::kDocNotFound, "no " + std::string(kind) + " " + std::string(id));
+  Result<D> doc = decode(*json);
+  if (doc.ok()) return doc;
+  if (doc.error().code == "wrong_kind") return reject(reason::kDocNotFound, doc.error().message);
+  if (!fault_) fault_ = doc.error();
+  return reject(reason::kDocNotFound, "no " + std::string(kind) + " " + std::string(id));
+}
+
+Result<Bill> TxContext::load_bill(std::string_view id) { return load<Bill>(id, kind::kBill, bill_from_json); }
+Result<Receipt> TxContext::load_receipt(std::string_view id) {
+  return load<Receipt>(id, kind::kReceipt, receipt_from_json);
+}
+Result<Pledge> TxContext::load_pledge(std::string_view id) { return load<Pledge>(id, kind::kPledge, pledge_from_json); }
+Result<Proposal> TxContext::load_proposal(std::string_view id) {
+  return load<Proposal>(id, kind::kProposal, proposal_from_json);
+}
+
+const std::string& TxContext::stamp(DocMeta& meta) const {
+  meta.head = entry_.id;
+  meta.height = block_.height;
+  return meta.id;
+}
+
+void TxContext::put_json(const std::string& key, const nlohmann::json& value) {
+  auto bytes = crypto::canonicalize(value);
+  if (!bytes) {
+    if (!fault_) fault_ = make_error("corrupt_state", key + ": " + bytes.error().message);
+    return;
+  }
+  put(key, std::move(bytes.value()));
+}
+
+void TxContext::save_json(const std::string& id, const nlohmann::json& doc) {
+  put_json(keys::document(id), doc);
+  note_document(id);
+}
+
+DocMeta TxContext::new_meta(std::string_view kind, std::string status, std::string holder) const {
+  DocMeta m;
+  m.id = entry_.tx.doc;
+  m.kind = std::string(kind);
+  m.status = std::move(status);
+  m.issuer = signer_org_;
+  m.holder = std::move(holder);
+  m.version = 1;
+  m.created = block_.height;
+  return m;
+}
+
+void TxContext::check_party(FieldReader& r, std::string_view key, const std::string& org) const {
+  if (!r.ok()) return;
+  const Org* o = members_.org(org);
+  if (o == nullptr || !o->active) return r.fail(reason::kBadBody, key, org + " is not an active organisation");
+  if (o->roles.size() == 1 && o->roles.front() == "auditor") {
+    r.fail(reason::kBadBody, key, org + " is an auditor and cannot hold or receive rights");
+  }
+}
+
+void TxContext::note_document(std::string_view id) {
+  const auto it = std::lower_bound(documents_.begin(), documents_.end(), id);
+  if (it == documents_.end() || *it != id) documents_.insert(it, std::string(id));
+}
+
+}  // namespace onebill::contracts
