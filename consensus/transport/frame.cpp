@@ -50,7 +50,6 @@ Status append_frame(Bytes& out, Channel channel, ByteView payload, std::uint32_t
     return make_error("bad_keepalive", "a keepalive frame carries no payload");
   }
   const auto header = encode_frame_header(channel, static_cast<std::uint32_t>(payload.size()));
-  out.reserve(out.size() + header.size() + payload.size());
   out.insert(out.end(), header.begin(), header.end());
   out.insert(out.end(), payload.begin(), payload.end());
   return {};
