@@ -1,0 +1,157 @@
+#include "node/ledger/format.h"
+
+#include "crypto/canonical_json.h"
+#include "crypto/merkle.h"
+
+namespace onebill::ledger {
+namespace {
+
+using nlohmann::json;
+
+Error bad_block(const std::string& what) { return make_error("bad_block", what); }
+
+// The JSON below is built only from checked values, so canonicalize cannot fail; if it ever did, an empty
+// string makes every hash differ loudly rather than silently agree.
+std::string canonical_or_empty(const json& j) {
+  auto c = crypto::canonicalize(j, crypto::JsonLimits{kMaxBlockBytes, kMaxBlockDepth});
+  return c ? *c : std::string();
+}
+
+bool is_hex_digest(const json& j) { return j.is_string() && crypto::digest_from_hex(j.get<std::string>()).ok(); }
+
+}  // namespace
+
+std::string encode_block(const BlockProposal& block) {
+  json entries = json::array();
+  for (const auto& e : block.entries) entries.push_back(contracts::envelope_to_json(e));
+  json j = {{"time", block.time}, {"proposer", block.proposer}, {"entries", std::move(entries)}};
+  return canonical_or_empty(j);
+}
+
+Result<BlockProposal> decode_block(std::string_view bytes, crypto::HashAlg alg) {
+  auto parsed = crypto::parse_strict(bytes, crypto::JsonLimits{kMaxBlockBytes, kMaxBlockDepth});
+  if (!parsed) return parsed.error();
+  const json& j = *parsed;
+  if (!j.is_object() || j.size() != 3) return bad_block("a block proposal has exactly time, proposer, entries");
+  BlockProposal b;
+  if (!j.contains("time") || !j["time"].is_number_integer() || j["time"].get<std::int64_t>() < 0) {
+    return bad_block("time: expected a non-negative integer (ms)");
+  }
+  b.time = j["time"].get<std::int64_t>();
+  if (!j.contains("proposer") || !j["proposer"].is_string()) return bad_block("proposer: expected a node id");
+  b.proposer = j["proposer"].get<std::string>();
+  if (!j.contains("entries") || !j["entries"].is_array()) return bad_block("entries: expected an array");
+  b.entries.reserve(j["entries"].size());
+  for (std::size_t i = 0; i < j["entries"].size(); ++i) {
+    auto e = contracts::envelope_from_json(j["entries"][i], alg);
+    if (!e) return bad_block("entries[" + std::to_string(i) + "]: " + e.error().code + ": " + e.error().message);
+    b.entries.push_back(std::move(*e));
+  }
+  return b;
+}
+
+json EntryResult::to_json() const {
+  json j = {{"id", id}, {"status", accepted ? "accepted" : "rejected"}};
+  if (!accepted) j["reason"] = reason;
+  return j;
+}
+
+json BlockHeader::to_json() const {
+  return {{"height", height},
+          {"prev", prev},
+          {"time", time},
+          {"tx_root", tx_root},
+          {"result_root", result_root},
+          {"log_size", log_size},
+          {"log_root", log_root},
+          {"membership_hash", membership_hash},
+          {"writes_hash", writes_hash}};
+}
+
+Result<BlockHeader> BlockHeader::from_json(const json& j) {
+  if (!j.is_object()) return bad_block("header: expected an object");
+  for (const char* k : {"height", "time", "log_size"}) {
+    if (!j.contains(k) || !j[k].is_number_integer() || j[k].get<std::int64_t>() < 0) {
+      return bad_block(std::string("header.") + k + ": expected a non-negative integer");
+    }
+  }
+  for (const char* k : {"prev", "tx_root", "result_root", "log_root", "membership_hash", "writes_hash"}) {
+    if (!j.contains(k) || !is_hex_digest(j[k])) return bad_block(std::string("header.") + k + ": expected a digest");
+  }
+  if (j.size() != 9) return bad_block("header: unexpected fields");
+  BlockHeader h;
+  h.height = j["height"].get<std::int64_t>();
+  h.prev = j["prev"].get<std::string>();
+  h.time = j["time"].get<std::int64_t>();
+  h.tx_root = j["tx_root"].get<std::string>();
+  h.result_root = j["result_root"].get<std::string>();
+  h.log_size = j["log_size"].get<std::uint64_t>();
+  h.log_root = j["log_root"].get<std::string>();
+  h.membership_hash = j["membership_hash"].get<std::string>();
+  h.writes_hash = j["writes_hash"].get<std::string>();
+  return h;
+}
+
+std::string BlockHeader::canonical() const { return canonical_or_empty(to_json()); }
+
+std::string BlockHeader::hash_hex(crypto::HashAlg alg) const { return crypto::hex(crypto::hash(alg, canonical())); }
+
+crypto::Digest log_leaf(crypto::HashAlg alg, const std::string& tx_id_hex) {
+  auto raw = crypto::hex_decode(tx_id_hex);
+  return crypto::leaf_hash(alg, raw ? crypto::ByteView(*raw) : crypto::as_bytes(tx_id_hex));
+}
+
+std::string tx_root(crypto::HashAlg alg, const std::vector<std::string>& tx_ids_hex) {
+  std::vector<crypto::Digest> leaves;
+  leaves.reserve(tx_ids_hex.size());
+  for (const auto& id : tx_ids_hex) leaves.push_back(log_leaf(alg, id));
+  return crypto::hex(crypto::merkle_root(alg, leaves));
+}
+
+std::string result_root(crypto::HashAlg alg, const std::vector<EntryResult>& results) {
+  std::vector<crypto::Digest> leaves;
+  leaves.reserve(results.size());
+  for (const auto& r : results) leaves.push_back(crypto::leaf_hash(alg, crypto::as_bytes(canonical_or_empty(r.to_json()))));
+  return crypto::hex(crypto::merkle_root(alg, leaves));
+}
+
+json Attestation::to_json() const {
+  return {{"height", height}, {"header_hash", header_hash}, {"node", node}, {"sig", sig}};
+}
+
+Result<Attestation> Attestation::from_json(const json& j) {
+  if (!j.is_object() || !j.contains("height") || !j["height"].is_number_integer() || !j.contains("header_hash") ||
+      !is_hex_digest(j["header_hash"]) || !j.contains("node") || !j["node"].is_string() || !j.contains("sig") ||
+      !j["sig"].is_string()) {
+    return make_error("bad_attestation", "an attestation is {height, header_hash, node, sig}");
+  }
+  return Attestation{j["height"].get<std::int64_t>(), j["header_hash"].get<std::string>(),
+                     j["node"].get<std::string>(), j["sig"].get<std::string>()};
+}
+
+std::string attestation_message(const std::string& network, std::int64_t height, const std::string& header_hash) {
+  return "onebill attestation v1\n" + network + "\n" + std::to_string(height) + "\n" + header_hash;
+}
+
+Result<Attestation> attest(const crypto::PrivateKey& node_key, const std::string& node_id, const std::string& network,
+                           std::int64_t height, const std::string& header_hash) {
+  auto sig = node_key.sign(attestation_message(network, height, header_hash));
+  if (!sig) return sig.error();
+  return Attestation{height, header_hash, node_id, crypto::base64_encode(*sig)};
+}
+
+bool verify_attestation(const crypto::PublicKey& node_key, const std::string& network, const Attestation& a) {
+  auto sig = crypto::base64_decode(a.sig);
+  if (!sig) return false;
+  return node_key.verify(attestation_message(network, a.height, a.header_hash), *sig);
+}
+
+Result<std::string> genesis_hash(std::string_view genesis_text, crypto::HashAlg alg) {
+  auto parsed = crypto::parse_strict(genesis_text);
+  if (!parsed) return make_error("bad_genesis", parsed.error().code + ": " + parsed.error().message);
+  auto canonical = crypto::canonicalize(*parsed);
+  if (!canonical) return canonical.error();
+  return crypto::hex(crypto::hash(alg, *canonical));
+}
+
+}  // namespace onebill::ledger

@@ -1,0 +1,96 @@
+// The ledger formats shared by the node and the clients (the offline verifier): block proposals, block headers,
+// attestations and their hashes. Built as its own library (onebill::ledger_format) so a verifier links it
+// without any node code. Byte-level description: docs/formats/block.md.
+//
+// Everything hashed or signed is RFC 8785 canonical JSON (crypto/canonical_json.h) hashed with the network's
+// hash function from genesis.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "contracts/envelope.h"
+#include "crypto/hash.h"
+#include "crypto/keys.h"
+#include "crypto/result.h"
+
+namespace onebill::ledger {
+
+// What one Raft entry carries: a block proposal {"time", "proposer", "entries"}. `time` is the proposer's clock in
+// ms since the Unix epoch. The block's height, its `prev` link and its effective time are assigned when the
+// committed entry is applied, in Raft order: height = previous height + 1, time = max(proposal time, previous
+// block's time). A leader cannot assign heights itself: proposals of an earlier leader may still be in flight in
+// the log it inherits (docs/formats/block.md).
+struct BlockProposal {
+  std::int64_t time = 0;
+  std::string proposer;  // node id
+  std::vector<contracts::Envelope> entries;
+};
+
+// Limits on a block as it travels (Raft entry) and is parsed back.
+inline constexpr std::size_t kMaxBlockBytes = 64u << 20;
+inline constexpr int kMaxBlockDepth = 40;
+
+std::string encode_block(const BlockProposal& block);  // canonical JSON
+// Errors: the canonical-JSON codes, or "bad_block" naming the field. An entry that is not a well-formed envelope
+// makes the whole block bad: a leader that proposes one is faulty, and every honest node refuses it the same way.
+Result<BlockProposal> decode_block(std::string_view bytes, crypto::HashAlg alg);
+
+// The outcome of one entry as recorded in a block's results.
+struct EntryResult {
+  std::string id;
+  bool accepted = false;
+  std::string reason;  // empty when accepted
+  nlohmann::json to_json() const;  // {"id","status":"accepted"|"rejected","reason"?}
+};
+
+// The block header (ARCHITECTURE.md "Blocks, results, the log and certificates"), plus `writes_hash`, the hash of
+// the state changes the block made (contracts::digest_writes), so two nodes whose state diverged disagree on the
+// header even when their outcomes agree.
+struct BlockHeader {
+  std::int64_t height = 0;
+  std::string prev;
+  std::int64_t time = 0;
+  std::string tx_root;      // RFC 6962 root over leaf_hash(tx id bytes) of every entry, in block order
+  std::string result_root;  // RFC 6962 root over leaf_hash(canonical(EntryResult)) in block order
+  std::uint64_t log_size = 0;  // size of the network-wide log of accepted tx ids after this block
+  std::string log_root;
+  std::string membership_hash;  // membership in force at the end of the block
+  std::string writes_hash;
+
+  nlohmann::json to_json() const;
+  static Result<BlockHeader> from_json(const nlohmann::json& j);
+  std::string canonical() const;
+  std::string hash_hex(crypto::HashAlg alg) const;
+};
+
+std::string tx_root(crypto::HashAlg alg, const std::vector<std::string>& tx_ids_hex);
+std::string result_root(crypto::HashAlg alg, const std::vector<EntryResult>& results);
+// The log leaf of an accepted entry: leaf_hash(raw tx id bytes).
+crypto::Digest log_leaf(crypto::HashAlg alg, const std::string& tx_id_hex);
+
+// A voting node's signature over a header hash, with its node key (the key genesis lists as the node's tls_pub).
+// The signed message is the ASCII text "onebill attestation v1\n" + network + "\n" + height + "\n" + header hash.
+struct Attestation {
+  std::int64_t height = 0;
+  std::string header_hash;
+  std::string node;
+  std::string sig;  // base64
+
+  nlohmann::json to_json() const;
+  static Result<Attestation> from_json(const nlohmann::json& j);
+};
+
+std::string attestation_message(const std::string& network, std::int64_t height, const std::string& header_hash);
+Result<Attestation> attest(const crypto::PrivateKey& node_key, const std::string& node_id, const std::string& network,
+                           std::int64_t height, const std::string& header_hash);
+bool verify_attestation(const crypto::PublicKey& node_key, const std::string& network, const Attestation& a);
+
+// The genesis hash (chain id): hash of the canonical form of genesis.json.
+Result<std::string> genesis_hash(std::string_view genesis_text, crypto::HashAlg alg);
+
+}  // namespace onebill::ledger

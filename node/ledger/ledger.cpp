@@ -1,0 +1,324 @@
+#include "node/ledger/ledger.h"
+
+#include <unordered_map>
+
+#include "crypto/canonical_json.h"
+
+namespace onebill::node {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::uint64_t kNotInLog = UINT64_MAX;
+
+Error corrupt(const std::string& what) { return make_error("corrupt_state", what); }
+
+struct Listed {
+  std::string kind, holder, status;
+};
+
+std::optional<Listed> listed(const std::optional<std::string>& doc_json) {
+  if (!doc_json) return std::nullopt;
+  json j = json::parse(*doc_json, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  return Listed{j.value("kind", ""), j.value("holder", ""), j.value("status", "")};
+}
+
+}  // namespace
+
+json AppliedPoint::to_json() const {
+  return {{"raft_index", raft_index}, {"height", height}, {"header_hash", header_hash},
+          {"log_size", log_size},     {"time", time}};
+}
+
+Result<AppliedPoint> AppliedPoint::from_json(const json& j) {
+  if (!j.is_object() || !j.contains("raft_index") || !j.contains("height") || !j.contains("header_hash") ||
+      !j.contains("log_size") || !j.contains("time")) {
+    return corrupt("x/applied is malformed");
+  }
+  AppliedPoint p;
+  p.raft_index = j["raft_index"].get<std::uint64_t>();
+  p.height = j["height"].get<std::int64_t>();
+  p.header_hash = j["header_hash"].get<std::string>();
+  p.log_size = j["log_size"].get<std::uint64_t>();
+  p.time = j["time"].get<std::int64_t>();
+  return p;
+}
+
+std::string VerifiedCache::key(const std::string& id, const crypto::Bytes& sig) {
+  std::string k = id;
+  k.push_back(':');
+  k.append(sig.begin(), sig.end());
+  return k;
+}
+
+void VerifiedCache::add(const std::string& id, const crypto::Bytes& sig) {
+  std::string k = key(id, sig);
+  std::lock_guard lock(mu_);
+  if (!set_.insert(k).second) return;
+  if (order_.size() < capacity_) {
+    order_.push_back(std::move(k));
+    return;
+  }
+  set_.erase(order_[next_]);
+  order_[next_] = std::move(k);
+  next_ = (next_ + 1) % capacity_;
+}
+
+bool VerifiedCache::contains(const std::string& id, const crypto::Bytes& sig) const {
+  std::string k = key(id, sig);
+  std::lock_guard lock(mu_);
+  return set_.count(k) != 0;
+}
+
+Ledger::Ledger(Store& store, contracts::Membership genesis_membership, std::string genesis_hash, WorkerPool& pool,
+               VerifiedCache& cache)
+    : store_(store),
+      membership_(std::move(genesis_membership)),
+      genesis_hash_(std::move(genesis_hash)),
+      alg_(membership_.hash_alg()),
+      pool_(pool),
+      cache_(cache) {
+  point_.header_hash = genesis_hash_;
+}
+
+Status Ledger::open() {
+  auto applied = store_.get(key::kApplied);
+  if (!applied) return applied.error();
+  if (applied->has_value()) {
+    json j = json::parse(**applied, nullptr, false);
+    auto p = AppliedPoint::from_json(j);
+    if (!p) return p.error();
+    std::lock_guard lock(point_mu_);
+    point_ = *p;
+  }
+  // Membership = genesis + every governance change recorded in state, in ledger order.
+  std::vector<contracts::MembershipChange> changes;
+  Status scan_status;
+  Status s = store_.scan(key::state(contracts::keys::kMembershipChange), "", SIZE_MAX,
+                         [&](std::string_view, std::string_view value) {
+                           json j = json::parse(value, nullptr, false);
+                           auto c = contracts::MembershipChange::from_json(j);
+                           if (!c) {
+                             scan_status = c.error();
+                             return false;
+                           }
+                           changes.push_back(std::move(*c));
+                           return true;
+                         });
+  if (!s) return s;
+  if (!scan_status) return scan_status;
+  for (const auto& c : changes) {
+    if (Status a = membership_.apply(c); !a) return a;
+  }
+  return {};
+}
+
+AppliedPoint Ledger::last() const {
+  std::lock_guard lock(point_mu_);
+  return point_;
+}
+
+std::shared_ptr<crypto::PublicKey> Ledger::public_key(const contracts::Key& key) const {
+  std::lock_guard lock(keys_mu_);
+  auto it = keys_.find(key.id);
+  if (it != keys_.end() && it->second) return it->second;
+  auto alg = crypto::parse_sig_alg(key.alg);
+  if (!alg) return nullptr;
+  auto pub = crypto::PublicKey::from_pem(key.pub, *alg);
+  if (!pub) return nullptr;
+  auto p = std::make_shared<crypto::PublicKey>(std::move(*pub));
+  keys_[key.id] = p;
+  return p;
+}
+
+bool Ledger::verify_signature(const contracts::Envelope& e, const contracts::Key& key) const {
+  auto pub = public_key(key);
+  return pub && pub->verify(e.canonical_tx, e.sig);
+}
+
+Status Ledger::skip(std::uint64_t raft_index) {
+  AppliedPoint p = last();
+  if (raft_index <= p.raft_index) return {};
+  p.raft_index = raft_index;
+  leveldb::WriteBatch batch;
+  batch.Put(std::string(key::kApplied), p.to_json().dump());
+  if (Status s = store_.write(batch, false); !s) return s;
+  std::lock_guard lock(point_mu_);
+  point_ = p;
+  return {};
+}
+
+Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std::string_view data) {
+  AppliedPoint prev = last();
+  if (raft_index <= prev.raft_index) return std::optional<AppliedBlock>();
+  auto proposal = ledger::decode_block(data, alg_);
+  if (!proposal) {
+    // Only a faulty leader proposes a malformed block; every node skips it identically.
+    if (Status s = skip(raft_index); !s) return s.error();
+    return std::optional<AppliedBlock>();
+  }
+
+  // 2. Drop entries already in the ledger or earlier in this block.
+  std::vector<contracts::Envelope> entries;
+  entries.reserve(proposal->entries.size());
+  std::set<std::string> seen;
+  for (auto& e : proposal->entries) {
+    if (!seen.insert(e.id).second) continue;
+    auto existing = store_.get(key::tx(e.id));
+    if (!existing) return existing.error();
+    if (existing->has_value()) continue;
+    entries.push_back(std::move(e));
+  }
+  if (entries.empty()) {
+    if (Status s = skip(raft_index); !s) return s.error();
+    return std::optional<AppliedBlock>();
+  }
+
+  // 3. Place the block.
+  AppliedPoint next;
+  next.raft_index = raft_index;
+  next.height = prev.height + 1;
+  next.time = std::max(proposal->time, prev.time);
+
+  // 4. Signatures, verified in parallel against the keys in force at the block's start.
+  auto pre = preverify(entries);
+  if (!pre) return pre.error();
+  std::unordered_map<const contracts::Envelope*, bool> verified;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if ((*pre)[i]) verified[&entries[i]] = true;
+  }
+  contracts::SignatureCheck check = [&](const contracts::Envelope& e, const contracts::Key& k) {
+    if (verified.count(&e) != 0) return true;
+    return verify_signature(e, k);  // a key added earlier in this block, or a bad signature: decide inline
+  };
+
+  // 5. Contracts.
+  contracts::Membership membership = membership_;
+  StoreStateView state(store_);
+  auto result = contracts::apply_block(entries, next.height, next.time, state, membership, check);
+  if (!result) return result.error();
+
+  // 6. One batch.
+  leveldb::WriteBatch batch;
+  for (const auto& [k, v] : result->writes) {
+    if (k.starts_with(contracts::keys::kDocument)) {
+      std::string doc = k.substr(contracts::keys::kDocument.size());
+      auto before_raw = store_.get(key::state(k));
+      if (!before_raw) return before_raw.error();
+      auto before = listed(*before_raw);
+      auto after = listed(v);
+      const std::pair<const char*, std::string Listed::*> fields[] = {
+          {"kind", &Listed::kind}, {"holder", &Listed::holder}, {"status", &Listed::status}};
+      for (const auto& [name, member] : fields) {
+        std::string old_value = before ? (*before).*member : "";
+        std::string new_value = after ? (*after).*member : "";
+        if (old_value == new_value) continue;
+        if (!old_value.empty()) batch.Delete(key::listing(name, old_value, doc));
+        if (!new_value.empty()) batch.Put(key::listing(name, new_value, doc), "");
+      }
+    }
+    if (v) {
+      batch.Put(key::state(k), *v);
+    } else {
+      batch.Delete(key::state(k));
+    }
+  }
+
+  StoreMerkleNodes nodes(store_);
+  crypto::MerkleLog log(alg_, nodes, prev.log_size);
+  AppliedBlock out;
+  out.log_index.reserve(entries.size());
+  std::vector<ledger::EntryResult> results;
+  std::vector<std::string> ids;
+  json result_json = json::array();
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
+    auto& o = result->outcomes[i];
+    std::uint64_t leaf = kNotInLog;
+    if (o.accepted) leaf = log.append(ledger::log_leaf(alg_, e.id));
+    out.log_index.push_back(leaf);
+    json rec = {{"height", next.height}, {"index", i}, {"status", o.accepted ? "accepted" : "rejected"},
+                {"envelope", contracts::envelope_to_json(e)}, {"documents", o.documents}};
+    if (!o.accepted) {
+      rec["reason"] = o.reason;
+      rec["message"] = o.message;
+    } else {
+      rec["leaf"] = leaf;
+    }
+    batch.Put(key::tx(e.id), rec.dump());
+    for (const auto& doc : o.documents) {
+      batch.Put(key::history(doc, static_cast<std::uint64_t>(next.height), static_cast<std::uint32_t>(i)), e.id);
+    }
+    results.push_back(ledger::EntryResult{e.id, o.accepted, o.reason});
+    result_json.push_back(results.back().to_json());
+    ids.push_back(e.id);
+    o.writes.clear();
+  }
+  nodes.stage_into(batch);
+  next.log_size = log.size();
+  auto log_root = log.root();
+  if (!log_root) return log_root.error();
+  auto mhash = membership.hash();
+  if (!mhash) return mhash.error();
+
+  // 7. Header.
+  ledger::BlockHeader h;
+  h.height = next.height;
+  h.prev = prev.header_hash;
+  h.time = next.time;
+  h.tx_root = ledger::tx_root(alg_, ids);
+  h.result_root = ledger::result_root(alg_, results);
+  h.log_size = next.log_size;
+  h.log_root = crypto::hex(*log_root);
+  h.membership_hash = crypto::hex(*mhash);
+  h.writes_hash = crypto::hex(contracts::digest_writes(alg_, result->writes));
+  next.header_hash = h.hash_hex(alg_);
+  json record = {{"header", h.to_json()},          {"hash", next.header_hash}, {"results", std::move(result_json)},
+                 {"raft_index", raft_index},         {"proposer", proposal->proposer}};
+  batch.Put(key::block(static_cast<std::uint64_t>(next.height)), record.dump());
+  if (Status s = write_block(batch, next); !s) return s.error();
+
+  membership_ = std::move(membership);
+  out.header = std::move(h);
+  out.header_hash = next.header_hash;
+  out.entries = std::move(entries);
+  out.outcomes = std::move(result->outcomes);
+  return std::optional<AppliedBlock>(std::move(out));
+}
+
+Status Ledger::write_block(leveldb::WriteBatch& batch, const AppliedPoint& point) {
+  batch.Put(std::string(key::kApplied), point.to_json().dump());
+  // Not synced: the committed block stays in the (synced) Raft log until a snapshot is taken, and is applied
+  // again after a crash that lost this batch.
+  if (Status s = store_.write(batch, false); !s) return s;
+  std::lock_guard lock(point_mu_);
+  point_ = point;
+  return {};
+}
+
+Result<std::vector<bool>> Ledger::preverify(const std::vector<contracts::Envelope>& entries) const {
+  std::vector<bool> ok(entries.size(), false);
+  std::vector<std::shared_ptr<crypto::PublicKey>> keys(entries.size());
+  std::vector<std::size_t> todo;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (cache_.contains(entries[i].id, entries[i].sig)) {
+      auto k = contracts::resolve_signer(entries[i], membership_);
+      ok[i] = k.ok();  // cached as verified with this key id; a revoked key still fails in apply_block
+      if (ok[i]) continue;
+    }
+    auto k = contracts::resolve_signer(entries[i], membership_);
+    if (!k) continue;  // unknown or revoked now: apply_block rejects it or decides inline
+    keys[i] = public_key(**k);
+    if (keys[i]) todo.push_back(i);
+  }
+  std::vector<char> results(todo.size(), 0);
+  pool_.parallel_for(todo.size(), [&](std::size_t t) {
+    const auto& e = entries[todo[t]];
+    results[t] = keys[todo[t]]->verify(e.canonical_tx, e.sig) ? 1 : 0;
+  });
+  for (std::size_t t = 0; t < todo.size(); ++t) ok[todo[t]] = results[t] != 0;
+  return ok;
+}
+
+}  // namespace onebill::node

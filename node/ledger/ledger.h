@@ -1,0 +1,117 @@
+// Ledger: applies committed blocks to the store — the node's state machine under Raft.
+//
+// For each committed block proposal, in Raft order (docs/formats/block.md):
+//   1. decode it (a malformed proposal is skipped as an empty block: every honest node does the same);
+//   2. drop entries whose tx id is already in the ledger or earlier in the block (a retried submission is
+//      answered from the first, never recorded twice);
+//   3. assign height = last + 1, prev = last header hash, time = max(proposal time, last time);
+//   4. verify every signature again — in parallel across cores, skipping entries this node verified on
+//      admission (the verification cache) — since a leader may lie;
+//   5. run the contracts (contracts::apply_block) over the committed state;
+//   6. write state, tx index, document history, listing indexes, the Merkle log, the block record and the
+//      applied pointer in ONE LevelDB write batch;
+//   7. compute the header and sign it (the attestation the node sends its peers).
+// A crash between blocks loses nothing: the Raft log keeps the committed block until it is applied again.
+//
+// Thread-safety: one thread applies (the node's Raft loop). Readers use the Store directly; they see whole blocks
+// because each is one batch. last() is safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "contracts/apply.h"
+#include "contracts/membership.h"
+#include "crypto/keys.h"
+#include "node/ledger/format.h"
+#include "node/store.h"
+#include "node/worker_pool.h"
+
+namespace onebill::node {
+
+// What the node remembers of the last applied block (x/applied).
+struct AppliedPoint {
+  std::uint64_t raft_index = 0;
+  std::int64_t height = 0;
+  std::string header_hash;  // genesis hash before the first block
+  std::uint64_t log_size = 0;
+  std::int64_t time = 0;
+  nlohmann::json to_json() const;
+  static Result<AppliedPoint> from_json(const nlohmann::json& j);
+};
+
+// One applied block, as handed to whoever waits for its entries (HTTP waiters, events, attestation).
+struct AppliedBlock {
+  ledger::BlockHeader header;
+  std::string header_hash;
+  std::vector<contracts::Envelope> entries;  // the included entries, in order
+  std::vector<contracts::Outcome> outcomes;  // one per included entry (writes cleared)
+  std::vector<std::uint64_t> log_index;      // per entry: leaf index in the Merkle log, or UINT64_MAX if rejected
+};
+
+// Remembers signatures this node already verified (tx id + signature bytes), bounded, so apply can skip them.
+class VerifiedCache {
+ public:
+  explicit VerifiedCache(std::size_t capacity = 1 << 18) : capacity_(capacity) {}
+  void add(const std::string& id, const crypto::Bytes& sig);
+  bool contains(const std::string& id, const crypto::Bytes& sig) const;
+
+ private:
+  static std::string key(const std::string& id, const crypto::Bytes& sig);
+  std::size_t capacity_;
+  mutable std::mutex mu_;
+  std::set<std::string> set_;
+  std::vector<std::string> order_;  // ring for eviction
+  std::size_t next_ = 0;
+};
+
+class Ledger {
+ public:
+  Ledger(Store& store, contracts::Membership genesis_membership, std::string genesis_hash, WorkerPool& pool,
+         VerifiedCache& cache);
+
+  // Loads the applied point and rebuilds membership from genesis and the recorded governance changes.
+  Status open();
+
+  AppliedPoint last() const;
+  const contracts::Membership& membership() const { return membership_; }  // apply thread only
+  crypto::HashAlg hash_alg() const { return alg_; }
+  const std::string& genesis_hash() const { return genesis_hash_; }
+
+  // Applies the Raft entry at `raft_index` holding `data` (a block proposal). An entry at or below the applied
+  // index is ignored (already applied before a restart). Errors mean the node is broken (I/O, corrupt state):
+  // stop applying.
+  Result<std::optional<AppliedBlock>> apply(std::uint64_t raft_index, std::string_view data);
+
+  // Records that the Raft entry at raft_index carried no block (the leader's no-op, a configuration change).
+  Status skip(std::uint64_t raft_index);
+
+  // Verifies one entry's signature with the key membership holds for it now (admission); true = valid.
+  bool verify_signature(const contracts::Envelope& e, const contracts::Key& key) const;
+
+ private:
+  Status write_block(leveldb::WriteBatch& batch, const AppliedPoint& point);
+  Result<std::vector<bool>> preverify(const std::vector<contracts::Envelope>& entries) const;
+
+  Store& store_;
+  contracts::Membership membership_;
+  std::string genesis_hash_;
+  crypto::HashAlg alg_;
+  WorkerPool& pool_;
+  VerifiedCache& cache_;
+  mutable std::mutex point_mu_;
+  AppliedPoint point_;
+  // Public keys parsed once per key id (PEM parsing costs more than a verification).
+  mutable std::mutex keys_mu_;
+  mutable std::map<std::string, std::shared_ptr<crypto::PublicKey>> keys_;
+  std::shared_ptr<crypto::PublicKey> public_key(const contracts::Key& key) const;
+};
+
+}  // namespace onebill::node

@@ -1,0 +1,119 @@
+#include "node/store.h"
+
+#include <leveldb/cache.h>
+#include <leveldb/filter_policy.h>
+
+namespace onebill::node {
+namespace key {
+
+std::string be64(std::uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) s[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
+  return s;
+}
+
+std::string be32(std::uint32_t v) {
+  std::string s(4, '\0');
+  for (int i = 3; i >= 0; --i, v >>= 8) s[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
+  return s;
+}
+
+std::uint64_t read_be64(std::string_view s) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(s[i]);
+  return v;
+}
+
+}  // namespace key
+
+namespace {
+Error from_leveldb(const leveldb::Status& s) {
+  return make_error(s.IsCorruption() ? "corruption" : "io_error", s.ToString());
+}
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, leveldb::Env* env) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return make_error("io_error", "cannot create " + dir.string() + ": " + ec.message());
+  std::unique_ptr<Store> store(new Store());
+  store->cache_.reset(leveldb::NewLRUCache(64 << 20));
+  leveldb::Options o;
+  o.create_if_missing = true;
+  o.paranoid_checks = true;
+  o.block_cache = store->cache_.get();
+  o.write_buffer_size = 16 << 20;
+  o.max_open_files = 512;
+  if (env != nullptr) o.env = env;
+  leveldb::DB* raw = nullptr;
+  leveldb::Status s = leveldb::DB::Open(o, dir.string(), &raw);
+  if (!s.ok()) {
+    if (s.ToString().find("lock") != std::string::npos) {
+      return make_error("io_error", "the database in " + dir.string() + " is in use by another process: " +
+                                        s.ToString());
+    }
+    return from_leveldb(s);
+  }
+  store->db_.reset(raw);
+  return store;
+}
+
+Result<std::optional<std::string>> Store::get(std::string_view k) const {
+  std::string value;
+  leveldb::Status s = db_->Get(leveldb::ReadOptions(), leveldb::Slice(k.data(), k.size()), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return from_leveldb(s);
+  return std::optional<std::string>(std::move(value));
+}
+
+Status Store::write(leveldb::WriteBatch& batch, bool sync) {
+  leveldb::WriteOptions wo;
+  wo.sync = sync;
+  leveldb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) return from_leveldb(s);
+  return {};
+}
+
+Status Store::scan(std::string_view prefix, std::string_view start, std::size_t limit,
+                   const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  std::string from = start.empty() ? std::string(prefix) : std::string(start);
+  std::size_t n = 0;
+  for (it->Seek(from); it->Valid() && n < limit; it->Next(), ++n) {
+    std::string_view k(it->key().data(), it->key().size());
+    if (!k.starts_with(prefix)) break;
+    if (!fn(k, std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  if (!it->status().ok()) return from_leveldb(it->status());
+  return {};
+}
+
+std::uint64_t Store::approximate_size() const {
+  leveldb::Range all("", "\xff\xff\xff\xff");
+  std::uint64_t size = 0;
+  db_->GetApproximateSizes(&all, 1, &size);
+  return size;
+}
+
+std::optional<crypto::Digest> StoreMerkleNodes::get(std::uint32_t level, std::uint64_t index) const {
+  auto it = staged_.find({level, index});
+  if (it != staged_.end()) return it->second;
+  auto v = store_.get(key::merkle(level, index));
+  if (!v || !v->has_value() || (*v)->size() != crypto::kDigestSize) return std::nullopt;
+  crypto::Digest d{};
+  std::copy((*v)->begin(), (*v)->end(), d.begin());
+  return d;
+}
+
+void StoreMerkleNodes::put(std::uint32_t level, std::uint64_t index, const crypto::Digest& hash) {
+  staged_[{level, index}] = hash;
+}
+
+void StoreMerkleNodes::stage_into(leveldb::WriteBatch& batch) const {
+  for (const auto& [pos, d] : staged_) {
+    batch.Put(key::merkle(pos.first, pos.second),
+              leveldb::Slice(reinterpret_cast<const char*>(d.data()), d.size()));
+  }
+}
+
+}  // namespace onebill::node

@@ -1,0 +1,112 @@
+// Store: the node's one LevelDB database and its key layout (docs/storage.md).
+//
+// Prefixes:
+//   r/…                       Raft log, hard state, snapshot (consensus::LevelDbStorage)
+//   s/{contracts key}         ledger state: documents, nonce windows, indexes of contracts/state.h
+//   B/{height:be64}           the block proposal as committed (canonical JSON bytes)
+//   b/{height:be64}           the block record: {"header", "results", "raft_index", "hash"}
+//   t/{tx id}                 where an entry is: {"height", "index", "status", "reason"?, "leaf"?}
+//   h/{doc}/{height:be64}{index:be32}   per-document history → tx id, in ledger order
+//   i/{field}/{value}/{doc}   listing indexes: field = kind | holder | status
+//   m/{level:be32}{index:be64}          Merkle log nodes (complete subtrees; crypto::MerkleNodeStore)
+//   a/{height:be64}/{node}    attestations received for a block header
+//   x/applied                 {"raft_index","height","header_hash","log_size","time"} — the last applied block
+//   x/genesis                 the genesis hash this database belongs to
+//   x/signer/{key id}         the next nonce the node uses when it signs for a `sign` token
+// Everything one block changes goes in one WriteBatch (LedgerWriter), so a crash leaves all of a block or none.
+//
+// Thread-safety: LevelDB allows concurrent reads and writes; the Store adds no state of its own.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <leveldb/db.h>
+#include <leveldb/env.h>
+#include <leveldb/write_batch.h>
+
+#include "contracts/state.h"
+#include "crypto/merkle.h"
+#include "crypto/result.h"
+
+namespace onebill::node {
+
+namespace key {
+std::string be64(std::uint64_t v);
+std::string be32(std::uint32_t v);
+std::uint64_t read_be64(std::string_view s);  // s.size() >= 8
+inline std::string state(std::string_view k) { return "s/" + std::string(k); }
+inline std::string block(std::uint64_t h) { return "b/" + be64(h); }
+inline std::string block_bytes(std::uint64_t h) { return "B/" + be64(h); }
+inline std::string tx(std::string_view id) { return "t/" + std::string(id); }
+inline std::string history_prefix(std::string_view doc) { return "h/" + std::string(doc) + "/"; }
+inline std::string history(std::string_view doc, std::uint64_t height, std::uint32_t index) {
+  return history_prefix(doc) + be64(height) + be32(index);
+}
+inline std::string listing(std::string_view field, std::string_view value, std::string_view doc) {
+  return "i/" + std::string(field) + "/" + std::string(value) + "/" + std::string(doc);
+}
+inline std::string merkle(std::uint32_t level, std::uint64_t index) { return "m/" + be32(level) + be64(index); }
+inline std::string attestation_prefix(std::uint64_t h) { return "a/" + be64(h) + "/"; }
+inline std::string attestation(std::uint64_t h, std::string_view node) {
+  return attestation_prefix(h) + std::string(node);
+}
+inline constexpr std::string_view kApplied = "x/applied";
+inline constexpr std::string_view kGenesis = "x/genesis";
+inline std::string signer(std::string_view key_id) { return "x/signer/" + std::string(key_id); }
+}  // namespace key
+
+class Store {
+ public:
+  // Opens or creates the database in `dir`. `env` (tests: fault injection) must outlive the store.
+  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir, leveldb::Env* env = nullptr);
+
+  leveldb::DB* db() const { return db_.get(); }
+
+  // nullopt when absent; "io_error"/"corruption" when LevelDB fails.
+  Result<std::optional<std::string>> get(std::string_view k) const;
+  Status write(leveldb::WriteBatch& batch, bool sync);
+  // Calls fn(key, value) for keys starting with `prefix` from `start` (inclusive; empty = the prefix itself), in
+  // key order, until fn returns false or `limit` keys were visited.
+  Status scan(std::string_view prefix, std::string_view start, std::size_t limit,
+              const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  // Approximate bytes on disk (for /metrics).
+  std::uint64_t approximate_size() const;
+
+ private:
+  Store() = default;
+  std::unique_ptr<leveldb::Cache> cache_;
+  std::unique_ptr<leveldb::DB> db_;
+};
+
+// The committed ledger state as the contracts see it (the s/ prefix).
+class StoreStateView final : public contracts::StateView {
+ public:
+  explicit StoreStateView(const Store& store) : store_(store) {}
+  Result<std::optional<std::string>> get(std::string_view k) const override { return store_.get(key::state(k)); }
+
+ private:
+  const Store& store_;
+};
+
+// Merkle log nodes in the store, with writes staged into a batch: reads see staged nodes first. One per block
+// being applied; commit the batch, then discard the staging.
+class StoreMerkleNodes final : public crypto::MerkleNodeStore {
+ public:
+  explicit StoreMerkleNodes(const Store& store) : store_(store) {}
+  std::optional<crypto::Digest> get(std::uint32_t level, std::uint64_t index) const override;
+  void put(std::uint32_t level, std::uint64_t index, const crypto::Digest& hash) override;
+  void stage_into(leveldb::WriteBatch& batch) const;  // adds every staged node
+  void clear() { staged_.clear(); }
+
+ private:
+  const Store& store_;
+  std::map<std::pair<std::uint32_t, std::uint64_t>, crypto::Digest> staged_;
+};
+
+}  // namespace onebill::node
