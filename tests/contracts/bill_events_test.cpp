@@ -1,0 +1,233 @@
+// bill.event: order of events per leg, who may report, and the discrepancies cross-verification opens.
+#include <catch2/catch.hpp>
+
+#include "fixture.h"
+
+using namespace onebill::contracts;
+using namespace onebill::contracts::testing;
+
+namespace {
+
+const std::vector<std::string> kBoth = {"CSQU3054383", "MSCU1234566"};
+
+void issued(Ledger& l) { issue_bill(l, "OB-1"); }
+void sea_loaded(Ledger& l) {
+  issued(l);
+  must_accept(l, "hmm", "bill.event", "OB-1", event_body(0, "loaded", "KRPUS", kBoth));
+}
+void sea_departed(Ledger& l) {
+  sea_loaded(l);
+  must_accept(l, "hmm", "bill.event", "OB-1", event_body(0, "departed", "KRPUS"));
+}
+void sea_arrived(Ledger& l) {
+  sea_departed(l);
+  must_accept(l, "hmm", "bill.event", "OB-1", event_body(0, "arrived", "CNTSN", kBoth));
+}
+
+json with_seals(json body, const std::string& ref, const std::vector<std::string>& seals) {
+  for (auto& e : body["equipment"]) {
+    if (e["ref"] == ref) e["seals"] = seals;
+  }
+  return body;
+}
+
+json discrepancies(Ledger& l) { return l.doc("OB-1")["discrepancies"]; }
+
+}  // namespace
+
+TEST_CASE("contracts: carrier events move legs and the bill along", "[contracts][bill][events]") {
+  Ledger l;
+  issued(l);
+  must_accept(l, "hmm", "bill.event", "OB-1", event_body(0, "gate_in", "KRPUS", kBoth));
+  CHECK(l.doc("OB-1")["legs"][0]["status"] == "gated_in");
+  must_accept(l, "hmm", "bill.event", "OB-1", event_body(0, "loaded", "KRPUS", kBoth));
+  CHECK(l.doc("OB-1")["status"] == "issued");
+  must_accept(l, "hmm", "bill.event", "OB-1", with(event_body(0, "departed", "KRPUS"), {{"vehicle", "HMM OSLO 7E"}}));
+  json b = l.doc("OB-1");
+  CHECK(b["status"] == "in_transit");  // first departure
+  CHECK(b["legs"][0]["status"] == "departed");
+  CHECK(b["legs"][0]["vehicle"] == "HMM OSLO 7E");
+  must_accept(l, "hmm", "bill.event", "OB-1", event_body(0, "arrived", "CNTSN", kBoth));
+  must_accept(l, "tjport", "bill.event", "OB-1", event_body(0, "discharged", "CNTSN", kBoth));
+  must_accept(l, "hmm", "bill.event", "OB-1", event_body(0, "discharged", "CNTSN", kBoth));
+  must_accept(l, "hmm", "bill.event", "OB-1", event_body(0, "gate_out", "CNTSN", kBoth));
+  CHECK(l.doc("OB-1")["legs"][0]["status"] == "gated_out");
+  CHECK(l.doc("OB-1")["status"] == "in_transit");
+  // Rail: Tianjin -> Alashankou/Dostyk (gauge change, re-seal) -> Małaszewicze (gauge change) -> Duisburg.
+  must_accept(l, "tjport", "bill.event", "OB-1", event_body(1, "loaded", "CNTSN", kBoth));
+  must_accept(l, "crct", "bill.event", "OB-1", event_body(1, "loaded", "CNTSN", kBoth));
+  must_accept(l, "crct", "bill.event", "OB-1", event_body(1, "departed", "CNTSN"));
+  must_accept(l, "crct", "bill.event", "OB-1", event_body(1, "border_crossed", "CNAKL"));
+  must_accept(l, "crct", "bill.event", "OB-1",
+              with_seals(with_seals(event_body(1, "gauge_changed", "KZDZH", kBoth), "CSQU3054383", {"KZ-77"}),
+                         "MSCU1234566", {"KZ-78"}));
+  must_accept(l, "crct", "bill.event", "OB-1", event_body(1, "border_crossed", "PLMAL"));
+  must_accept(l, "crct", "bill.event", "OB-1", event_body(1, "gauge_changed", "PLMAL"));
+  must_accept(l, "crct", "bill.event", "OB-1",
+              with(with_seals(event_body(1, "arrived", "DEDUI", kBoth), "CSQU3054383", {"KZ-77"}),
+                   {{"gross_kg", 22000}}));
+  b = l.doc("OB-1");
+  CHECK(b["status"] == "arrived");  // last leg arrived
+  CHECK(b["legs"][1]["status"] == "arrived");
+  CHECK(b["equipment"][0]["current_seals"] == json{"KZ-77"});
+  CHECK(b["equipment"][0]["seals"] == json{"SL-1"});
+  CHECK(b["discrepancies"].empty());  // a re-seal at a gauge change is no mismatch
+  CHECK(b["legs"][1]["events"].size() == 8);
+  CHECK(b["legs"][1]["events"][0]["as"] == "port");
+  CHECK(b["legs"][1]["events"][1]["as"] == "carrier");
+  must_accept(l, "dbport", "bill.event", "OB-1", event_body(1, "discharged", "DEDUI", kBoth));
+  must_accept(l, "anyport", "bill.event", "OB-1", event_body(1, "gate_out", "DEDUI", kBoth));
+}
+
+TEST_CASE("contracts: bill.event rejections", "[contracts][bill][events]") {
+  const json load0 = event_body(0, "loaded", "KRPUS", kBoth);
+  check_rejections({
+      {"not the leg's carrier", issued, "ktz", "bill.event", "OB-1", load0, "wrong_carrier"},
+      {"the other leg's carrier", issued, "crct", "bill.event", "OB-1", load0, "wrong_carrier"},
+      {"a trader", issued, "shipper", "bill.event", "OB-1", load0, "wrong_carrier"},
+      {"a port cannot report a departure", sea_loaded, "tjport", "bill.event", "OB-1",
+       event_body(0, "departed", "KRPUS"), "wrong_carrier"},
+      {"a port elsewhere", sea_arrived, "dbport", "bill.event", "OB-1", event_body(0, "discharged", "CNTSN", kBoth),
+       "wrong_carrier"},
+      {"a port not at the leg's ends", issued, "anyport", "bill.event", "OB-1", event_body(0, "loaded", "CNAKL", kBoth),
+       "wrong_carrier"},
+      {"container not on the bill", issued, "hmm", "bill.event", "OB-1",
+       event_body(0, "loaded", "KRPUS", {"TGHU7654320"}), "unknown_equipment"},
+      {"container number invalid", issued, "hmm", "bill.event", "OB-1",
+       event_body(0, "loaded", "KRPUS", {"TGHU7654321"}), "bad_container"},
+      {"at is not a LOCODE", issued, "hmm", "bill.event", "OB-1", event_body(0, "loaded", "Busan", kBoth), "bad_locode"},
+      {"departed before loaded", issued, "hmm", "bill.event", "OB-1", event_body(0, "departed", "KRPUS"),
+       "leg_out_of_order"},
+      {"arrived before departed", sea_loaded, "hmm", "bill.event", "OB-1", event_body(0, "arrived", "CNTSN", kBoth),
+       "leg_out_of_order"},
+      {"border crossed before departure", sea_loaded, "hmm", "bill.event", "OB-1",
+       event_body(0, "border_crossed", "CNTSN"), "leg_out_of_order"},
+      {"arrived twice", sea_arrived, "hmm", "bill.event", "OB-1", event_body(0, "arrived", "CNTSN", kBoth),
+       "leg_out_of_order"},
+      {"loaded twice", sea_loaded, "hmm", "bill.event", "OB-1", load0, "leg_out_of_order"},
+      {"gate in after loading", sea_loaded, "hmm", "bill.event", "OB-1", event_body(0, "gate_in", "KRPUS", kBoth),
+       "leg_out_of_order"},
+      {"discharged before arrival", sea_departed, "hmm", "bill.event", "OB-1",
+       event_body(0, "discharged", "CNTSN", kBoth), "leg_out_of_order"},
+      {"next leg loads before the previous arrived", sea_departed, "crct", "bill.event", "OB-1",
+       event_body(1, "loaded", "CNTSN", kBoth), "leg_out_of_order"},
+      {"next leg departs before the previous arrived (port loaded first)", [](Ledger& x) {
+         sea_departed(x);
+         must_accept(x, "crct", "bill.event", "OB-1", event_body(1, "gate_in", "CNTSN", kBoth));
+       }, "crct", "bill.event", "OB-1", event_body(1, "departed", "CNTSN"), "leg_out_of_order"},
+      {"port discharges before arrival", sea_departed, "tjport", "bill.event", "OB-1",
+       event_body(0, "discharged", "CNTSN", kBoth), "leg_out_of_order"},
+      {"port reports the same event twice", [](Ledger& x) {
+         sea_arrived(x);
+         must_accept(x, "tjport", "bill.event", "OB-1", event_body(0, "discharged", "CNTSN", kBoth));
+       }, "tjport", "bill.event", "OB-1", event_body(0, "discharged", "CNTSN", kBoth), "leg_out_of_order"},
+      {"loaded needs containers", issued, "hmm", "bill.event", "OB-1", event_body(0, "loaded", "KRPUS"), "bad_body"},
+      {"loaded at the wrong end", issued, "hmm", "bill.event", "OB-1", event_body(0, "loaded", "CNTSN", kBoth),
+       "bad_body"},
+      {"arrived at the wrong end", sea_departed, "hmm", "bill.event", "OB-1", event_body(0, "arrived", "KRPUS", kBoth),
+       "bad_body"},
+      {"no such leg", issued, "hmm", "bill.event", "OB-1", event_body(2, "loaded", "KRPUS", kBoth), "bad_body"},
+      {"unknown event", issued, "hmm", "bill.event", "OB-1", event_body(0, "sank", "KRPUS"), "bad_body"},
+      {"container listed twice", issued, "hmm", "bill.event", "OB-1",
+       event_body(0, "loaded", "KRPUS", {"CSQU3054383", "CSQU3054383"}), "bad_body"},
+      {"negative weight", sea_departed, "hmm", "bill.event", "OB-1",
+       with(event_body(0, "arrived", "CNTSN", kBoth), {{"gross_kg", -1}}), "bad_body"},
+      {"voided bill", [](Ledger& x) {
+         issued(x);
+         must_accept(x, "crct", "bill.void", "OB-1", {{"reason", "x"}});
+       }, "hmm", "bill.event", "OB-1", load0, "bad_state"},
+      {"no such bill", issued, "hmm", "bill.event", "OB-2", load0, "doc_not_found"},
+  });
+}
+
+TEST_CASE("contracts: seal mismatches open discrepancies unless re-sealed at a gauge change",
+          "[contracts][bill][events]") {
+  Ledger l;
+  issued(l);
+  must_accept(l, "hmm", "bill.event", "OB-1", with_seals(event_body(0, "loaded", "KRPUS", kBoth), "CSQU3054383", {"SL-1"}));
+  CHECK(discrepancies(l).empty());
+  must_accept(l, "hmm", "bill.event", "OB-1", event_body(0, "departed", "KRPUS"));
+  must_accept(l, "hmm", "bill.event", "OB-1",
+              with_seals(event_body(0, "arrived", "CNTSN", kBoth), "MSCU1234566", {"SL-2", "TAMPER"}));
+  json d = discrepancies(l);
+  REQUIRE(d.size() == 1);
+  CHECK(d[0]["n"] == 1);
+  CHECK(d[0]["code"] == "seal_mismatch");
+  CHECK(d[0]["by"] == "hmm");
+  CHECK(d[0]["leg"] == 0);
+  CHECK(d[0]["resolved"] == false);
+  CHECK(d[0]["detail"].get<std::string>().find("MSCU1234566") != std::string::npos);
+  // A port report that differs from the last known seals opens another one; matching reports do not.
+  must_accept(l, "tjport", "bill.event", "OB-1",
+              with_seals(event_body(0, "discharged", "CNTSN", kBoth), "MSCU1234566", {"SL-2", "TAMPER"}));
+  CHECK(discrepancies(l).size() == 1);
+  must_accept(l, "tjport", "bill.event", "OB-1",
+              with_seals(event_body(0, "gate_out", "CNTSN", kBoth), "CSQU3054383", {"CN-1"}));
+  CHECK(discrepancies(l).size() == 2);
+  // A gauge change re-seals only when the carrier reports it.
+  must_accept(l, "crct", "bill.event", "OB-1", event_body(1, "loaded", "CNTSN", kBoth));
+  must_accept(l, "crct", "bill.event", "OB-1", event_body(1, "departed", "CNTSN"));
+  must_accept(l, "crct", "bill.event", "OB-1",
+              with_seals(event_body(1, "gauge_changed", "KZDZH", kBoth), "CSQU3054383", {"KZ-1"}));
+  CHECK(discrepancies(l).size() == 2);
+  CHECK(l.doc("OB-1")["equipment"][0]["current_seals"] == json{"KZ-1"});
+}
+
+TEST_CASE("contracts: weight beyond 2 % opens weight_mismatch, computed in integers", "[contracts][bill][events]") {
+  Ledger l;
+  sea_departed(l);
+  // Whole bill: 22000 kg; 2 % = 440 kg.
+  must_accept(l, "hmm", "bill.event", "OB-1", with(event_body(0, "border_crossed", "CNTSN"), {{"gross_kg", 22440}}));
+  must_accept(l, "hmm", "bill.event", "OB-1", with(event_body(0, "border_crossed", "CNTSN"), {{"gross_kg", 21560}}));
+  CHECK(discrepancies(l).empty());
+  must_accept(l, "hmm", "bill.event", "OB-1", with(event_body(0, "border_crossed", "CNTSN"), {{"gross_kg", 22441}}));
+  CHECK(discrepancies(l).size() == 1);
+  must_accept(l, "hmm", "bill.event", "OB-1", with(event_body(0, "border_crossed", "CNTSN"), {{"gross_kg", 21559}}));
+  CHECK(discrepancies(l).size() == 2);
+  // Per container: CSQU3054383 carries 10000 kg.
+  must_accept(l, "hmm", "bill.event", "OB-1",
+              with(event_body(0, "arrived", "CNTSN", {"CSQU3054383", "MSCU1234566"}), {{"gross_kg", 22000}}));
+  CHECK(discrepancies(l).size() == 2);
+  must_accept(l, "tjport", "bill.event", "OB-1",
+              with(event_body(0, "discharged", "CNTSN", {"CSQU3054383"}), {{"gross_kg", 10200}}));
+  must_accept(l, "hmm", "bill.event", "OB-1",
+              with(event_body(0, "discharged", "CNTSN", {"CSQU3054383"}), {{"gross_kg", 10201}}));
+  const json d = discrepancies(l);
+  REQUIRE(d.size() == 3);
+  CHECK(d[0]["code"] == "weight_mismatch");
+  CHECK(d[2]["code"] == "weight_mismatch");
+}
+
+TEST_CASE("contracts: a container loaded but missing at arrival opens equipment_missing", "[contracts][bill][events]") {
+  Ledger l;
+  sea_departed(l);
+  must_accept(l, "hmm", "bill.event", "OB-1", event_body(0, "arrived", "CNTSN", {"CSQU3054383"}));
+  const json d = discrepancies(l);
+  REQUIRE(d.size() == 1);
+  CHECK(d[0]["code"] == "equipment_missing");
+  CHECK(d[0]["detail"].get<std::string>().find("MSCU1234566") != std::string::npos);
+}
+
+TEST_CASE("contracts: port and carrier reporting different containers open equipment_mismatch",
+          "[contracts][bill][events]") {
+  Ledger l;
+  sea_arrived(l);
+  must_accept(l, "tjport", "bill.event", "OB-1", event_body(0, "discharged", "CNTSN", kBoth));
+  must_accept(l, "hmm", "bill.event", "OB-1", event_body(0, "discharged", "CNTSN", {"CSQU3054383"}));
+  json d = discrepancies(l);
+  REQUIRE(d.size() == 1);
+  CHECK(d[0]["code"] == "equipment_mismatch");
+  // The carrier first, then the port: same check.
+  must_accept(l, "crct", "bill.event", "OB-1", event_body(1, "loaded", "CNTSN", {"MSCU1234566"}));
+  must_accept(l, "tjport", "bill.event", "OB-1", event_body(1, "loaded", "CNTSN", kBoth));
+  d = discrepancies(l);
+  REQUIRE(d.size() == 2);
+  CHECK(d[1]["code"] == "equipment_mismatch");
+  CHECK(d[1]["by"] == "tjport");
+  // Matching reports open nothing.
+  must_accept(l, "crct", "bill.event", "OB-1", event_body(1, "departed", "CNTSN"));
+  must_accept(l, "crct", "bill.event", "OB-1", event_body(1, "arrived", "DEDUI", {"MSCU1234566"}));
+  must_accept(l, "dbport", "bill.event", "OB-1", event_body(1, "discharged", "DEDUI", {"MSCU1234566"}));
+  must_accept(l, "crct", "bill.event", "OB-1", event_body(1, "discharged", "DEDUI", {"MSCU1234566"}));
+  CHECK(discrepancies(l).size() == 2);
+}

@@ -1,0 +1,217 @@
+// The envelope, tx ids, the nonce window and the state helpers.
+#include <catch2/catch.hpp>
+
+#include "contracts/envelope.h"
+#include "contracts/nonce.h"
+#include "contracts/reasons.h"
+#include "contracts/state.h"
+#include "crypto/canonical_json.h"
+#include "fixture.h"
+
+using namespace onebill::contracts;
+using namespace onebill::contracts::testing;
+using onebill::crypto::HashAlg;
+
+namespace {
+const char* kEnvelope =
+    R"({"tx":{"type":"bill.endorse","doc":"OB-1","signer":"shipper/k1","nonce":17,"ts":"2026-11-25T10:00:00Z",)"
+    R"("body":{"to":"trader"}},"sig":"AQID"})";
+}
+
+TEST_CASE("contracts: an envelope parses, and its id is the hash of canonical(tx)", "[contracts][envelope]") {
+  auto env = parse_envelope(kEnvelope, HashAlg::sha256);
+  REQUIRE(env.ok());
+  CHECK(env->tx.type == "bill.endorse");
+  CHECK(env->tx.nonce == 17);
+  CHECK(env->sig == onebill::crypto::Bytes{1, 2, 3});
+  const std::string canonical =
+      R"({"body":{"to":"trader"},"doc":"OB-1","nonce":17,"signer":"shipper/k1","ts":"2026-11-25T10:00:00Z",)"
+      R"("type":"bill.endorse"})";
+  CHECK(env->canonical_tx == canonical);
+  CHECK(env->id == onebill::crypto::hex(onebill::crypto::hash(HashAlg::sha256, canonical)));
+  CHECK(tx_id(HashAlg::sha256, env->tx).value() == env->id);
+  // The signature is not part of the id; key order and whitespace do not matter.
+  auto other = parse_envelope(
+      R"({"sig":"BAUG", "tx":{"body":{"to":"trader"},"nonce":17,"doc":"OB-1","type":"bill.endorse",)"
+      R"("ts":"2026-11-25T10:00:00Z","signer":"shipper/k1"}})",
+      HashAlg::sha256);
+  REQUIRE(other.ok());
+  CHECK(other->id == env->id);
+  // SM3 networks get SM3 ids.
+  auto sm3 = parse_envelope(kEnvelope, HashAlg::sm3);
+  REQUIRE(sm3.ok());
+  CHECK(sm3->id != env->id);
+  // Round trip.
+  auto again = envelope_from_json(envelope_to_json(*env), HashAlg::sha256);
+  REQUIRE(again.ok());
+  CHECK(again->id == env->id);
+  CHECK(again->sig == env->sig);
+}
+
+TEST_CASE("contracts: envelopes outside the schema are rejected, naming the field", "[contracts][envelope]") {
+  struct Case {
+    const char* text;
+    const char* code;
+    const char* mentions;
+  };
+  const Case cases[] = {
+      {R"({"tx":{"type":"t","doc":"d","signer":"s/k","nonce":1,"ts":"","body":{}},"sig":"AQID","x":1})", "bad_envelope",
+       "x: unknown field"},
+      {R"({"tx":{"type":"t","doc":"d","signer":"s/k","nonce":1,"ts":"","body":{},"extra":1},"sig":"AQID"})",
+       "bad_envelope", "tx.extra"},
+      {R"({"tx":{"type":"t","doc":"d","signer":"s/k","nonce":-1,"ts":"","body":{}},"sig":"AQID"})", "bad_envelope",
+       "tx.nonce"},
+      {R"({"tx":{"type":"t","doc":"d","signer":"s/k","nonce":"1","ts":"","body":{}},"sig":"AQID"})", "bad_envelope",
+       "tx.nonce"},
+      {R"({"tx":{"type":"t","doc":"d","signer":"s/k","nonce":1,"ts":"","body":[]},"sig":"AQID"})", "bad_envelope",
+       "tx.body"},
+      {R"({"tx":{"type":"t","doc":"d","signer":"s/k","nonce":1,"ts":""},"sig":"AQID"})", "bad_envelope", "tx.body"},
+      {R"({"tx":{"type":"","doc":"d","signer":"s/k","nonce":1,"ts":"","body":{}},"sig":"AQID"})", "bad_envelope",
+       "tx.type"},
+      {R"({"tx":{"type":"t","doc":"d","signer":"s/k","nonce":1,"ts":"","body":{}}})", "bad_envelope", "sig"},
+      {R"({"tx":{"type":"t","doc":"d","signer":"s/k","nonce":1,"ts":"","body":{}},"sig":"!!"})", "bad_envelope",
+       "sig"},
+      {R"({"tx":{"type":"t","doc":"d","signer":"s/k","nonce":1,"ts":"","body":{"w":1.5}},"sig":"AQID"})", "float",
+       ""},
+      {R"({"tx":{"type":"t","doc":"d","signer":"s/k","nonce":1,"ts":"","body":{"a":1,"a":2}},"sig":"AQID"})",
+       "duplicate_key", ""},
+      {R"({"tx":{"type":"t","doc":"d","signer":"s/k","nonce":9007199254740992,"ts":"","body":{}},"sig":"AQID"})",
+       "integer_range", ""},
+      {R"([1])", "bad_envelope", ""},
+  };
+  for (const Case& c : cases) {
+    INFO(c.text);
+    auto env = parse_envelope(c.text, HashAlg::sha256);
+    REQUIRE_FALSE(env.ok());
+    CHECK(env.error().code == c.code);
+    CHECK(env.error().message.find(c.mentions) != std::string::npos);
+  }
+}
+
+TEST_CASE("contracts: the nonce window follows RFC 4303 with 1024 slots", "[contracts][nonce]") {
+  NonceWindow w;
+  CHECK(w.check(0) == NonceWindow::Check::fresh);
+  CHECK(w.check(5000) == NonceWindow::Check::fresh);
+  w.mark(2000);
+  CHECK(w.check(2000) == NonceWindow::Check::used);
+  CHECK(w.check(1999) == NonceWindow::Check::fresh);   // in flight out of order: fine
+  CHECK(w.check(977) == NonceWindow::Check::fresh);    // 2000 - 1023: the oldest slot of the window
+  CHECK(w.check(976) == NonceWindow::Check::stale);    // 2000 - 1024: below the window
+  w.mark(1500);
+  w.mark(977);
+  CHECK(w.check(1500) == NonceWindow::Check::used);
+  CHECK(w.check(977) == NonceWindow::Check::used);
+  w.mark(2070);  // slides by 70: bits move, 977 falls out
+  CHECK(w.check(2000) == NonceWindow::Check::used);
+  CHECK(w.check(1500) == NonceWindow::Check::used);
+  CHECK(w.check(977) == NonceWindow::Check::stale);
+  CHECK(w.check(1046) == NonceWindow::Check::stale);
+  CHECK(w.check(1047) == NonceWindow::Check::fresh);
+  // Serialization keeps everything.
+  auto back = NonceWindow::from_json(w.to_json());
+  REQUIRE(back.ok());
+  CHECK(back->highest() == 2070);
+  for (std::int64_t n : {2070, 2000, 1500}) CHECK(back->check(n) == NonceWindow::Check::used);
+  CHECK(back->check(2069) == NonceWindow::Check::fresh);
+  CHECK(w.to_json()["seen"].get<std::string>().size() == 256);
+  // A jump of more than the window clears it.
+  back->mark(100000);
+  CHECK(back->check(2070) == NonceWindow::Check::stale);
+  CHECK(back->check(99999) == NonceWindow::Check::fresh);
+  // Every offset across word boundaries survives a shift.
+  NonceWindow s;
+  for (std::int64_t n = 0; n < 1024; n += 3) s.mark(n);
+  s.mark(1100);
+  for (std::int64_t n = 77; n < 1024; ++n) CHECK(s.check(n) == (n % 3 == 0 ? NonceWindow::Check::used : NonceWindow::Check::fresh));
+  CHECK_FALSE(NonceWindow::from_json(nlohmann::json{{"highest", 1}, {"seen", "00"}}).ok());
+}
+
+TEST_CASE("contracts: overlay reads its own writes first, deletes hide the base", "[contracts][state]") {
+  MemoryState base;
+  base.apply({{"a", "1"}, {"b", "2"}});
+  OverlayState overlay(base);
+  overlay.apply({{"b", std::nullopt}, {"c", "3"}});
+  CHECK(overlay.get("a").value() == std::optional<std::string>("1"));
+  CHECK_FALSE(overlay.get("b").value().has_value());
+  CHECK(overlay.get("c").value() == std::optional<std::string>("3"));
+  CHECK(base.get("c").value() == std::nullopt);
+  base.apply(overlay.writes());
+  CHECK(base.entries().size() == 2);
+  CHECK(base.scan("c").size() == 1);
+  CHECK(keys::membership_change(12, 3) == "gov/change/000000000012/000003");
+  CHECK(keys::lot("tjwh", "LOT-1") == "idx/lot/tjwh/LOT-1");
+  // The digest commits to every byte and to deletes.
+  MemoryState other;
+  other.apply({{"a", "1"}, {"c", "3"}});
+  CHECK(other.digest(HashAlg::sha256) == base.digest(HashAlg::sha256));
+  other.apply({{"c", "4"}});
+  CHECK(other.digest(HashAlg::sha256) != base.digest(HashAlg::sha256));
+  CHECK(digest_writes(HashAlg::sha256, {{"x", std::nullopt}}) != digest_writes(HashAlg::sha256, {{"x", ""}}));
+}
+
+TEST_CASE("contracts: common rules - key, nonce, type, doc id", "[contracts][common]") {
+  Ledger l;
+  issue_bill(l, "OB-1");
+  const json endorse{{"to", "trader"}};
+  // unknown_key: no such key, malformed key id, an org that has no such key.
+  CHECK(l.submit("nobody/k1", "bill.endorse", "OB-1", endorse).reason == "unknown_key");
+  CHECK(l.submit("shipper/k2", "bill.endorse", "OB-1", endorse).reason == "unknown_key");
+  CHECK(l.submit("NOT A KEY", "bill.endorse", "OB-1", endorse).reason == "unknown_key");
+  // unknown_type, bad doc id.
+  must_reject(l, "shipper", "bill.teleport", "OB-1", endorse, "unknown_type");
+  must_reject(l, "shipper", "bill", "OB-1", endorse, "unknown_type");
+  auto msg = must_reject(l, "shipper", "bill.endorse", "OB 1", endorse, "bad_body");
+  CHECK(msg.find("doc") != std::string::npos);
+  // Closed body schema, naming the field.
+  msg = must_reject(l, "shipper", "bill.endorse", "OB-1", {{"to", "trader"}, {"colour", "red"}}, "bad_body");
+  CHECK(msg == "body.colour: unknown field");
+  msg = must_reject(l, "shipper", "bill.endorse", "OB-1", json::object(), "bad_body");
+  CHECK(msg == "body.to: missing");
+  // Nonces: used, stale; a rejected entry leaves its nonce free.
+  const std::int64_t n = l.next_nonce["shipper/k1"];
+  CHECK(l.submit("shipper", "bill.endorse", "OB-1", {{"to", "nobody"}}, n).reason == "bad_body");
+  auto ok = l.submit("shipper", "bill.endorse", "OB-1", endorse, n);
+  REQUIRE(ok.accepted);
+  CHECK(ok.writes.count(keys::nonce("shipper/k1")) == 1);
+  CHECK(l.submit("trader", "bill.endorse", "OB-1", {{"to", "buyer"}}, 5000).accepted);
+  CHECK(l.submit("trader", "bill.endorse", "OB-1", {{"to", "shipper"}}, 5000).reason == "nonce_used");
+  CHECK(l.submit("trader", "bill.endorse", "OB-1", {{"to", "shipper"}}, 5000 - 1024).reason == "stale_nonce");
+  CHECK(l.submit("trader", "bill.endorse", "OB-1", {{"to", "shipper"}}, 5000 - 1023).reason == "not_holder");
+  // Outcome JSON.
+  CHECK(ok.result_json() == json{{"id", ok.tx_id}, {"status", "accepted"}});
+  auto bad = l.submit("shipper", "bill.teleport", "OB-1", endorse);
+  CHECK(bad.result_json() == json{{"id", bad.tx_id}, {"status", "rejected"}, {"reason", "unknown_type"}});
+  CHECK(bad.documents == std::vector<std::string>{"OB-1"});
+}
+
+TEST_CASE("contracts: apply_block checks signatures through the caller's callback", "[contracts][common]") {
+  Ledger l;
+  std::vector<Envelope> entries = {
+      l.make("crct", "bill.issue", "OB-1", bill_body()),
+      l.make("shipper", "bill.endorse", "OB-1", {{"to", "trader"}}),
+      l.make("nobody", "bill.endorse", "OB-1", {{"to", "trader"}}),
+  };
+  entries[1].sig = {9, 9, 9};  // "forged"
+  int calls = 0;
+  auto result = apply_block(entries, 1, kStartMs, l.state, l.members, [&calls](const Envelope& e, const Key& k) {
+    ++calls;
+    CHECK(k.id == e.tx.signer);
+    return e.sig != onebill::crypto::Bytes{9, 9, 9};
+  });
+  REQUIRE(result.ok());
+  CHECK(calls == 2);  // the unknown key never reaches the signature check
+  CHECK(result->outcomes[0].accepted);
+  CHECK(result->outcomes[1].reason == "bad_signature");
+  CHECK(result->outcomes[2].reason == "unknown_key");
+  // Entries later in a block see earlier writes: an issue then an endorse in one block.
+  entries[1].sig = {1};
+  auto second = apply_block(entries, 1, kStartMs, l.state, l.members, nullptr);
+  REQUIRE(second.ok());
+  CHECK(second->outcomes[1].accepted);
+}
+
+TEST_CASE("contracts: every reason code is listed once, sorted", "[contracts][common]") {
+  CHECK(std::is_sorted(reason::kAll.begin(), reason::kAll.end()));
+  CHECK(std::adjacent_find(reason::kAll.begin(), reason::kAll.end()) == reason::kAll.end());
+  CHECK(known_types().size() == 23);
+}
