@@ -117,8 +117,9 @@ void Raft::handle_append_response(const Message& m) {
   switch (pr->state) {
     case ProgressState::kProbe: pr->become_replicate(); break;
     case ProgressState::kSnapshot:
-      // Caught up to where our log starts (the snapshot was installed, or it had the entries after all).
-      if (pr->match + 1 >= log_.first_index()) {
+      // The snapshot is installed, or the follower had the entries after all. (If we compacted past the
+      // snapshot meanwhile, the next append finds that out and starts a newer snapshot.)
+      if (pr->match >= pr->pending_snapshot || pr->match + 1 >= log_.first_index()) {
         pr->become_probe();
         pr->become_replicate();
       }

@@ -450,28 +450,30 @@ struct PeerTransport::Impl : std::enable_shared_from_this<PeerTransport::Impl> {
         co_await retry.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         continue;
       }
-      bool over = false;
+      const bool over = pending_handshakes >= opt.max_pending_handshakes;
       {
         std::lock_guard lock(mu);
         ++inbound_accepted;
-        over = pending_handshakes >= opt.max_pending_handshakes;
         if (over) ++inbound_rejected;
       }
       if (over) {
         socket.close(ec);
         continue;
       }
+      ++pending_handshakes;  // counted here, before the handshake coroutine first runs
       asio::co_spawn(strand, serve_inbound(keep, std::move(socket)), ignore_exception);
     }
   }
 
   awaitable<void> serve_inbound(std::shared_ptr<Impl> keep, tcp::socket socket) {
     error_code ec;
-    if (stopping) co_return;  // the socket closes as it goes out of scope
+    if (stopping) {
+      --pending_handshakes;
+      co_return;  // the socket closes as it goes out of scope
+    }
     socket.set_option(tcp::no_delay(true), ec);
     auto conn = std::make_shared<Conn>(std::move(socket), server_ctx);
     inbound.insert(conn);
-    ++pending_handshakes;
     conn->deadline.arm(opt.connect_timeout, Conn::closer(conn));
     ec = {};
     co_await conn->stream.async_handshake(ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));

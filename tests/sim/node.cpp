@@ -1,0 +1,172 @@
+#include "tests/sim/node.h"
+
+#include <utility>
+
+namespace onebill::sim {
+namespace {
+
+void put_u64(consensus::Bytes& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+std::uint64_t get_u64(const consensus::Bytes& in, std::size_t pos) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(in[pos + static_cast<std::size_t>(i)]) << (8 * i);
+  return v;
+}
+
+}  // namespace
+
+consensus::Bytes encode_app_state(const AppState& app, std::uint64_t filler_seed) {
+  consensus::Bytes out;
+  put_u64(out, app.applied);
+  put_u64(out, app.hash);
+  Rng filler(filler_seed);
+  std::uint64_t n = filler.below(200);
+  for (std::uint64_t i = 0; i < n; ++i) out.push_back(static_cast<std::uint8_t>(filler.next()));
+  return out;
+}
+
+AppState decode_app_state(const consensus::Bytes& data) {
+  if (data.size() < 16) throw SimFailure("snapshot data is not an application state");
+  return AppState{get_u64(data, 0), get_u64(data, 8)};
+}
+
+SimNode::SimNode(NodeId id, const ConfState& genesis, const Config& base_config, std::uint64_t seed)
+    : id_(id), genesis_(genesis), config_(base_config), durable_(genesis) {
+  config_.id = id;
+  config_.random_seed = seed;
+  Checker unused;
+  start(unused);
+}
+
+void SimNode::start(Checker& checker) {
+  live_ = std::make_unique<MemoryStorage>(durable_);
+  consensus::SnapshotMeta meta = live_->snapshot_meta();
+  if (meta.index > app_.applied) {
+    // The snapshot reached the disk but the state machine had not loaded it: load it now.
+    auto snap = live_->snapshot();
+    AppState restored = decode_app_state(snap->data);
+    checker.on_restore(id_, app_, restored);
+    app_ = restored;
+  }
+  config_.applied = app_.applied;
+  auto raw = RawNode::create(config_, *live_);
+  if (!raw) throw SimFailure("node " + std::to_string(id_) + " cannot restart: " + raw.error().message);
+  raw_.emplace(std::move(*raw));
+  consensus::RaftStatus st = raw_->status();
+  role_ = st.role;
+  lead_ = st.lead;
+  term_ = st.hard_state.term;
+  Index persisted = durable_.hard_state().commit;
+  if (st.hard_state.commit < persisted) {
+    throw SimFailure("node " + std::to_string(id_) + " restarted with commit " + std::to_string(st.hard_state.commit) +
+                     " below the persisted " + std::to_string(persisted));
+  }
+  commit_ = st.hard_state.commit;
+}
+
+void SimNode::apply_write(MemoryStorage& storage, const Write& w) {
+  if (w.snapshot) {
+    if (onebill::Status s = storage.apply_snapshot(*w.snapshot); !s) throw SimFailure("disk: " + s.error().message);
+  }
+  if (onebill::Status s = storage.append(w.entries); !s) throw SimFailure("disk: " + s.error().message);
+  if (w.hard_state) storage.set_hard_state(*w.hard_state);
+}
+
+void SimNode::sync(Checker& checker) {
+  for (const Write& w : pending_) {
+    apply_write(durable_, w);
+    if (w.hard_state) checker.on_hard_state_synced(id_, *w.hard_state);
+  }
+  pending_.clear();
+}
+
+bool SimNode::handle_ready(Network& net, Checker& checker, std::uint64_t now, Stop stop, Rng* rng) {
+  Ready rd = raw_->ready();
+  Write w{rd.snapshot, rd.entries, rd.hard_state};
+  apply_write(*live_, w);
+  if (!rd.entries.empty()) checker.on_entries_written(id_, rd.entries, *live_);
+  pending_.push_back(std::move(w));
+  if (stop == Stop::kBeforeSync) {
+    // Torn write: the disk kept some prefix of what was pending — a snapshot, entries one by one, a hard state.
+    std::vector<Write> parts;
+    for (Write& p : pending_) {
+      if (p.snapshot) parts.push_back(Write{std::move(p.snapshot), {}, std::nullopt});
+      for (consensus::Entry& e : p.entries) parts.push_back(Write{std::nullopt, {std::move(e)}, std::nullopt});
+      if (p.hard_state) parts.push_back(Write{std::nullopt, {}, p.hard_state});
+    }
+    pending_ = std::move(parts);
+    pending_.resize(rng->below(pending_.size() + 1));
+    sync(checker);
+    return false;
+  }
+  if (rd.must_sync) sync(checker);
+  if (rd.soft_state) {
+    role_ = rd.soft_state->role;
+    lead_ = rd.soft_state->lead;
+  }
+  if (rd.hard_state) {
+    term_ = rd.hard_state->term;
+    if (rd.hard_state->commit != commit_) {
+      checker.on_commit(id_, commit_, rd.hard_state->commit, *live_);
+      commit_ = rd.hard_state->commit;
+    }
+  }
+  if (rd.soft_state && rd.soft_state->role == Role::kLeader) checker.on_leader(id_, term_, *live_);
+  for (const consensus::Message& m : rd.messages) net.send(m, now);
+  if (stop == Stop::kAfterSend) return false;
+  if (rd.snapshot) {
+    AppState restored = decode_app_state(rd.snapshot->data);
+    checker.on_restore(id_, app_, restored);
+    app_ = restored;
+  }
+  for (const consensus::Entry& e : rd.committed_entries) checker.on_apply(id_, app_, e, commit_);
+  raw_->advance();
+  return true;
+}
+
+void SimNode::handle_readies(Network& net, Checker& checker, std::uint64_t now) {
+  for (int guard = 0; raw_ && raw_->has_ready(); ++guard) {
+    if (guard > 1000) throw SimFailure("node " + std::to_string(id_) + " never runs out of Readys");
+    handle_ready(net, checker, now, Stop::kNone, nullptr);
+  }
+}
+
+void SimNode::crash(CrashPoint point, Network& net, Checker& checker, std::uint64_t now, Rng& rng) {
+  if (!raw_) return;
+  if (point != CrashPoint::kBetweenReadies && raw_->has_ready()) {
+    handle_ready(net, checker, now, point == CrashPoint::kBeforeSync ? Stop::kBeforeSync : Stop::kAfterSend, &rng);
+  }
+  if (!pending_.empty()) {  // unsynced commit-only writes: a prefix survives
+    pending_.resize(rng.below(pending_.size() + 1));
+    sync(checker);
+  }
+  raw_.reset();
+  live_.reset();
+}
+
+void SimNode::restart(Checker& checker, std::uint64_t seed) {
+  config_.random_seed = seed;
+  ++restarts_;
+  start(checker);
+}
+
+void SimNode::snapshot_and_compact(Index compact_to, std::uint64_t filler_seed) {
+  if (!raw_ || app_.applied <= live_->snapshot_meta().index) return;
+  std::optional<ConfState> conf = raw_->conf_state_at(app_.applied);
+  if (!conf) return;
+  consensus::Bytes data = encode_app_state(app_, filler_seed);
+  // The application's snapshot is its own durable state: it goes to both images at once (pending writes are at
+  // most commit-only hard states, so the durable log already holds every applied entry).
+  for (MemoryStorage* storage : {live_.get(), &durable_}) {
+    if (onebill::Status s = storage->create_snapshot(app_.applied, *conf, data); !s) {
+      throw SimFailure("snapshot: " + s.error().message);
+    }
+    if (onebill::Status s = storage->compact(std::min(compact_to, app_.applied)); !s) {
+      throw SimFailure("compact: " + s.error().message);
+    }
+  }
+}
+
+}  // namespace onebill::sim
