@@ -298,6 +298,11 @@ Result<json> parse_strict(std::string_view text, const JsonLimits& limits) {
     return make_error("too_large", "JSON text of " + std::to_string(text.size()) + " bytes is over the limit of " +
                                        std::to_string(limits.max_bytes));
   }
+  // nlohmann's parser stops at a NUL byte as if the input ended there; a raw NUL is never valid JSON (inside a
+  // string it must be escaped), so refuse it rather than let "{}\0anything" read as "{}".
+  if (auto nul = text.find('\0'); nul != std::string_view::npos) {
+    return make_error("bad_json", "a NUL byte at offset " + std::to_string(nul));
+  }
   StrictBuilder builder(limits);
   try {
     json::sax_parse(text.begin(), text.end(), &builder, json::input_format_t::json, true);

@@ -27,17 +27,19 @@ Result<HashAlg> parse_hash_alg(std::string_view name) {
 std::string_view hash_alg_name(HashAlg alg) { return alg == HashAlg::sha256 ? "sha256" : "sm3"; }
 
 struct Hasher::Impl {
+  explicit Impl(HashAlg a) : alg(a), ctx(EVP_MD_CTX_new()) {}
+  ~Impl() { EVP_MD_CTX_free(ctx); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
   HashAlg alg;
   EVP_MD_CTX* ctx;
 };
 
-Hasher::Hasher(HashAlg alg) : impl_(std::make_unique<Impl>(Impl{alg, EVP_MD_CTX_new()})) {
+Hasher::Hasher(HashAlg alg) : impl_(std::make_unique<Impl>(alg)) {
   if (impl_->ctx == nullptr || EVP_DigestInit_ex(impl_->ctx, md_for(alg), nullptr) != 1) std::abort();
 }
 
-Hasher::~Hasher() {
-  if (impl_) EVP_MD_CTX_free(impl_->ctx);
-}
+Hasher::~Hasher() = default;
 Hasher::Hasher(Hasher&&) noexcept = default;
 Hasher& Hasher::operator=(Hasher&&) noexcept = default;
 
