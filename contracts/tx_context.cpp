@@ -73,10 +73,9 @@ Result<Proposal> TxContext::load_proposal(std::string_view id) {
   return load<Proposal>(id, kind::kProposal, proposal_from_json);
 }
 
-const std::string& TxContext::stamp(DocMeta& meta) const {
+void TxContext::stamp(DocMeta& meta) const {
   meta.head = entry_.id;
   meta.height = block_.height;
-  return meta.id;
 }
 
 void TxContext::put_json(const std::string& key, const nlohmann::json& value) {

@@ -52,10 +52,10 @@ class TxContext {
   Result<Pledge> load_pledge(std::string_view id);
   Result<Proposal> load_proposal(std::string_view id);
   // Stamps head = this entry, height = this block, stages the canonical JSON, and notes the id in documents().
-  void save(Bill& doc) { save_json(stamp(doc.meta), to_json(doc)); }
-  void save(Receipt& doc) { save_json(stamp(doc.meta), to_json(doc)); }
-  void save(Pledge& doc) { save_json(stamp(doc.meta), to_json(doc)); }
-  void save(Proposal& doc) { save_json(stamp(doc.meta), to_json(doc)); }
+  void save(Bill& doc) { save_doc(doc); }
+  void save(Receipt& doc) { save_doc(doc); }
+  void save(Pledge& doc) { save_doc(doc); }
+  void save(Proposal& doc) { save_doc(doc); }
   // A new document's header: kind, id = tx.doc, issuer = signer, created = height.
   DocMeta new_meta(std::string_view kind, std::string status, std::string holder) const;
 
@@ -69,7 +69,12 @@ class TxContext {
   const std::optional<Error>& fault() const { return fault_; }
 
  private:
-  const std::string& stamp(DocMeta& meta) const;
+  template <class D>
+  void save_doc(D& doc) {
+    stamp(doc.meta);  // before serializing: the stored head and height are this entry's
+    save_json(doc.meta.id, to_json(doc));
+  }
+  void stamp(DocMeta& meta) const;
   void save_json(const std::string& id, const nlohmann::json& doc);
   std::optional<nlohmann::json> load_json(std::string_view id);
   template <class D, class F>

@@ -179,7 +179,7 @@ TEST_CASE("contracts: common rules - key, nonce, type, doc id", "[contracts][com
   CHECK(l.submit("trader", "bill.endorse", "OB-1", {{"to", "shipper"}}, 5000 - 1023).reason == "not_holder");
   // Outcome JSON.
   CHECK(ok.result_json() == json{{"id", ok.tx_id}, {"status", "accepted"}});
-  auto bad = l.submit("shipper", "bill.teleport", "OB-1", endorse);
+  auto bad = l.submit("shipper", "bill.teleport", "OB-1", endorse, n + 1);
   CHECK(bad.result_json() == json{{"id", bad.tx_id}, {"status", "rejected"}, {"reason", "unknown_type"}});
   CHECK(bad.documents == std::vector<std::string>{"OB-1"});
 }

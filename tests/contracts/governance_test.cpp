@@ -17,13 +17,13 @@ void approve(Ledger& l, const std::string& id, std::size_t from, std::size_t to)
   for (std::size_t i = from; i < to; ++i) must_accept(l, kOrgs[i], "gov.approve", id, json::object());
 }
 
-json revoke(const std::string& key) { return {{"action", "key.revoke"}, {"params", {{"id", key}}}}; }
+json revoke_key(const std::string& key) { return {{"action", "key.revoke"}, {"params", {{"id", key}}}}; }
 
 }  // namespace
 
 TEST_CASE("contracts: a proposal executes when approvals exceed half of the active orgs", "[contracts][gov]") {
   Ledger l;
-  const Outcome proposed = must_accept(l, "crct", "gov.propose", "P-1", revoke("hmm/k1"));
+  const Outcome proposed = must_accept(l, "crct", "gov.propose", "P-1", revoke_key("hmm/k1"));
   CHECK_FALSE(proposed.membership_change);
   json p = l.doc("P-1");
   CHECK(p["kind"] == "proposal");
@@ -54,7 +54,7 @@ TEST_CASE("contracts: a proposal executes when approvals exceed half of the acti
 
 TEST_CASE("contracts: a change takes effect inside its block, for later entries only", "[contracts][gov]") {
   Ledger l;
-  must_accept(l, "crct", "gov.propose", "P-1", revoke("shipper/k1"));
+  must_accept(l, "crct", "gov.propose", "P-1", revoke_key("shipper/k1"));
   approve(l, "P-1", 1, 7);
   issue_bill(l, "OB-1");
   std::vector<Envelope> block = {
@@ -106,8 +106,8 @@ TEST_CASE("contracts: org.add, role.set, key.add and org.remove", "[contracts][g
 
 TEST_CASE("contracts: a proposal that no longer applies ends failed, membership unchanged", "[contracts][gov]") {
   Ledger l;
-  must_accept(l, "crct", "gov.propose", "P-1", revoke("ktz/k1"));
-  must_accept(l, "hmm", "gov.propose", "P-2", revoke("ktz/k1"));
+  must_accept(l, "crct", "gov.propose", "P-1", revoke_key("ktz/k1"));
+  must_accept(l, "hmm", "gov.propose", "P-2", revoke_key("ktz/k1"));
   approve(l, "P-1", 1, 8);
   CHECK(l.doc("P-1")["status"] == "executed");
   approve(l, "P-2", 3, 10);  // hmm's own approval + 7 (not ktz, whose key is gone): the 8th carries
@@ -121,7 +121,7 @@ TEST_CASE("contracts: in a network of three, two approvals carry", "[contracts][
   json g = test_genesis();
   g["orgs"] = json{g["orgs"][0], g["orgs"][1], g["orgs"][2]};  // crct, hmm, ktz
   Ledger l(g);
-  must_accept(l, "crct", "gov.propose", "P-1", revoke("ktz/k1"));
+  must_accept(l, "crct", "gov.propose", "P-1", revoke_key("ktz/k1"));
   const Outcome o = must_accept(l, "hmm", "gov.approve", "P-1", json::object());
   CHECK(o.membership_change);
   // A network of one executes on the proposal itself.
@@ -135,15 +135,15 @@ TEST_CASE("contracts: in a network of three, two approvals carry", "[contracts][
 }
 
 TEST_CASE("contracts: gov rejections", "[contracts][gov]") {
-  const auto open = [](Ledger& x) { must_accept(x, "crct", "gov.propose", "P-1", revoke("hmm/k1")); };
+  const auto open = [](Ledger& x) { must_accept(x, "crct", "gov.propose", "P-1", revoke_key("hmm/k1")); };
   check_rejections({
       {"unknown action", nullptr, "crct", "gov.propose", "P-1", {{"action", "org.merge"}, {"params", json::object()}},
        "bad_body"},
       {"params missing", nullptr, "crct", "gov.propose", "P-1", {{"action", "key.revoke"}}, "bad_body"},
-      {"params invalid", nullptr, "crct", "gov.propose", "P-1", revoke("nobody/k1"), "bad_body"},
+      {"params invalid", nullptr, "crct", "gov.propose", "P-1", revoke_key("nobody/k1"), "bad_body"},
       {"params with unknown field", nullptr, "crct", "gov.propose", "P-1",
        {{"action", "key.revoke"}, {"params", {{"id", "hmm/k1"}, {"why", "x"}}}}, "bad_body"},
-      {"doc exists", open, "hmm", "gov.propose", "P-1", revoke("ktz/k1"), "doc_exists"},
+      {"doc exists", open, "hmm", "gov.propose", "P-1", revoke_key("ktz/k1"), "doc_exists"},
       {"approve twice", open, "crct", "gov.approve", "P-1", json::object(), "bad_state"},
       {"approve a missing proposal", nullptr, "crct", "gov.approve", "P-1", json::object(), "doc_not_found"},
       {"approve a bill", [](Ledger& x) { issue_bill(x, "OB-1"); }, "crct", "gov.approve", "OB-1", json::object(),

@@ -42,7 +42,11 @@ TEST_CASE("contracts: bad genesis files are refused, naming the field", "[contra
       {[](json& g) { g["orgs"][0]["keys"][0]["id"] = "hmm/k9"; }, "genesis.orgs[0].keys[0].id"},
       {[](json& g) { g["orgs"][0]["keys"][0]["alg"] = "rsa"; }, "genesis.orgs[0].keys[0].alg"},
       {[](json& g) { g["orgs"][0]["keys"][0]["pub"] = "not a pem"; }, "genesis.orgs[0].keys[0].pub"},
-      {[](json& g) { g["orgs"][1]["id"] = "crct"; }, "duplicate organisation"},
+      {[](json& g) {
+         g["orgs"][1]["id"] = "crct";
+         g["orgs"][1]["keys"][0]["id"] = "crct/k2";
+       },
+       "genesis.orgs[1].id: duplicate organisation"},
       {[](json& g) { g["nodes"][0]["org"] = "ghost"; }, "genesis.nodes[0].org"},
       {[](json& g) { g["nodes"][0]["raft"] = "127.0.0.1"; }, "genesis.nodes[0].raft"},
       {[](json& g) { g["colour"] = "red"; }, "genesis.colour: unknown field"},
@@ -106,7 +110,7 @@ TEST_CASE("contracts: governance actions are checked before they take effect", "
     const char* mentions;
   };
   const std::vector<Case> bad = {
-      {"org.add", with({{"id", "crct"}}), "body.params.id: organisation already exists"},
+      {"org.add", with({{"id", "crct"}, {"keys", json::array()}}), "body.params.id: organisation already exists"},
       {"org.add", with({{"keys", {{{"id", "crct/k9"}, {"alg", "sm2"}, {"pub", kPem}}}}}),
        "body.params.keys[0].id"},
       {"org.add", with({{"extra", 1}}), "body.params.extra: unknown field"},
