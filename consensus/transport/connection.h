@@ -42,15 +42,23 @@ class Deadline {
   std::shared_ptr<std::uint64_t> gen_ = std::make_shared<std::uint64_t>(0);
 };
 
+// Reads and writes may be pending at the same time (TLS streams in Asio are full duplex), so each direction has
+// its own deadline.
 struct Conn {
   Conn(boost::asio::ip::tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> context)
-      : ctx(std::move(context)), stream(std::move(socket), *ctx), deadline(stream.get_executor()) {}
+      : ctx(std::move(context)),
+        stream(std::move(socket), *ctx),
+        read_deadline(stream.get_executor()),
+        write_deadline(stream.get_executor()),
+        ticker(stream.get_executor()) {}
 
   // Idempotent. Pending operations on the stream complete with operation_aborted.
   void close() {
     if (closed) return;
     closed = true;
-    deadline.disarm();
+    read_deadline.disarm();
+    write_deadline.disarm();
+    ticker.cancel();
     boost::system::error_code ignored;
     stream.lowest_layer().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
     stream.lowest_layer().close(ignored);
@@ -68,7 +76,9 @@ struct Conn {
 
   std::shared_ptr<boost::asio::ssl::context> ctx;  // kept alive for the stream (declared before it)
   boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream;
-  Deadline deadline;
+  Deadline read_deadline;
+  Deadline write_deadline;
+  boost::asio::steady_timer ticker;  // paces the accepting side's keepalives
   bool closed = false;
   bool timed_out = false;  // closed by the deadline
 };

@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -114,6 +115,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<PeerTransport::Impl> {
   std::uint64_t ctx_seq_issued = 0;
   std::uint64_t inbound_accepted = 0;
   std::uint64_t inbound_rejected = 0;
+  std::string last_inbound_error;
 
   // --- table (called with mu held) ---
 
@@ -249,7 +251,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<PeerTransport::Impl> {
     }
     auto conn = std::make_shared<Conn>(tcp::socket(strand), client_ctx);
     peer->out = conn;
-    conn->deadline.arm(opt.connect_timeout, [weak = std::weak_ptr<Conn>(conn), wpeer = std::weak_ptr<Peer>(peer)] {
+    conn->write_deadline.arm(opt.connect_timeout, [weak = std::weak_ptr<Conn>(conn), wpeer = std::weak_ptr<Peer>(peer)] {
       if (auto p = wpeer.lock()) p->resolver.cancel();
       Conn::closer(weak.lock())();
     });
@@ -274,21 +276,34 @@ struct PeerTransport::Impl : std::enable_shared_from_this<PeerTransport::Impl> {
       conn->stream.lowest_layer().set_option(tcp::no_delay(true), ignored);
       co_await conn->stream.async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
     }
-    conn->deadline.disarm();
-    const bool timed_out = conn->timed_out;
-    if (!ec && conn->closed) ec = asio::error::operation_aborted;
-    if (ec) {
+    const std::string where = host + ":" + std::to_string(peer_port);
+    auto fail = [&](const char* code, const std::string& what) {
+      conn->write_deadline.disarm();
+      const bool timed_out = conn->timed_out;
       conn->close();
-      co_return make_error("connect_failed", "connect to " + host + ":" + std::to_string(peer_port) + ": " +
-                                                 (timed_out ? std::string("timed out") : ec.message()));
-    }
+      return make_error(code, what + ": " + (timed_out ? std::string("timed out") : ec.message()));
+    };
+    if (!ec && conn->closed) ec = asio::error::operation_aborted;
+    if (ec) co_return fail("connect_failed", "connect to " + where);
+
     auto der = crypto::peer_public_key_der(conn->stream.native_handle());
     if (!der || *der != want) {
       conn->close();
-      co_return make_error("wrong_peer_key", "the node at " + host + ":" + std::to_string(peer_port) +
+      co_return make_error("wrong_peer_key", "the node at " + where +
                                                  " proved a different key than the one listed for peer " +
                                                  std::to_string(peer->id));
     }
+    // In TLS 1.3 our handshake ends before the peer has checked our certificate, so wait for its accept signal
+    // (a keepalive frame) before writing anything: messages written into a connection it refuses would be lost.
+    std::array<std::uint8_t, kFrameHeaderSize> accept{};
+    co_await asio::async_read(conn->stream, asio::buffer(accept), asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec && conn->closed) ec = asio::error::operation_aborted;
+    if (ec) co_return fail("not_accepted", "the node at " + where + " did not accept us");
+    if (accept != encode_frame_header(Channel::keepalive, 0)) {
+      ec = asio::error::invalid_argument;
+      co_return fail("not_accepted", "the node at " + where + " sent something other than its accept signal");
+    }
+    conn->write_deadline.disarm();
     co_return conn;
   }
 
@@ -305,6 +320,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<PeerTransport::Impl> {
       batch.push_back(std::move(p.queue.front()));
       p.queue.pop_front();
     }
+    p.stats.in_flight_messages = batch.size();
     p.writer_waiting = batch.empty();
   }
 
@@ -313,11 +329,11 @@ struct PeerTransport::Impl : std::enable_shared_from_this<PeerTransport::Impl> {
     std::size_t done = 0;
     while (done < buf.size()) {
       if (conn->closed) co_return asio::error::operation_aborted;
-      conn->deadline.arm(opt.write_timeout, Conn::closer(conn));
+      conn->write_deadline.arm(opt.write_timeout, Conn::closer(conn));
       error_code ec;
       const std::size_t n = co_await conn->stream.async_write_some(
           asio::buffer(buf.data() + done, buf.size() - done), asio::redirect_error(asio::use_awaitable, ec));
-      conn->deadline.disarm();
+      conn->write_deadline.disarm();
       if (ec) co_return conn->timed_out ? error_code(asio::error::timed_out) : ec;
       done += n;
     }
@@ -357,6 +373,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<PeerTransport::Impl> {
       }
       const error_code ec = co_await write_all(conn, buf);
       std::lock_guard lock(mu);
+      peer->stats.in_flight_messages = 0;
       if (ec) {
         // What was in this write may or may not have arrived; it is not retried (Raft retransmits).
         peer->stats.dropped_messages += batch.size();
@@ -369,17 +386,36 @@ struct PeerTransport::Impl : std::enable_shared_from_this<PeerTransport::Impl> {
     }
   }
 
-  // We never expect data on our outbound connection. The read completes when the peer closes it, resets it, or
-  // rejects our key (TLS 1.3 clients finish the handshake before the server has checked their certificate, so a
-  // refusal arrives as an alert here); any of these ends the connection at once instead of at the next write.
+  // On our outbound connection the peer sends only keepalives. Reading them ends the connection as soon as the
+  // peer closes or resets it, and within idle_timeout if it goes silent (a dead host, a partition), rather than
+  // when a write finally fails.
   awaitable<void> watch_outbound(std::shared_ptr<Impl> keep, std::shared_ptr<Peer> peer, std::shared_ptr<Conn> conn) {
-    std::array<std::uint8_t, 64> buf{};
-    error_code ec;
-    co_await conn->stream.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
-    if (!conn->closed) {
-      note_error(*peer, ec ? "connection ended by the peer: " + ec.message()
-                           : std::string("the peer sent data on our outbound connection"));
+    FrameDecoder decoder(0);  // keepalives have no payload
+    std::vector<Frame> frames;
+    std::array<std::uint8_t, 256> buf{};
+    std::string why;
+    while (why.empty()) {
+      error_code ec;
+      conn->read_deadline.arm(opt.idle_timeout, Conn::closer(conn));
+      const std::size_t n =
+          co_await conn->stream.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      conn->read_deadline.disarm();
+      if (conn->timed_out) {
+        why = "no keepalive from the peer within idle_timeout";
+      } else if (conn->closed) {
+        break;  // closed by us
+      } else if (ec) {
+        why = "connection ended by the peer: " + ec.message();
+      } else {
+        frames.clear();
+        const Status s = decoder.feed(ByteView(buf.data(), n), frames);
+        for (const Frame& f : frames) {
+          if (f.channel != Channel::keepalive) why = "the peer sent a message on our outbound connection";
+        }
+        if (!s) why = "the peer sent a malformed frame: " + s.error().message;
+      }
     }
+    if (!why.empty()) note_error(*peer, why);
     conn->close();
     if (peer->out == conn) peer->wake.cancel();
     (void)keep;
@@ -474,22 +510,29 @@ struct PeerTransport::Impl : std::enable_shared_from_this<PeerTransport::Impl> {
     socket.set_option(tcp::no_delay(true), ec);
     auto conn = std::make_shared<Conn>(std::move(socket), server_ctx);
     inbound.insert(conn);
-    conn->deadline.arm(opt.connect_timeout, Conn::closer(conn));
+    conn->read_deadline.arm(opt.connect_timeout, Conn::closer(conn));
     ec = {};
     co_await conn->stream.async_handshake(ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
-    conn->deadline.disarm();
+    conn->read_deadline.disarm();
     --pending_handshakes;
 
     std::shared_ptr<Peer> peer;
-    if (!ec && !conn->closed && !stopping) {
+    std::string why;
+    if (conn->timed_out) {
+      why = "TLS handshake timed out";
+    } else if (ec) {
+      why = "TLS handshake failed: " + ec.message();
+    } else if (!conn->closed && !stopping) {
       auto der = crypto::peer_public_key_der(conn->stream.native_handle());
       if (der) peer = peer_by_key(*der);
+      if (!peer) why = "the client's key is not in the peer table";
     }
     if (!peer) {
       // A TLS failure (a key not pinned, a timeout, not TLS at all) or a key no longer in the table.
       {
         std::lock_guard lock(mu);
         ++inbound_rejected;
+        if (!why.empty()) last_inbound_error = why;
       }
       conn->close();
       inbound.erase(conn);
@@ -501,6 +544,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<PeerTransport::Impl> {
       std::lock_guard lock(mu);
       peer->stats.inbound_connected = true;
     }
+    asio::co_spawn(strand, send_keepalives(keep, conn), ignore_exception);  // its first one is the accept signal
     co_await read_loop(peer, conn);
     conn->close();
     inbound.erase(conn);
@@ -508,6 +552,23 @@ struct PeerTransport::Impl : std::enable_shared_from_this<PeerTransport::Impl> {
       peer->in.reset();
       std::lock_guard lock(mu);
       peer->stats.inbound_connected = false;
+    }
+    (void)keep;
+  }
+
+  // The accepting side of a connection sends a keepalive at once (the accept signal) and then every
+  // keepalive_interval, so that the connecting side can tell a live peer from a silent one.
+  awaitable<void> send_keepalives(std::shared_ptr<Impl> keep, std::shared_ptr<Conn> conn) {
+    const auto header = encode_frame_header(Channel::keepalive, 0);
+    const Bytes frame(header.begin(), header.end());
+    while (!conn->closed) {
+      if (co_await write_all(conn, frame)) {
+        conn->close();
+        break;
+      }
+      error_code ec;
+      conn->ticker.expires_after(opt.keepalive_interval);
+      co_await conn->ticker.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
     (void)keep;
   }
@@ -520,10 +581,10 @@ struct PeerTransport::Impl : std::enable_shared_from_this<PeerTransport::Impl> {
     std::vector<Frame> frames;
     for (;;) {
       error_code ec;
-      conn->deadline.arm(opt.idle_timeout, Conn::closer(conn));
+      conn->read_deadline.arm(opt.idle_timeout, Conn::closer(conn));
       const std::size_t n =
           co_await conn->stream.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
-      conn->deadline.disarm();
+      conn->read_deadline.disarm();
       if (conn->timed_out) {
         note_error(*peer, "inbound connection idle for longer than idle_timeout");
         co_return;
@@ -690,6 +751,7 @@ TransportStats PeerTransport::stats() const {
   std::lock_guard lock(impl_->mu);
   out.inbound_accepted = impl_->inbound_accepted;
   out.inbound_rejected = impl_->inbound_rejected;
+  out.last_inbound_error = impl_->last_inbound_error;
   for (const auto& [id, p] : impl_->peers) {
     PeerStats s = p->stats;
     s.id = id;

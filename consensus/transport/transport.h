@@ -67,10 +67,11 @@ struct TransportOptions {
 struct PeerStats {
   NodeId id = 0;
   std::string address;
-  bool connected = false;          // our outbound connection is up (TLS done, peer key checked)
+  bool connected = false;          // our outbound connection is up (TLS done, key checked, peer accepted us)
   bool inbound_connected = false;  // the peer's connection to us is up
   std::uint64_t queued_messages = 0;
   std::uint64_t queued_bytes = 0;  // payload + frame header
+  std::uint64_t in_flight_messages = 0;  // taken from the queue, being written now
   std::uint64_t sent_messages = 0;  // written to the connection (not a delivery receipt)
   std::uint64_t sent_bytes = 0;     // payload bytes
   std::uint64_t received_messages = 0;
@@ -79,7 +80,7 @@ struct PeerStats {
   std::uint64_t dropped_bytes = 0;     // payload bytes
   std::uint64_t connects = 0;          // outbound connections established
   std::uint64_t reconnects = 0;        // connects after the first
-  std::uint64_t connect_failures = 0;  // resolve, TCP, TLS, wrong peer key or timeout
+  std::uint64_t connect_failures = 0;  // resolve, TCP, TLS, wrong peer key, not accepted, or timeout
   std::uint64_t disconnects = 0;       // established outbound connections that ended
   std::uint64_t protocol_errors = 0;   // inbound connections from this peer closed for a malformed frame
   std::string last_error;              // the latest connection problem, for people
@@ -90,6 +91,7 @@ struct TransportStats {
   std::uint16_t listen_port = 0;
   std::uint64_t inbound_accepted = 0;  // TCP connections accepted
   std::uint64_t inbound_rejected = 0;  // of those: failed TLS (unpinned key ...), unknown key, or over the limit
+  std::string last_inbound_error;      // why the latest rejected one was, for people
   std::vector<PeerStats> peers;        // sorted by id
 };
 
