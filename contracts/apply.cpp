@@ -61,6 +61,13 @@ bool is_reason(std::string_view code) {
   return std::binary_search(reason::kAll.begin(), reason::kAll.end(), code);
 }
 
+// A rejection of `entry`; its history entry goes to tx.doc when that is a well-formed id.
+Outcome rejection(const Envelope& entry, std::string_view code, std::string message) {
+  Outcome o = Outcome::rejected(entry.id, code, std::move(message));
+  if (is_doc_id(entry.tx.doc)) o.documents.push_back(entry.tx.doc);
+  return o;
+}
+
 }  // namespace
 
 Outcome Outcome::rejected(std::string tx_id, std::string_view reason, std::string message) {
@@ -92,10 +99,8 @@ Result<const Key*> resolve_signer(const Envelope& entry, const Membership& membe
 Result<Outcome> apply(const Envelope& entry, const BlockContext& block, const StateView& state,
                       const Membership& membership) {
   const Tx& tx = entry.tx;
-  const auto rejected = [&](std::string_view code, std::string message) {
-    Outcome o = Outcome::rejected(entry.id, code, std::move(message));
-    if (is_doc_id(tx.doc)) o.documents.push_back(tx.doc);
-    return o;
+  const auto rejected = [&entry](std::string_view code, std::string message) {
+    return rejection(entry, code, std::move(message));
   };
 
   // 1. The signer (2, the signature, is the caller's).
@@ -163,9 +168,8 @@ Result<BlockResult> apply_block(std::span<const Envelope> entries, std::int64_t 
     if (check_signature) {
       auto key = resolve_signer(entry, membership);
       if (key && !check_signature(entry, **key)) {
-        Outcome o = Outcome::rejected(entry.id, reason::kBadSignature, "signature does not verify with " + (*key)->id);
-        if (is_doc_id(entry.tx.doc)) o.documents.push_back(entry.tx.doc);
-        result.outcomes.push_back(std::move(o));
+        result.outcomes.push_back(
+            rejection(entry, reason::kBadSignature, "signature does not verify with " + (*key)->id));
         continue;
       }
     }

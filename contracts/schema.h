@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "contracts/money.h"
+#include "contracts/reasons.h"
 #include "crypto/result.h"
 
 namespace onebill::contracts {
@@ -141,10 +142,9 @@ template <class F>
 void FieldReader::objects(std::string_view key, std::size_t min, std::size_t max, F&& each) {
   const nlohmann::json* v = require(key);
   if (v == nullptr) return;
-  if (!v->is_array()) return fail("bad_body", key, "expected an array");
+  if (!v->is_array()) return fail(reason::kBadBody, key, "expected an array");
   if (v->size() < min || v->size() > max) {
-    return fail("bad_body", key,
-                "expected " + std::to_string(min) + " to " + std::to_string(max) + " elements");
+    return fail(reason::kBadBody, key, "expected " + std::to_string(min) + " to " + std::to_string(max) + " elements");
   }
   for (std::size_t i = 0; i < v->size() && ok(); ++i) {
     FieldReader item((*v)[i], field_path(key) + "[" + std::to_string(i) + "]", error_);

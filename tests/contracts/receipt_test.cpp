@@ -124,6 +124,12 @@ TEST_CASE("contracts: withdraw and release until the receipt closes", "[contract
        "quantity_exceeded"},
       {"withdraw: zero", issued, "trader", "receipt.withdraw", "WR-1", {{"quantity", 0}}, "bad_body"},
       {"release: not the warehouse", asked, "trader", "receipt.release", "WR-1", {{"quantity", 40}}, "wrong_role"},
+      {"release: pledged", pledged, "tjwh", "receipt.release", "WR-1", {{"quantity", 1}}, "pledged"},
+      {"release: closed", [](Ledger& x) {
+         issued(x);
+         must_accept(x, "trader", "receipt.withdraw", "WR-1", {{"quantity", 100}});
+         must_accept(x, "tjwh", "receipt.release", "WR-1", {{"quantity", 100}});
+       }, "tjwh", "receipt.release", "WR-1", {{"quantity", 100}}, "bad_state"},
       {"release: nothing pending", issued, "tjwh", "receipt.release", "WR-1", {{"quantity", 40}},
        "no_pending_withdrawal"},
       {"release: quantity does not match", asked, "tjwh", "receipt.release", "WR-1", {{"quantity", 39}},
