@@ -171,7 +171,12 @@ void Raft::step(const Message& m) {
                m.type == MessageType::kSnapshot) {
       become_follower(m.term, m.from);
     } else {
+      int elapsed = election_elapsed_;
       become_follower(m.term, kNoNode);
+      // Figure 2: the election timer restarts on hearing from the leader or on granting a vote — not on merely
+      // seeing a higher term. Otherwise a voter with a stale log that keeps campaigning would keep resetting the
+      // timers of the very nodes that could win (handle_vote_request resets it when it grants the vote).
+      if (m.type == MessageType::kVote) election_elapsed_ = elapsed;
     }
   } else if (m.term < term_) {
     if ((check_quorum_ || pre_vote_) && (m.type == MessageType::kHeartbeat || m.type == MessageType::kAppend)) {

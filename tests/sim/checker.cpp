@@ -117,9 +117,19 @@ void Checker::on_apply(NodeId id, AppState& app, const Entry& e, Index commit) {
   if (c != committed_.end() && (c->second.first != e.term || c->second.second != entry_fingerprint(e))) {
     fail(at(id) + " applies entry " + std::to_string(e.index) + " that differs from the committed one");
   }
+  if (e.type == consensus::EntryType::kConfChange) {
+    if (auto cc = consensus::decode_conf_change(e.data)) conf_changes_.emplace(e.index, *cc);
+  }
   app.hash = mix(mix(mix(app.hash, e.index), e.term), entry_fingerprint(e));
   app.applied = e.index;
   record_applied(id, e.index, app.hash);
+}
+
+bool Checker::removed(NodeId id) const {
+  for (auto it = conf_changes_.rbegin(); it != conf_changes_.rend(); ++it) {
+    if (it->second.node == id) return it->second.type == consensus::ConfChangeType::kRemoveVoter;
+  }
+  return false;
 }
 
 void Checker::on_restore(NodeId id, const AppState& before, const AppState& restored) {

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "consensus/conf_change.h"
 #include "consensus/memory_storage.h"
 #include "consensus/types.h"
 
@@ -61,6 +62,9 @@ class Checker {
   // The node's state machine was replaced by a snapshot's state.
   void on_restore(NodeId id, const AppState& before, const AppState& restored);
 
+  // Whether the last committed configuration change that names `id` removed it.
+  bool removed(NodeId id) const;
+
   std::size_t committed_count() const { return committed_.size(); }
   std::size_t leaders_elected() const { return leader_of_term_.size(); }
 
@@ -78,6 +82,7 @@ class Checker {
   std::map<Index, std::pair<Term, std::uint64_t>> committed_;  // index -> (term, fingerprint)
   std::map<Index, std::uint64_t> applied_hash_;                // index -> hash chain after applying it
   std::map<std::pair<NodeId, Term>, NodeId> votes_;
+  std::map<Index, consensus::ConfChange> conf_changes_;  // applied configuration changes by index
 };
 
 }  // namespace onebill::sim

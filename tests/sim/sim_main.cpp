@@ -3,7 +3,7 @@
 //   raft_sim --seeds N --start S [--nodes 3|5] [--steps K] [--liveness T] [--verbose]
 //
 // Seeds S .. S+N-1 each run one simulation; without --nodes, odd seeds use 3 nodes and even seeds 5. Every failure
-// prints its seed and the command that replays it exactly (add --verbose for a trace of the last events). The last
+// prints its seed and the command that replays it exactly; --verbose prints a trace of each run's last events. The last
 // line is exactly "<passed> passed, <failed> failed"; the exit code is 1 if any failed, 2 on bad arguments.
 #include <algorithm>
 #include <chrono>
@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   std::uint64_t seeds = 0;
   std::uint64_t start = 1;
   std::uint64_t nodes = 0;
-  std::uint64_t steps = 300;
+  std::uint64_t steps = 500;
   std::uint64_t liveness = 300;
   bool verbose = false;
   bool have_seeds = false;
@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   std::uint64_t failed = 0;
   int worst_recovery = 0;
   int worst_catch_up = 0;
+  std::uint64_t worst_seed = 0;
   std::uint64_t recovery_sum = 0;
   std::uint64_t committed = 0;
   std::uint64_t leaders = 0;
@@ -76,9 +77,9 @@ int main(int argc, char** argv) {
     leaders += r.leaders;
     messages += r.messages;
     restarts += r.restarts;
+    for (const std::string& line : r.trace) std::printf("  %s\n", line.c_str());
     if (r.failure) {
       ++failed;
-      for (const std::string& line : r.trace) std::printf("  %s\n", line.c_str());
       std::printf("FAIL seed %llu (%d nodes): %s\n  replay: raft_sim --seeds 1 --start %llu --nodes %d --steps %llu"
                   " --liveness %llu --verbose\n",
                   static_cast<unsigned long long>(seed), options.nodes, r.failure->c_str(),
@@ -87,6 +88,7 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     } else {
       ++passed;
+      if (r.recovery_ticks > worst_recovery) worst_seed = seed;
       worst_recovery = std::max(worst_recovery, r.recovery_ticks);
       worst_catch_up = std::max(worst_catch_up, r.catch_up_ticks);
       recovery_sum += static_cast<std::uint64_t>(r.recovery_ticks);
@@ -94,12 +96,13 @@ int main(int argc, char** argv) {
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   std::printf("seeds %llu..%llu in %.1f s: %llu committed entries, %llu leaders, %llu messages, %llu restarts; "
-              "progress after healing took %.1f ticks on average, %d at most (limit %llu); full catch-up %d at most\n",
+              "progress after healing took %.1f ticks on average, %d at most (seed %llu; limit %llu); "
+              "full catch-up %d at most\n",
               static_cast<unsigned long long>(start), static_cast<unsigned long long>(start + seeds - 1), secs,
               static_cast<unsigned long long>(committed), static_cast<unsigned long long>(leaders),
               static_cast<unsigned long long>(messages), static_cast<unsigned long long>(restarts),
               passed ? static_cast<double>(recovery_sum) / static_cast<double>(passed) : 0.0, worst_recovery,
-              static_cast<unsigned long long>(liveness), worst_catch_up);
+              static_cast<unsigned long long>(worst_seed), static_cast<unsigned long long>(liveness), worst_catch_up);
   std::printf("%llu passed, %llu failed\n", static_cast<unsigned long long>(passed),
               static_cast<unsigned long long>(failed));
   return failed > 0 ? 1 : 0;

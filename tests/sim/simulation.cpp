@@ -30,14 +30,16 @@ Simulation::Simulation(const SimOptions& options)
   base.heartbeat_tick = static_cast<int>(rng_.between(1, 3));
   base.pre_vote = rng_.chance(800);
   base.check_quorum = rng_.chance(800);
-  const std::uint64_t msg_sizes[] = {128, 512, 4096};
-  base.max_size_per_msg = msg_sizes[rng_.below(3)];
+  const std::uint64_t msg_sizes[] = {1, 64, 128, 512, 4096};
+  base.max_size_per_msg = msg_sizes[rng_.below(5)];
   base.max_inflight_msgs = rng_.between(1, 16);
   base.max_inflight_bytes = rng_.chance(500) ? 0 : 1024;
   const std::uint64_t chunk_sizes[] = {16, 64, 1024};
   base.snapshot_chunk_bytes = chunk_sizes[rng_.below(3)];
   base.max_committed_bytes_per_ready = rng_.chance(500) ? 512 : (1u << 20);
   base.check_invariants = true;
+  pre_vote_ = base.pre_vote;
+  check_quorum_ = base.check_quorum;
   base.on_fatal = [](const onebill::Error& e) { throw SimFailure("core: " + e.code + ": " + e.message); };
 
   ConfState genesis;
@@ -57,7 +59,7 @@ Simulation::Simulation(const SimOptions& options)
 void Simulation::note(const std::string& what) {
   if (!options_.verbose) return;
   trace_.push_back("[" + std::to_string(now_ / kUnitsPerTick) + "." + std::to_string(now_ % kUnitsPerTick) + "] " + what);
-  if (trace_.size() > 4000) trace_.pop_front();
+  if (trace_.size() > 100000) trace_.pop_front();
 }
 
 std::vector<NodeId> Simulation::up_nodes() {
@@ -76,14 +78,42 @@ SimNode* Simulation::leader() {
   return best;
 }
 
+void Simulation::settle(SimNode& n) {
+  bool was_leader = n.role() == Role::kLeader;
+  Index commit_before = n.commit();
+  n.handle_readies(net_, checker_, now_);
+  // A leader lost right after it commits: whatever it committed must survive without it.
+  if (in_chaos_ && was_leader && n.role() == Role::kLeader && n.commit() > commit_before &&
+      rng_.chance(storm_ ? 100 : 5)) {
+    isolate_at_.emplace_back(now_, n.id());
+  }
+  // In a storm, new leaders are often cut off moments after they win: several short-lived leaders in a row, each
+  // with its entries on a minority, is how Figure 8 (§5.4.2) comes about.
+  if (in_chaos_ && storm_ && !was_leader && n.role() == Role::kLeader && rng_.chance(600)) {
+    isolate_at_.emplace_back(now_ + rng_.between(1, 20), n.id());
+  }
+}
+
 void Simulation::run_unit(std::uint64_t now) {
+  for (auto it = isolate_at_.begin(); it != isolate_at_.end();) {
+    if (it->first > now) {
+      ++it;
+      continue;
+    }
+    for (auto& n : nodes_) {
+      if (n->id() != it->second) net_.set_link(it->second, n->id(), false);
+    }
+    partitioned_ = true;
+    note("isolate " + std::to_string(it->second));
+    it = isolate_at_.erase(it);
+  }
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     SimNode& n = *nodes_[i];
     if (!n.up() || phase_[i] != now % kUnitsPerTick) continue;
     // Clocks drift: now and then a tick is skipped or doubled.
     int ticks = rng_.chance(10) ? 0 : rng_.chance(10) ? 2 : 1;
     for (int t = 0; t < ticks; ++t) n.raw().tick();
-    n.handle_readies(net_, checker_, now);
+    settle(n);
   }
   consensus::Message m;
   while (net_.next_due(now, &m)) {
@@ -100,24 +130,40 @@ void Simulation::run_unit(std::uint64_t now) {
                                   : ""));
     }
     if (onebill::Status s = to.raw().step(m); !s) throw SimFailure("step refused a message: " + s.error().message);
-    to.handle_readies(net_, checker_, now);
+    settle(to);
   }
 }
 
 void Simulation::chaos(std::uint64_t tick) {
   restart_due(tick, false);
+  // Weather: calm spells and storms. In a storm faults come several times as often, and leaders are cut off right
+  // after they propose (while their entries are half replicated): the raw material of Figure 8.
+  if (rng_.chance(10)) {
+    storm_ = !storm_;
+    note(storm_ ? "storm" : "calm");
+    change_network();
+  }
+  std::uint64_t f = storm_ ? 4 : 1;
   if (rng_.chance(300)) propose(tick);
-  if (rng_.chance(15)) change_partition();
-  if (partitioned_ && rng_.chance(25)) {
+  if (rng_.chance(15 * f)) change_partition();
+  if (partitioned_ && rng_.chance(25 * f)) {
     net_.heal();
     partitioned_ = false;
     note("heal");
   }
   if (rng_.chance(10)) change_network();
-  if (rng_.chance(8)) crash_one(tick);
+  if (rng_.chance(8 * f)) crash_one(tick);
   if (rng_.chance(20)) compact_one();
   if (rng_.chance(12)) change_membership();
-  if (rng_.chance(5)) transfer_leadership();
+  if (rng_.chance(5 * f)) transfer_leadership();
+  if (rng_.chance(storm_ ? 40 : 3)) cut_off_after_propose(tick);
+}
+
+void Simulation::cut_off_after_propose(std::uint64_t tick) {
+  SimNode* l = leader();
+  if (l == nullptr) return;
+  propose(tick);
+  isolate_at_.emplace_back(now_ + rng_.between(1, 25), l->id());
 }
 
 void Simulation::propose(std::uint64_t tick) {
@@ -136,7 +182,7 @@ void Simulation::propose(std::uint64_t tick) {
   }
   onebill::Status s = l.raw().propose_batch(std::move(batch));
   note("propose " + std::to_string(count) + " at " + std::to_string(l.id()) + (s ? "" : " refused: " + s.error().code));
-  l.handle_readies(net_, checker_, now_);
+  settle(l);
 }
 
 void Simulation::change_partition() {
@@ -183,11 +229,11 @@ void Simulation::change_partition() {
 
 void Simulation::change_network() {
   NetworkConditions c;
-  const std::uint64_t loss[] = {0, 0, 20, 100};
+  const std::uint64_t loss[] = {0, 0, 20, 100, 300};
   const std::uint64_t dup[] = {0, 20, 100};
   const std::uint64_t delay[] = {5, 15, 40};
   const std::uint64_t spike[] = {0, 5, 20};
-  c.loss_per_mille = loss[rng_.below(4)];
+  c.loss_per_mille = loss[rng_.below(storm_ ? 5 : 4)];
   c.dup_per_mille = dup[rng_.below(3)];
   c.max_delay = delay[rng_.below(3)];
   c.spike_per_mille = spike[rng_.below(3)];
@@ -216,7 +262,7 @@ void Simulation::restart_due(std::uint64_t tick, bool all) {
     n->restart(checker_, rng_.next());
     note("restart " + std::to_string(n->id()) + " term " + std::to_string(n->term()) + " commit " +
          std::to_string(n->commit()) + " applied " + std::to_string(n->app().applied));
-    n->handle_readies(net_, checker_, now_);
+    settle(*n);
   }
 }
 
@@ -256,7 +302,7 @@ void Simulation::change_membership() {
   onebill::Status s = l->raw().propose_conf_change(cc);
   note(std::string("conf change at ") + std::to_string(l->id()) + ": " + consensus::to_string(cc.type) + " " +
        std::to_string(cc.node) + (s ? "" : " refused: " + s.error().code));
-  l->handle_readies(net_, checker_, now_);
+  settle(*l);
 }
 
 void Simulation::transfer_leadership() {
@@ -267,12 +313,24 @@ void Simulation::transfer_leadership() {
   NodeId to = conf.voters[rng_.below(conf.voters.size())];
   onebill::Status s = l->raw().transfer_leadership(to);
   note("transfer " + std::to_string(l->id()) + " -> " + std::to_string(to) + (s ? "" : " refused: " + s.error().code));
-  l->handle_readies(net_, checker_, now_);
+  settle(*l);
 }
 
 bool Simulation::recovered(std::uint64_t tick) {
   SimNode* l = leader();
   if (l == nullptr) return false;
+  if (!pre_vote_ && !check_quorum_) {
+    // Without pre-vote or leases nothing stops a removed server that never learned of its removal from deposing
+    // leader after leader with ever higher terms (thesis §4.2.3); there the operator must shut it down once its
+    // removal is committed.
+    for (auto& n : nodes_) {
+      if (n->up() && n.get() != l && checker_.removed(n->id())) {
+        n->crash(CrashPoint::kBetweenReadies, net_, checker_, now_, rng_);
+        decommissioned_.insert(n->id());
+        note("decommission " + std::to_string(n->id()));
+      }
+    }
+  }
   if (marker_term_ != l->term()) {
     std::string text = "live@" + std::to_string(tick);
     if (l->raw().propose(consensus::Bytes(text.begin(), text.end()))) {
@@ -280,7 +338,7 @@ bool Simulation::recovered(std::uint64_t tick) {
       marker_index_ = l->raw().status().last_index;
       note("marker at " + std::to_string(l->id()) + " index " + std::to_string(marker_index_));
     }
-    l->handle_readies(net_, checker_, now_);
+    settle(*l);
     return false;
   }
   if (l->commit() < marker_index_) return false;
@@ -296,13 +354,16 @@ bool Simulation::recovered(std::uint64_t tick) {
     progress_tick_ = static_cast<std::int64_t>(tick);
     Index slowest = marker_index_;
     for (const std::vector<NodeId>* members : {&conf.voters, &conf.learners}) {
-      for (NodeId id : *members) slowest = std::min(slowest, node(id).app().applied);
+      for (NodeId id : *members) {
+        if (decommissioned_.count(id) == 0) slowest = std::min(slowest, node(id).app().applied);
+      }
     }
     catch_up_deadline_ = tick + static_cast<std::uint64_t>(options_.liveness_ticks) + 2 * (marker_index_ - slowest);
     note("progress; catch-up deadline " + std::to_string(catch_up_deadline_));
   }
   for (const std::vector<NodeId>* members : {&conf.voters, &conf.learners}) {
     for (NodeId id : *members) {
+      if (decommissioned_.count(id) != 0) continue;
       if (!node(id).up() || node(id).app().applied < marker_index_) {
         if (tick >= catch_up_deadline_) {
           throw SimFailure("liveness: member " + std::to_string(id) + " did not catch up (applied " +
@@ -326,6 +387,8 @@ SimResult Simulation::run() {
       }
     }
     // Recovery: no more faults.
+    in_chaos_ = false;
+    isolate_at_.clear();
     net_.heal();
     partitioned_ = false;
     net_.set_conditions(NetworkConditions{});

@@ -7,7 +7,8 @@
 // applications snapshot and compact; leaders add and remove members and hand over leadership. Recovery: every link
 // heals, every node restarts, the network becomes reliable, and within `liveness_ticks` a leader must commit a new
 // entry that a majority of voters applies (progress); every member must then apply it too, within a deadline that
-// grows with how far behind the slowest member was (catch-up).
+// grows with how far behind the slowest member was (catch-up). In runs with neither pre-vote nor check-quorum, nodes
+// whose removal is committed are shut down during recovery (thesis §4.2.3: nothing else stops them disrupting).
 //
 // Everything random comes from one Rng seeded with the seed, so a seed replays its run exactly.
 #pragma once
@@ -16,6 +17,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,7 +31,7 @@ namespace onebill::sim {
 struct SimOptions {
   std::uint64_t seed = 1;
   int nodes = 3;                // voters at genesis; one more node starts outside the configuration
-  int steps = 300;              // ticks of chaos
+  int steps = 500;              // ticks of chaos
   int liveness_ticks = 300;     // ticks allowed for recovery after the faults stop
   bool verbose = false;         // keep a trace of events and print it on failure
 };
@@ -54,8 +56,11 @@ class Simulation {
   static constexpr std::uint64_t kUnitsPerTick = 10;
 
   void run_unit(std::uint64_t now);
+  // Handles a node's Readys after it was given input, and watches it become leader.
+  void settle(SimNode& n);
   void chaos(std::uint64_t tick);
   void propose(std::uint64_t tick);
+  void cut_off_after_propose(std::uint64_t tick);
   void change_partition();
   void change_network();
   void crash_one(std::uint64_t tick);
@@ -81,6 +86,12 @@ class Simulation {
   std::uint64_t now_ = 0;
   std::uint64_t proposals_ = 0;
   bool partitioned_ = false;
+  bool storm_ = false;
+  bool pre_vote_ = true;
+  bool check_quorum_ = true;
+  std::set<NodeId> decommissioned_;  // removed nodes shut down for good during recovery
+  bool in_chaos_ = true;
+  std::vector<std::pair<std::uint64_t, NodeId>> isolate_at_;  // (time, node): cut a node off from everyone then
   // Recovery: the marker entry the current leader proposed, by term and index.
   Term marker_term_ = 0;
   Index marker_index_ = 0;
