@@ -178,7 +178,11 @@ Status bill_event(TxContext& c) {
     }
   }
   if (as == "carrier" && event == "arrived") {
-    for (const std::string& ref : leg.loaded) {
+    // What the carrier loaded (it loads once per leg: carrier_step) must all arrive.
+    const auto loaded = std::find_if(leg.events.begin(), leg.events.end(),
+                                     [](const LegEvent& e) { return e.as == "carrier" && e.event == "loaded"; });
+    const std::vector<std::string> none;
+    for (const std::string& ref : loaded == leg.events.end() ? none : loaded->equipment) {
       if (!std::binary_search(refs.begin(), refs.end(), ref)) {
         open_discrepancy(b, discrepancy::kEquipmentMissing,
                          ref + ": loaded on leg " + std::to_string(li) + " but missing at arrival at " + at, c, li);
@@ -199,7 +203,6 @@ Status bill_event(TxContext& c) {
     }
   }
 
-  if (as == "carrier" && event == "loaded") leg.loaded = refs;
   if (as == "carrier" && vehicle) leg.vehicle = vehicle;
   leg.events.push_back(LegEvent{event, at, c.signer(), as, refs, gross_kg, vehicle, c.height(), c.tx_id()});
   if (bill_is_negotiable(b)) b.meta.status = transport_status(b);

@@ -123,7 +123,6 @@ struct Leg {
   std::string to;
   std::optional<std::string> vehicle;
   std::string status = std::string(leg_status::kPlanned);
-  std::vector<std::string> loaded;  // containers the carrier reported loaded (for equipment_missing)
   std::vector<LegEvent> events;
 };
 

@@ -116,8 +116,8 @@ void from_json(const json& j, LegEvent& e) {
 }
 
 void to_json(json& j, const Leg& l) {
-  j = json{{"mode", l.mode},     {"carrier", l.carrier}, {"from", l.from},     {"to", l.to},
-           {"vehicle", opt(l.vehicle)}, {"status", l.status}, {"loaded", l.loaded}, {"events", l.events}};
+  j = json{{"mode", l.mode},     {"carrier", l.carrier}, {"from", l.from},    {"to", l.to},
+           {"vehicle", opt(l.vehicle)}, {"status", l.status}, {"events", l.events}};
 }
 void from_json(const json& j, Leg& l) {
   l.mode = get<std::string>(j, "mode");
@@ -126,7 +126,6 @@ void from_json(const json& j, Leg& l) {
   l.to = get<std::string>(j, "to");
   l.vehicle = get_opt<std::string>(j, "vehicle");
   l.status = get<std::string>(j, "status");
-  l.loaded = get<std::vector<std::string>>(j, "loaded");
   l.events = get<std::vector<LegEvent>>(j, "events");
 }
 
