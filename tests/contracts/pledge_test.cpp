@@ -124,6 +124,25 @@ TEST_CASE("contracts: decline, cancel and customs refusal end a pledge before ac
     must_accept(l, "bank1", "pledge.decline", "PL-1", kEmpty);
     CHECK(l.doc("PL-1")["status"] == "declined");
   }
+  {
+    Ledger l;
+    bonded_requested(l);
+    must_accept(l, "customs", "pledge.approve", "PL-1", {{"approve", true}, {"reference", "R-1"}});
+    must_accept(l, "trader", "pledge.cancel", "PL-1", kEmpty);
+    CHECK(l.doc("PL-1")["status"] == "cancelled");
+    CHECK(l.doc("PL-1")["closed"] == l.height);
+  }
+}
+
+TEST_CASE("contracts: a bill released for import meanwhile needs no customs approval", "[contracts][pledge]") {
+  Ledger l;
+  bill_requested(l);
+  must_reject(l, "bank1", "pledge.accept", "PL-1", kEmpty, "customs_approval_required");
+  run_leg(l, "OB-1", 0);
+  run_leg(l, "OB-1", 1);
+  release_import(l, "OB-1");
+  must_accept(l, "bank1", "pledge.accept", "PL-1", kEmpty);
+  CHECK(l.doc("OB-1")["pledge"] == "PL-1");
 }
 
 TEST_CASE("contracts: pledge.request rejections", "[contracts][pledge]") {
