@@ -99,13 +99,9 @@ Result<const Key*> resolve_signer(const Envelope& entry, const Membership& membe
 Result<Outcome> apply(const Envelope& entry, const BlockContext& block, const StateView& state,
                       const Membership& membership) {
   const Tx& tx = entry.tx;
-  const auto rejected = [&entry](std::string_view code, std::string message) {
-    return rejection(entry, code, std::move(message));
-  };
-
   // 1. The signer (2, the signature, is the caller's).
   auto key = resolve_signer(entry, membership);
-  if (!key) return rejected(key.error().code, key.error().message);
+  if (!key) return rejection(entry, key.error().code, key.error().message);
 
   // 3. The nonce window.
   const std::string nonce_key = keys::nonce((*key)->id);
@@ -120,18 +116,18 @@ Result<Outcome> apply(const Envelope& entry, const BlockContext& block, const St
   }
   switch (window.check(tx.nonce)) {
     case NonceWindow::Check::stale:
-      return rejected(reason::kStaleNonce, "nonce " + std::to_string(tx.nonce) + " is below the window of " +
+      return rejection(entry, reason::kStaleNonce, "nonce " + std::to_string(tx.nonce) + " is below the window of " +
                                                (*key)->id + " (highest " + std::to_string(*window.highest()) + ")");
     case NonceWindow::Check::used:
-      return rejected(reason::kNonceUsed, "nonce " + std::to_string(tx.nonce) + " was already used by " + (*key)->id);
+      return rejection(entry, reason::kNonceUsed, "nonce " + std::to_string(tx.nonce) + " was already used by " + (*key)->id);
     case NonceWindow::Check::fresh:
       break;
   }
 
   // 4. Type and document id; the handler checks its body first.
   const TypeEntry* type = find_type(tx.type);
-  if (type == nullptr) return rejected(reason::kUnknownType, "unknown type \"" + tx.type.substr(0, 64) + "\"");
-  if (!is_doc_id(tx.doc)) return rejected(reason::kBadBody, "doc: expected a document id");
+  if (type == nullptr) return rejection(entry, reason::kUnknownType, "unknown type \"" + tx.type.substr(0, 64) + "\"");
+  if (!is_doc_id(tx.doc)) return rejection(entry, reason::kBadBody, "doc: expected a document id");
 
   // 5. The rules.
   TxContext ctx(entry, block, state, membership, (*key)->org);
@@ -141,7 +137,7 @@ Result<Outcome> apply(const Envelope& entry, const BlockContext& block, const St
     if (!is_reason(status.error().code)) {
       return make_error("internal", tx.type + " rejected with a code outside the catalogue: " + status.error().code);
     }
-    return rejected(status.error().code, status.error().message);
+    return rejection(entry, status.error().code, status.error().message);
   }
   window.mark(tx.nonce);
   ctx.put_json(nonce_key, window.to_json());
