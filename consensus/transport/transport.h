@@ -7,6 +7,9 @@
 //     connection is made eagerly and remade after any failure, with exponential backoff and jitter.
 //   - The peer's messages to us arrive on the connection it made to us (one inbound connection per peer; a newer
 //     one replaces an older one). Who it is comes from the TLS key it proved, never from anything it says.
+//   - The accepting side answers an authenticated connection with a keepalive frame (the accept signal: in TLS 1.3
+//     a client cannot otherwise tell that it was accepted) and then a keepalive every keepalive_interval; the
+//     dialing side writes nothing before the signal. Idle connections carry keepalives both ways.
 //   - send() only appends to a queue; it never waits on the network. A slow, paused or dead peer fills its own
 //     queue (the oldest messages are dropped and counted) and delays no one else.
 //

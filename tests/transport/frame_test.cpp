@@ -32,7 +32,7 @@ Bytes concat(std::initializer_list<Bytes> parts) {
 
 }  // namespace
 
-TEST_CASE("frame header is big-endian length of version+channel+payload, then version, then channel", "[frame]") {
+TEST_CASE("frame header is a big-endian length then version then channel", "[frame]") {
   const Bytes f = frame(Channel::forward, Bytes{0xAA, 0xBB, 0xCC});
   CHECK(f == Bytes{0x00, 0x00, 0x00, 0x05, 0x01, 0x02, 0xAA, 0xBB, 0xCC});
   const auto h = encode_frame_header(Channel::attest, 0x01020304);
@@ -115,7 +115,7 @@ TEST_CASE("input split at every byte boundary decodes the same", "[frame]") {
   }
 }
 
-TEST_CASE("short input is incomplete, not an error", "[frame]") {
+TEST_CASE("short input is incomplete and not an error", "[frame]") {
   const Bytes f = frame(Channel::raft, pattern(10));
   for (std::size_t n = 1; n < f.size(); ++n) {
     FrameDecoder d;
@@ -128,7 +128,7 @@ TEST_CASE("short input is incomplete, not an error", "[frame]") {
   }
 }
 
-TEST_CASE("malformed headers fail as soon as they show, and stay failed", "[frame]") {
+TEST_CASE("malformed headers fail as soon as they show and stay failed", "[frame]") {
   struct Case {
     const char* name;
     Bytes bytes;
@@ -181,7 +181,7 @@ TEST_CASE("malformed headers fail as soon as they show, and stay failed", "[fram
   }
 }
 
-TEST_CASE("frames before a malformed one are delivered; bytes after it are not", "[frame]") {
+TEST_CASE("frames before a malformed one are delivered and bytes after it are not", "[frame]") {
   const Bytes stream = concat({frame(Channel::raft, pattern(4)), frame(Channel::attest, pattern(2)),
                                Bytes{0, 0, 0, 2, 9, 1}, frame(Channel::raft, pattern(4))});
   FrameDecoder d;
@@ -194,7 +194,7 @@ TEST_CASE("frames before a malformed one are delivered; bytes after it are not",
   CHECK(got[1] == Frame{Channel::attest, pattern(2)});
 }
 
-TEST_CASE("payload exactly at the limit is accepted, one more is not", "[frame]") {
+TEST_CASE("payload exactly at the limit is accepted and one more byte is not", "[frame]") {
   const std::uint32_t limit = 4096;
   FrameDecoder d(limit);
   std::vector<Frame> got;

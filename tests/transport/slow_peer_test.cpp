@@ -53,7 +53,7 @@ bool has_seq(const std::vector<Received>& got, NodeId from, std::uint32_t seq) {
 
 }  // namespace
 
-TEST_CASE("a peer that is not listening delays no one, and is reached once it starts", "[transport][slow]") {
+TEST_CASE("a peer that is not listening delays no one and is reached once it starts", "[transport][slow]") {
   TransportOptions o = test_options();
   o.connect_timeout = 30000ms;
   TestNode a(1), b(2), c(3);
@@ -91,7 +91,7 @@ TEST_CASE("a peer that is not listening delays no one, and is reached once it st
   CHECK(a.stats_for(3).connects == 1);
 }
 
-TEST_CASE("a black hole (accepts TCP, never answers) delays no one; its queue is bounded", "[transport][slow]") {
+TEST_CASE("a black hole that accepts TCP and never answers delays no one and its queue is bounded", "[transport][slow]") {
   TransportOptions o = test_options();
   o.connect_timeout = 30000ms;  // the handshake with the black hole hangs for the whole test
   o.max_queue_messages = 50;
@@ -119,7 +119,7 @@ TEST_CASE("a black hole (accepts TCP, never answers) delays no one; its queue is
   CHECK(s.queued_bytes == 50 * (1000 + kFrameHeaderSize));
 }
 
-TEST_CASE("a paused peer (SIGSTOP-like) delays no one; drops are counted; it catches up when resumed",
+TEST_CASE("a paused peer delays no one and its drops are counted and it catches up when resumed",
           "[transport][slow]") {
   TransportOptions o = test_options();
   o.write_timeout = 30000ms;  // the stuck write to the paused peer stays pending for the whole pause
@@ -160,7 +160,7 @@ TEST_CASE("a paused peer (SIGSTOP-like) delays no one; drops are counted; it cat
   CHECK(a.stats_for(3).connects == 1);  // the connection survived the pause
 }
 
-TEST_CASE("a write that makes no progress times out; the sender reconnects after the peer recovers",
+TEST_CASE("a write that makes no progress times out and the sender reconnects after the peer recovers",
           "[transport][slow]") {
   TransportOptions o = test_options();
   o.write_timeout = 300ms;
@@ -203,7 +203,7 @@ TEST_CASE("a write that makes no progress times out; the sender reconnects after
   CHECK(a.stats_for(3).reconnects >= 1);
 }
 
-TEST_CASE("payloads at the frame limit arrive intact; one byte more is refused", "[transport][large]") {
+TEST_CASE("payloads at the frame limit arrive intact and one byte more is refused", "[transport][large]") {
   TestNode a(1), b(2);
   start_mesh({&a, &b});  // default limit: 16 MiB
   std::vector<Bytes> sent;

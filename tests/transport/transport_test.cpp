@@ -80,7 +80,7 @@ TEST_CASE("three transports deliver every message in order per pair and channel"
   CHECK(c.shutdown());
 }
 
-TEST_CASE("a node whose key is not pinned cannot deliver, and cannot pose as a peer", "[transport][tls]") {
+TEST_CASE("a node whose key is not pinned cannot deliver or pose as a peer", "[transport][tls]") {
   TestNode a(1), b(2);
   start_mesh({&a, &b});
 
@@ -263,7 +263,7 @@ TEST_CASE("membership changes connect new peers and cut removed ones", "[transpo
   }, 10s));
 }
 
-TEST_CASE("idle connections stay up on keepalives; a silent one is closed", "[transport][idle]") {
+TEST_CASE("idle connections stay up on keepalives and a silent one is closed", "[transport][idle]") {
   TransportOptions o = test_options();
   o.idle_timeout = 1000ms;
   o.keepalive_interval = 100ms;
