@@ -124,8 +124,9 @@ class Inbox {
 // One node: a key, an io_context run by its own thread, and (once started) a PeerTransport delivering to an Inbox.
 class TestNode {
  public:
-  explicit TestNode(NodeId id, crypto::SigAlg alg = crypto::SigAlg::ed25519)
-      : id_(id), key_(new_key(alg)), guard_(asio::make_work_guard(io_)) {
+  explicit TestNode(NodeId id, crypto::SigAlg alg = crypto::SigAlg::ed25519) : TestNode(id, new_key(alg)) {}
+  // A node with a given key: the same node restarted.
+  TestNode(NodeId id, crypto::PrivateKey key) : id_(id), key_(std::move(key)), guard_(asio::make_work_guard(io_)) {
     thread_ = std::thread([this] {
       io_.run();
       ran_out_ = true;
@@ -141,12 +142,18 @@ class TestNode {
   Status start(std::vector<PeerInfo> peers, TransportOptions options = test_options(), std::uint16_t port = 0) {
     auto t = PeerTransport::create(
         io_, id_, key_, "127.0.0.1:" + std::to_string(port), std::move(peers),
-        [this](NodeId from, Channel ch, Bytes payload) { inbox_.push({from, ch, std::move(payload), Clock::now()}); },
+        [this](NodeId from, Channel ch, Bytes payload) {
+          inbox_.push({from, ch, payload, Clock::now()});
+          if (hook_) hook_(from, ch, payload);
+        },
         options);
     if (!t) return t.error();
     transport_ = std::move(*t);
     return {};
   }
+
+  // Called on the io_context thread after each delivery is recorded; set before start().
+  void set_hook(std::function<void(NodeId, Channel, const Bytes&)> hook) { hook_ = std::move(hook); }
 
   NodeId id() const { return id_; }
   const crypto::PrivateKey& key() const { return key_; }
@@ -207,6 +214,7 @@ class TestNode {
   std::thread thread_;
   std::unique_ptr<PeerTransport> transport_;
   Inbox inbox_;
+  std::function<void(NodeId, Channel, const Bytes&)> hook_;
   std::promise<void> release_;
   bool paused_ = false;
 };

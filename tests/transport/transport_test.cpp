@@ -338,3 +338,52 @@ TEST_CASE("stop closes everything and fails later sends", "[transport][stop]") {
   CHECK(a.shutdown());
   CHECK(b.shutdown());
 }
+
+TEST_CASE("a restarted peer is reconnected both ways and names are resolved", "[transport][restart]") {
+  TestNode a(1), b(2);
+  REQUIRE(a.start({}).ok());
+  REQUIRE(b.start({}).ok());
+  // a knows b by name, so a's dialing goes through the resolver (localhost may also yield ::1, refused: the
+  // next address is tried).
+  PeerInfo b_by_name = b.info();
+  b_by_name.address = "localhost:" + std::to_string(b.port());
+  REQUIRE(a.t().update_peers({a.info(), b_by_name}).ok());
+  REQUIRE(b.t().update_peers(table({&a, &b})).ok());
+  REQUIRE(a.t().send(2, Channel::raft, numbered(1, Channel::raft, 0)).ok());
+  REQUIRE(b.t().send(1, Channel::raft, numbered(2, Channel::raft, 0)).ok());
+  REQUIRE(b.inbox().wait_count(1, 1, 10s));
+  REQUIRE(a.inbox().wait_count(2, 1, 10s));
+
+  // b restarts: same id, key and port, a new process state.
+  const std::uint16_t port = b.port();
+  const crypto::PrivateKey key = b.key();
+  REQUIRE(b.shutdown());
+  TestNode b2(2, key);
+  REQUIRE(b2.start(table({&a}), test_options(), port).ok());
+  REQUIRE(a.t().send(2, Channel::raft, numbered(1, Channel::raft, 1)).ok());
+  // a's message may be lost while a notices the old connection is gone; resend until one arrives, as Raft would.
+  REQUIRE(eventually([&] {
+    if (b2.inbox().count(1) > 0) return true;
+    (void)a.t().send(2, Channel::raft, numbered(1, Channel::raft, 2));
+    return false;
+  }, 10s));
+  REQUIRE(b2.t().send(1, Channel::raft, numbered(2, Channel::raft, 1)).ok());
+  REQUIRE(a.inbox().wait_count(2, 2, 10s));  // b2's connection replaced b's at a
+  CHECK(a.stats_for(2).reconnects >= 1);
+  CHECK(a.stats_for(2).inbound_connected);
+}
+
+TEST_CASE("stop from inside the receive callback delivers nothing more", "[transport][stop]") {
+  TestNode a(1), b(2);
+  PeerTransport* at = nullptr;
+  a.set_hook([&](NodeId, Channel, const Bytes& payload) {
+    if (seq_of(payload) == 3) at->stop();
+  });
+  start_mesh({&a, &b});
+  at = &a.t();
+  for (std::uint32_t i = 0; i < 50; ++i) REQUIRE(b.t().send(1, Channel::raft, numbered(2, Channel::raft, i)).ok());
+  REQUIRE(a.inbox().wait_count(2, 4, 10s));
+  std::this_thread::sleep_for(300ms);
+  CHECK(a.inbox().count(2) == 4);  // 0, 1, 2, 3 and nothing after stop()
+  CHECK(a.shutdown());
+}
