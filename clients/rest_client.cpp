@@ -311,7 +311,8 @@ struct RestClient::Impl {
       parser.get().body().data = buf.data();
       parser.get().body().size = buf.size();
       stream->expires_after(ok ? idle : opt.timeout);
-      ec = run([&](auto handler) { http::async_read(*stream, buffer, parser, std::move(handler)); });
+      // read_some, not read: hand over what has arrived instead of waiting for the buffer to fill
+      ec = run([&](auto handler) { http::async_read_some(*stream, buffer, parser, std::move(handler)); });
       if (ec == http::error::need_buffer) ec = {};
       const std::size_t n = buf.size() - parser.get().body().size;
       if (n > 0) {

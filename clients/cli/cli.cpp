@@ -70,9 +70,13 @@ void print_options(std::ostream& out, const std::vector<Option>& options) {
 }
 
 const char* const kExitCodes =
-    "Exit codes: 0 ok (accepted), 1 error (the node answered with an error or could not be reached, a file could "
-    "not be written, an edit was refused, a command not in this build), 2 usage error (nothing was written or sent), "
-    "3 rejected (recorded on the ledger with a reason), 4 pending (not committed before the wait ended).\n";
+    "Exit codes:\n"
+    "  0  ok (submit: accepted)\n"
+    "  1  error: the node answered with an error or could not be reached, a file could not be written, an edit\n"
+    "     was refused, or the command is not in this build\n"
+    "  2  usage error: the command line is wrong or an input it names cannot be read; nothing was written or sent\n"
+    "  3  rejected: the entry is on the ledger with a reason\n"
+    "  4  pending: not committed before the wait ended (the outcome is not known yet)\n";
 
 void print_command_help(std::ostream& out, const Command& c) {
   out << "usage: onebill " << c.name << (c.synopsis.empty() ? "" : " " + c.synopsis) << "\n\n";
@@ -116,7 +120,9 @@ void print_main_help(std::ostream& out) {
   }
   out << "\nGlobal options (before or after the command):\n";
   print_options(out, global_options());
-  out << "\nRun 'onebill COMMAND --help' for one command; docs/cli.md has the details.\n\n" << kExitCodes;
+  out << "\nEnvironment: ONEBILL_NODE, ONEBILL_TOKEN, ONEBILL_TOKEN_FILE, ONEBILL_KEY, ONEBILL_SIGNER (options win).\n"
+         "Run 'onebill COMMAND --help' for one command; docs/cli.md has the details.\n\n"
+      << kExitCodes;
 }
 
 struct Parsed {

@@ -13,7 +13,7 @@ namespace onebill::clients::cli {
 
 std::vector<Option> entry_options() {
   return {
-      {"type", "T", "entry type from the catalogue, e.g. bill.issue (docs/model.md, TRANSACTIONS.md)"},
+      {"type", "T", "entry type from the catalogue, e.g. bill.issue (an unknown one lists them all)"},
       {"doc", "D", "the document it acts on, e.g. OB-2026-000001"},
       {"body", "JSON|@FILE", "the body: a JSON object, or @FILE to read it (@- = standard input)"},
       {"nonce", "N", "use this nonce instead of the key's next one (see docs/cli.md, Nonces)"},
