@@ -1,6 +1,7 @@
 #include "node/metrics.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <stdexcept>
 
@@ -38,8 +39,8 @@ std::string label_text(const Labels& labels, const std::string& extra_key = {}, 
 
 std::string number(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest form that reads back the same
+  return ec == std::errc() ? std::string(buf, end) : "NaN";
 }
 
 }  // namespace

@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 
+#include <leveldb/cache.h>
 #include <leveldb/db.h>
 #include <leveldb/env.h>
 #include <leveldb/write_batch.h>

@@ -1,0 +1,227 @@
+// Admission (what a submission must pass before it may enter a block), commit waiters, node signing, and the
+// collection of attestations into certified heads. All on the I/O thread unless noted.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "contracts/apply.h"
+#include "contracts/nonce.h"
+#include "contracts/state.h"
+#include "node/node_impl.h"
+
+namespace onebill::node {
+namespace {
+
+constexpr auto kInflightNonceTtl = std::chrono::seconds(60);
+
+std::string iso_now() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+Result<std::optional<TxAnswer>> NodeImpl::recorded(const std::string& id) const {
+  auto v = store->get(key::tx(id));
+  if (!v) return v.error();
+  if (!v->has_value()) return std::optional<TxAnswer>();
+  nlohmann::json j = nlohmann::json::parse(**v, nullptr, false);
+  TxAnswer a;
+  a.id = id;
+  a.status = j.value("status", "");
+  a.reason = j.value("reason", "");
+  a.message = j.value("message", "");
+  a.height = j.value("height", std::int64_t{0});
+  a.index = j.value("index", std::int64_t{0});
+  return std::optional<TxAnswer>(a);
+}
+
+Result<std::optional<TxAnswer>> NodeImpl::precheck(const contracts::Envelope& e) {
+  auto rec = recorded(e.id);
+  if (!rec || rec->has_value()) return rec;
+  auto membership = membership_view();
+  auto key = contracts::resolve_signer(e, *membership);
+  if (!key) return key.error();
+  if (!verified.contains(e.id, e.sig)) {
+    if (!ledger->verify_signature(e, **key)) {
+      return make_error("bad_signature", "the signature does not verify with key " + e.tx.signer);
+    }
+    verified.add(e.id, e.sig);
+  }
+  // The nonce must be fresh in the key's committed window and not taken by another entry in flight.
+  auto window_raw = store->get(key::state(contracts::keys::nonce(e.tx.signer)));
+  if (!window_raw) return window_raw.error();
+  if (window_raw->has_value()) {
+    auto window = contracts::NonceWindow::from_json(nlohmann::json::parse(**window_raw, nullptr, false));
+    if (window) {
+      auto c = window->check(e.tx.nonce);
+      if (c == contracts::NonceWindow::Check::stale) {
+        return make_error("stale_nonce", "nonce " + std::to_string(e.tx.nonce) + " is below the key's window");
+      }
+      if (c == contracts::NonceWindow::Check::used) {
+        return make_error("nonce_used", "nonce " + std::to_string(e.tx.nonce) + " was used by another entry");
+      }
+    }
+  }
+  auto now = std::chrono::steady_clock::now();
+  auto slot = inflight_nonces_.find({e.tx.signer, e.tx.nonce});
+  if (slot != inflight_nonces_.end() && slot->second.first != e.id && now - slot->second.second < kInflightNonceTtl) {
+    return make_error("nonce_used", "nonce " + std::to_string(e.tx.nonce) + " is taken by an entry in flight");
+  }
+  inflight_nonces_[{e.tx.signer, e.tx.nonce}] = {e.id, now};
+  if (inflight_nonces_.size() > 100000) {  // forget old reservations rather than grow without bound
+    for (auto it = inflight_nonces_.begin(); it != inflight_nonces_.end();) {
+      it = now - it->second.second > kInflightNonceTtl ? inflight_nonces_.erase(it) : std::next(it);
+    }
+  }
+  return std::optional<TxAnswer>();
+}
+
+Status NodeImpl::route(const contracts::Envelope& e) {
+  if (pending_count_.load() >= config.admission_queue) {
+    return make_error("overloaded", "the admission queue is full; retry later");
+  }
+  if (leader_seen_.load() == 0) return make_error("no_leader", "the network has no leader right now; retry shortly");
+  if (diverged_.load()) return make_error("diverged", "this node has diverged from the network and stopped");
+  post_to_raft(e);
+  return {};
+}
+
+boost::asio::awaitable<TxAnswer> NodeImpl::wait_for(const std::string& id, std::chrono::milliseconds timeout) {
+  auto rec = recorded(id);
+  if (rec && rec->has_value()) co_return **rec;
+  auto w = std::make_shared<Waiter>(io);
+  w->timer.expires_after(timeout);
+  waiters_[id].push_back(w);
+  co_await w->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+  if (w->answer) co_return *w->answer;
+  // Timed out: forget this waiter.
+  auto it = waiters_.find(id);
+  if (it != waiters_.end()) {
+    std::erase(it->second, w);
+    if (it->second.empty()) waiters_.erase(it);
+  }
+  rec = recorded(id);
+  if (rec && rec->has_value()) co_return **rec;
+  TxAnswer pending;
+  pending.id = id;
+  pending.status = "pending";
+  co_return pending;
+}
+
+Result<contracts::Envelope> NodeImpl::sign_for(const Principal& who, nlohmann::json tx) {
+  if (!org_key || !config.org_key_id) {
+    return make_error("no_org_key", "this node has no organisation key to sign with (config org_key)");
+  }
+  std::string key_id = *config.org_key_id;
+  std::string org = key_id.substr(0, key_id.find('/'));
+  if (who.org != org) {
+    return make_error("forbidden", "a token of " + who.org + " cannot have the node sign as " + org);
+  }
+  if (!tx.is_object()) return make_error("bad_envelope", "tx: expected an object");
+  if (tx.contains("signer") && tx["signer"] != key_id) {
+    return make_error("bad_envelope", "tx.signer: this node signs only as " + key_id);
+  }
+  tx["signer"] = key_id;
+  if (!tx.contains("ts")) tx["ts"] = iso_now();
+
+  std::lock_guard lock(signer_mu_);
+  // Next nonce: after the last one this node handed out (persisted before use, so never reused across restarts)
+  // and after the key's highest committed nonce.
+  std::int64_t next = 0;
+  auto stored = store->get(key::signer(key_id));
+  if (!stored) return stored.error();
+  if (stored->has_value()) next = std::stoll(**stored);
+  auto window_raw = store->get(key::state(contracts::keys::nonce(key_id)));
+  if (window_raw && window_raw->has_value()) {
+    auto window = contracts::NonceWindow::from_json(nlohmann::json::parse(**window_raw, nullptr, false));
+    if (window && window->highest()) next = std::max(next, *window->highest() + 1);
+  }
+  tx["nonce"] = next;
+  leveldb::WriteBatch b;
+  b.Put(key::signer(key_id), std::to_string(next + 1));
+  if (Status s = store->write(b, true); !s) return s.error();
+
+  auto parsed = contracts::tx_from_json(tx);
+  if (!parsed) return parsed.error();
+  auto canonical = contracts::canonical_tx(*parsed);
+  if (!canonical) return canonical.error();
+  auto sig = org_key->sign(*canonical);
+  if (!sig) return sig.error();
+  return contracts::make_envelope(std::move(*parsed), std::move(*sig), alg);
+}
+
+void NodeImpl::on_attestation(const ledger::Attestation& a, bool own) {
+  if (!own) {
+    auto membership = membership_view();
+    const contracts::Node* n = membership->node(a.node);
+    if (n == nullptr || !n->voter) return;
+    auto pub = crypto::PublicKey::from_pem_any(n->tls_pub);
+    if (!pub || !ledger::verify_attestation(*pub, network, a)) {
+      log.warn("attestation with a bad signature ignored", {{"node", a.node}, {"height", std::to_string(a.height)}});
+      return;
+    }
+  }
+  {
+    std::lock_guard lock(attest_mu_);
+    attestations_[a.height][a.node] = a;
+    while (attestations_.size() > 4096) attestations_.erase(attestations_.begin());
+  }
+  leveldb::WriteBatch b;
+  b.Put(key::attestation(static_cast<std::uint64_t>(a.height), a.node), a.to_json().dump());
+  (void)store->write(b, false);
+  evaluate_height(a.height);
+}
+
+void NodeImpl::evaluate_height(std::int64_t height) {
+  auto membership = membership_view();
+  std::size_t voters = 0;
+  for (const auto& [id, n] : membership->nodes()) voters += n.voter ? 1 : 0;
+  std::size_t quorum = voters / 2 + 1;
+  std::lock_guard lock(attest_mu_);
+  auto own = own_headers_.find(height);
+  if (own == own_headers_.end()) return;  // not applied here yet: evaluated when it is
+  auto& atts = attestations_[height];
+  std::map<std::string, std::size_t> votes;
+  std::vector<ledger::Attestation> agreeing;
+  for (const auto& [node, a] : atts) {
+    ++votes[a.header_hash];
+    if (a.header_hash == own->second.first) agreeing.push_back(a);
+  }
+  for (const auto& [hash, count] : votes) {
+    if (hash != own->second.first && count >= quorum && !diverged_.exchange(true)) {
+      diverged_reason_ = "at height " + std::to_string(height) + " a quorum certified header " + hash +
+                         " but this node computed " + own->second.first;
+      log.error("diverged from the network; applying stopped", {{"height", std::to_string(height)},
+                                                                 {"certified", hash},
+                                                                 {"ours", own->second.first}});
+    }
+  }
+  if (agreeing.size() >= quorum && (!certified_ || certified_->height < height)) {
+    CertifiedHead head;
+    head.height = height;
+    head.header_hash = own->second.first;
+    head.log_size = own->second.second;
+    head.log_root = own_log_roots_[height];
+    head.attestations = std::move(agreeing);
+    certified_ = std::move(head);
+    while (own_headers_.size() > 4096) own_headers_.erase(own_headers_.begin());
+    while (own_log_roots_.size() > 4096) own_log_roots_.erase(own_log_roots_.begin());
+  }
+}
+
+std::optional<CertifiedHead> NodeImpl::certified() const {
+  std::lock_guard lock(attest_mu_);
+  return certified_;
+}
+
+std::string NodeImpl::diverged_reason() const {
+  std::lock_guard lock(attest_mu_);
+  return diverged_reason_;
+}
+
+}  // namespace onebill::node

@@ -1,0 +1,276 @@
+#include "node/node.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/asio/post.hpp>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "node/api.h"
+#include "node/node_impl.h"
+
+namespace onebill::node {
+namespace {
+
+Result<std::string> read_file(const std::filesystem::path& p, const char* what) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return make_error("bad_config", std::string("cannot read the ") + what + " file " + p.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+consensus::NodeId raft_id(const std::string& node_id) {
+  auto d = crypto::hash(crypto::HashAlg::sha256, "node:" + node_id);
+  consensus::NodeId id = 0;
+  for (int i = 0; i < 8; ++i) id = (id << 8) | d[static_cast<std::size_t>(i)];
+  return id == 0 ? 1 : id;
+}
+
+nlohmann::json TxAnswer::to_json() const {
+  nlohmann::json j = {{"id", id}, {"status", status}};
+  if (!reason.empty()) j["reason"] = reason;
+  if (!message.empty()) j["message"] = message;
+  if (status != "pending") {
+    j["height"] = height;
+    j["index"] = index;
+  }
+  return j;
+}
+
+nlohmann::json CertifiedHead::to_json() const {
+  nlohmann::json atts = nlohmann::json::array();
+  for (const auto& a : attestations) atts.push_back(a.to_json());
+  return {{"height", height},     {"header_hash", header_hash}, {"log_size", log_size},
+          {"log_root", log_root}, {"attestations", atts}};
+}
+
+std::shared_ptr<const contracts::Membership> NodeImpl::membership_view() const {
+  std::lock_guard lock(membership_mu_);
+  return membership_;
+}
+
+void NodeImpl::publish_membership(const contracts::Membership& m) {
+  auto copy = std::make_shared<const contracts::Membership>(m);
+  std::lock_guard lock(membership_mu_);
+  membership_ = std::move(copy);
+}
+
+RaftView NodeImpl::view() const {
+  std::lock_guard lock(view_mu_);
+  return view_;
+}
+
+Status NodeImpl::init() {
+  auto gtext = read_file(config.genesis, "genesis");
+  if (!gtext) return gtext.error();
+  genesis_text = std::move(*gtext);
+  auto membership = contracts::Membership::from_genesis(genesis_text);
+  if (!membership) return make_error("bad_genesis", membership.error().message);
+  alg = membership->hash_alg();
+  network = membership->network();
+  auto gh = ledger::genesis_hash(genesis_text, alg);
+  if (!gh) return gh.error();
+  genesis_hash = *gh;
+  node_id = config.node_id;
+  const contracts::Node* me = membership->node(node_id);
+  if (me == nullptr) return make_error("bad_config", "node '" + node_id + "' is not listed in genesis");
+  self = raft_id(node_id);
+  for (const auto& [id, n] : membership->nodes()) node_names[raft_id(id)] = id;
+
+  // Keys: the node's TLS key must be the one genesis lists for it.
+  auto tls_pem = read_file(config.tls_key, "tls_key");
+  if (!tls_pem) return tls_pem.error();
+  auto tk = crypto::PrivateKey::from_pem_any(*tls_pem);
+  if (!tk) return make_error("bad_key", "tls_key " + config.tls_key.string() + ": " + tk.error().message);
+  auto listed = crypto::PublicKey::from_pem_any(me->tls_pub);
+  if (!listed || listed->to_der() != tk->public_key().to_der()) {
+    return make_error("bad_key", "tls_key " + config.tls_key.string() + " is not the key genesis lists for node " +
+                                     node_id);
+  }
+  tls_key = std::move(*tk);
+  if (config.org_key) {
+    auto pem = read_file(*config.org_key, "org_key");
+    if (!pem) return pem.error();
+    auto ok = crypto::PrivateKey::from_pem_any(*pem);
+    if (!ok) return make_error("bad_key", "org_key: " + ok.error().message);
+    const contracts::Key* k = membership->key(*config.org_key_id);
+    auto kpub = k ? crypto::PublicKey::from_pem_any(k->pub) : Result<crypto::PublicKey>(make_error("x", "x"));
+    if (k == nullptr || !kpub || kpub->to_der() != ok->public_key().to_der()) {
+      return make_error("bad_key", "org_key " + *config.org_key_id + " is not a key genesis lists with that id");
+    }
+    org_key = std::move(*ok);
+  }
+
+  // Network parameters.
+  nlohmann::json g = nlohmann::json::parse(genesis_text, nullptr, false);
+  const auto params = g.value("params", nlohmann::json::object());
+  block_max_entries = params.value("block_max_entries", 2000);
+  block_max_delay = std::chrono::milliseconds(params.value("block_max_delay_ms", 5));
+  if (params.contains("election_timeout_ms") && params["election_timeout_ms"].is_array() &&
+      !params["election_timeout_ms"].empty()) {
+    int lo = params["election_timeout_ms"][0].get<int>();
+    tick = std::chrono::milliseconds(std::max(10, lo / 6));
+    election_ticks = std::max(3, lo / static_cast<int>(tick.count()));
+  }
+
+  // Storage: one LevelDB per node, tied to this genesis.
+  auto st = Store::open(config.data_dir / "db");
+  if (!st) return st.error();
+  store = std::move(*st);
+  auto stored = store->get(key::kGenesis);
+  if (!stored) return stored.error();
+  if (stored->has_value() && **stored != genesis_hash) {
+    return make_error("genesis_mismatch", "the data dir " + config.data_dir.string() + " belongs to genesis " +
+                                              **stored + ", not to " + genesis_hash + " (the genesis file given)");
+  }
+  if (!stored->has_value()) {
+    leveldb::WriteBatch b;
+    b.Put(std::string(key::kGenesis), genesis_hash);
+    if (Status s = store->write(b, true); !s) return s;
+  }
+
+  consensus::ConfState conf;
+  for (const auto& [id, n] : membership->nodes()) (n.voter ? conf.voters : conf.learners).push_back(raft_id(id));
+  std::sort(conf.voters.begin(), conf.voters.end());
+  std::sort(conf.learners.begin(), conf.learners.end());
+  auto rs = consensus::LevelDbStorage::open(store->db(), "r/", conf);
+  if (!rs) return rs.error();
+  raft_storage = std::move(*rs);
+  if (raft_storage->recovery().dropped > 0) {
+    log.warn("raft log tail dropped on recovery", {{"from", std::to_string(raft_storage->recovery().truncated_from)},
+                                                   {"records", std::to_string(raft_storage->recovery().dropped)}});
+  }
+
+  pool = std::make_unique<WorkerPool>();
+  ledger = std::make_unique<Ledger>(*store, *membership, genesis_hash, *pool, verified);
+  if (Status s = ledger->open(); !s) return s;
+  publish_membership(ledger->membership());
+
+  consensus::Config rc;
+  rc.id = self;
+  rc.election_tick = election_ticks;
+  rc.heartbeat_tick = 1;
+  rc.applied = std::max(ledger->last().raft_index, raft_storage->snapshot_meta().index);
+  rc.random_seed = std::random_device{}() | 1;
+  rc.check_invariants = true;
+  rc.on_fatal = [this](const Error& e) {
+    log.error("raft fatal error", {{"code", e.code}, {"detail", e.message}});
+    std::abort();
+  };
+  auto rn = consensus::RawNode::create(rc, *raft_storage);
+  if (!rn) return rn.error();
+  raft.emplace(std::move(*rn));
+  events = std::make_unique<EventHub>(io);
+  return {};
+}
+
+Status NodeImpl::start() {
+  auto membership = membership_view();
+  const contracts::Node* me = membership->node(node_id);
+  std::vector<consensus::PeerInfo> peers;
+  for (const auto& [id, n] : membership->nodes()) {
+    auto pub = crypto::PublicKey::from_pem_any(n.tls_pub);
+    if (!pub) return make_error("bad_genesis", "node " + id + " has an unreadable tls_pub");
+    peers.push_back(consensus::PeerInfo{raft_id(id), n.raft, std::move(*pub)});
+  }
+  std::string raft_listen = config.listen_raft ? config.listen_raft->text() : me->raft;
+  auto t = consensus::PeerTransport::create(
+      io, self, *tls_key, raft_listen, std::move(peers),
+      [this](consensus::NodeId from, consensus::Channel ch, consensus::Bytes payload) {
+        if (ch == consensus::Channel::raft) {
+          post_to_raft(RaftInput{from, std::move(payload)});
+        } else if (ch == consensus::Channel::forward) {
+          std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
+          auto e = contracts::parse_envelope(text, alg);
+          if (!e) return;
+          auto pre = precheck(*e);
+          if (pre && !pre->has_value()) post_to_raft(std::move(*e));
+        } else if (ch == consensus::Channel::attest) {
+          nlohmann::json j = nlohmann::json::parse(payload.begin(), payload.end(), nullptr, false);
+          auto a = ledger::Attestation::from_json(j);
+          if (a && node_names.count(from) != 0 && a->node == node_names[from]) on_attestation(*a, false);
+        }
+      });
+  if (!t) return t.error();
+  transport = std::move(*t);
+
+  http::ServerLimits limits;
+  limits.body_limit = config.body_limit;
+  limits.max_connections = config.max_connections;
+  limits.header_timeout = config.header_timeout;
+  limits.idle_timeout = config.idle_timeout;
+  api_handler = make_api_handler(*this);
+  server = std::make_unique<http::Server>(io, api_handler, limits);
+  std::string api_listen = config.listen_api ? config.listen_api->text() : me->api;
+  auto hp = parse_host_port(api_listen);
+  if (!hp) return hp.error();
+  if (Status s = server->listen(hp->host, hp->port); !s) return s;
+
+  io_thread = std::thread([this] {
+    auto guard = boost::asio::make_work_guard(io);
+    io.run();
+  });
+  raft_thread = std::thread([this] { raft_main(); });
+  log.info("node started", {{"node", node_id},
+                            {"api", hp->host + ":" + std::to_string(server->port())},
+                            {"raft", raft_listen},
+                            {"height", std::to_string(ledger->last().height)}});
+  return {};
+}
+
+void NodeImpl::stop() {
+  if (stopping.exchange(true)) return;
+  inbox_cv_.notify_all();
+  if (raft_thread.joinable()) raft_thread.join();  // finishes the Ready in flight
+  if (server) server->stop();
+  if (transport) transport->stop();
+  if (events) events->close();
+  io.stop();
+  if (io_thread.joinable()) io_thread.join();
+  transport.reset();
+  server.reset();
+  raft.reset();
+  raft_storage.reset();
+  ledger.reset();
+  store.reset();  // closes LevelDB
+  log.info("node stopped", {{"node", node_id}});
+}
+
+void NodeImpl::post_to_raft(Input input) {
+  {
+    std::lock_guard lock(inbox_mu_);
+    inbox_.push_back(std::move(input));
+  }
+  inbox_cv_.notify_one();
+}
+
+Node::Node(std::unique_ptr<NodeImpl> impl) : impl_(std::move(impl)) {}
+Node::~Node() { stop(); }
+
+Result<std::unique_ptr<Node>> Node::create(const NodeConfig& config, Logger& log) {
+  auto impl = std::make_unique<NodeImpl>(config, log);
+  if (Status s = impl->init(); !s) return s.error();
+  return std::unique_ptr<Node>(new Node(std::move(impl)));
+}
+
+Status Node::start() { return impl_->start(); }
+void Node::stop() { impl_->stop(); }
+void Node::wait() {
+  while (!impl_->stopping.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+std::uint16_t Node::api_port() const { return impl_->server ? impl_->server->port() : 0; }
+http::Reply Node::call(http::Request request) {
+  if (!impl_->api_handler) impl_->api_handler = make_api_handler(*impl_);
+  auto fut = boost::asio::co_spawn(impl_->io, impl_->api_handler(std::move(request)), boost::asio::use_future);
+  return fut.get();
+}
+
+std::uint16_t Node::raft_port() const { return impl_->transport ? impl_->transport->listen_port() : 0; }
+
+}  // namespace onebill::node

@@ -1,0 +1,204 @@
+// NodeImpl: the parts of a running node and how they share work (see node.h for the thread model). Internal to
+// node/: the REST handlers (api.cpp), admission (admission.cpp) and the Raft loop (raft_loop.cpp) use it.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "consensus/message.h"
+#include "consensus/raw_node.h"
+#include "consensus/storage/leveldb_storage.h"
+#include "consensus/transport/transport.h"
+#include "contracts/envelope.h"
+#include "contracts/membership.h"
+#include "crypto/keys.h"
+#include "node/config.h"
+#include "node/events.h"
+#include "node/http/server.h"
+#include "node/ledger/ledger.h"
+#include "node/log.h"
+#include "node/metrics.h"
+#include "node/store.h"
+#include "node/worker_pool.h"
+
+namespace onebill::node {
+
+// Node ids are strings in genesis ("n1") and 64-bit numbers in Raft: the first 8 bytes of SHA-256("node:" + id).
+consensus::NodeId raft_id(const std::string& node_id);
+
+// The answer to a submission, as the API returns it.
+struct TxAnswer {
+  std::string id;
+  std::string status;  // accepted | rejected | pending
+  std::string reason;
+  std::string message;
+  std::int64_t height = 0;
+  std::int64_t index = 0;
+  nlohmann::json to_json() const;
+};
+
+// What the Raft thread publishes for /v1/status, /readyz and /metrics.
+struct RaftView {
+  std::string role = "follower";
+  std::uint64_t term = 0;
+  std::string leader;  // node id, empty if unknown
+  std::uint64_t commit = 0;
+  std::uint64_t applied = 0;
+  std::uint64_t last_index = 0;
+  std::map<std::string, std::uint64_t> match;  // leader only: node id → match index
+};
+
+// Attestations collected per height and the latest certified head.
+struct CertifiedHead {
+  std::int64_t height = 0;
+  std::string header_hash;
+  std::uint64_t log_size = 0;
+  std::string log_root;
+  std::vector<ledger::Attestation> attestations;
+  nlohmann::json to_json() const;
+};
+
+class NodeImpl {
+ public:
+  NodeImpl(const NodeConfig& cfg, Logger& logger) : config(cfg), log(logger) {}
+
+  Status init();   // everything that can fail before start
+  Status start();
+  void stop();
+
+  // ---- shared, immutable after init ----
+  NodeConfig config;
+  Logger& log;
+  std::string genesis_text;
+  std::string genesis_hash;
+  crypto::HashAlg alg = crypto::HashAlg::sha256;
+  std::string network;
+  std::string node_id;
+  consensus::NodeId self = 0;
+  std::map<consensus::NodeId, std::string> node_names;  // raft id → node id
+  std::optional<crypto::PrivateKey> tls_key;
+  std::optional<crypto::PrivateKey> org_key;  // for `sign` tokens
+  std::int64_t block_max_entries = 2000;
+  std::chrono::milliseconds block_max_delay{5};
+  std::chrono::milliseconds tick{50};
+  int election_ticks = 6;
+
+  Metrics metrics;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<WorkerPool> pool;
+  VerifiedCache verified;
+  std::unique_ptr<Ledger> ledger;
+  std::unique_ptr<consensus::LevelDbStorage> raft_storage;
+  std::optional<consensus::RawNode> raft;  // Raft thread only
+
+  boost::asio::io_context io{1};
+  std::unique_ptr<consensus::PeerTransport> transport;
+  std::unique_ptr<http::Server> server;
+  http::Handler api_handler;
+  std::unique_ptr<EventHub> events;
+  std::thread io_thread;
+  std::thread raft_thread;
+  std::atomic<bool> stopping{false};
+
+  // ---- membership as of the last applied block, for admission on the I/O thread ----
+  std::shared_ptr<const contracts::Membership> membership_view() const;
+  void publish_membership(const contracts::Membership& m);
+
+  // ---- the inbox: I/O thread → Raft thread ----
+  struct RaftInput {
+    consensus::NodeId from;
+    consensus::Bytes payload;
+  };
+  using Input = std::variant<RaftInput, contracts::Envelope>;
+  void post_to_raft(Input input);
+
+  // ---- submissions (admission.cpp), I/O thread ----
+  // Checks an envelope can go into a block: shape, key, signature, nonce window. Errors carry the HTTP-facing
+  // code. Already-recorded entries return their recorded answer instead.
+  Result<std::optional<TxAnswer>> precheck(const contracts::Envelope& e);
+  // Hands a checked entry to the leader (this node, or forwarded). Errors: no_leader, overloaded.
+  Status route(const contracts::Envelope& e);
+  // Waits on the I/O thread until the entry is applied or the timeout passes.
+  boost::asio::awaitable<TxAnswer> wait_for(const std::string& id, std::chrono::milliseconds timeout);
+  Result<std::optional<TxAnswer>> recorded(const std::string& id) const;
+  // Signs a tx for a `sign` token: fills signer and nonce. Errors: no_org_key, forbidden.
+  Result<contracts::Envelope> sign_for(const Principal& who, nlohmann::json tx);
+
+  // ---- Raft thread (raft_loop.cpp) ----
+  void raft_main();
+  void handle_ready();
+  void apply_committed(const std::vector<consensus::Entry>& entries);
+  void maybe_propose(std::chrono::steady_clock::time_point now);
+  void publish_view();
+  void on_applied(AppliedBlock block);  // Raft thread → posts to the I/O thread
+
+  // ---- attestations (I/O thread) ----
+  void on_attestation(const ledger::Attestation& a, bool own);
+  void evaluate_height(std::int64_t height);
+  std::optional<CertifiedHead> certified() const;
+  bool diverged() const { return diverged_.load(); }
+  std::string diverged_reason() const;
+
+  RaftView view() const;
+  std::size_t pending_count() const { return pending_count_.load(); }
+
+ private:
+  mutable std::mutex membership_mu_;
+  std::shared_ptr<const contracts::Membership> membership_;
+
+  std::mutex inbox_mu_;
+  std::condition_variable inbox_cv_;
+  std::deque<Input> inbox_;
+
+  // Raft thread only: entries waiting for a block (leader) or for a leader to forward to.
+  std::deque<contracts::Envelope> pending_;
+  std::set<std::string> pending_ids_;
+  std::chrono::steady_clock::time_point oldest_pending_{};
+  std::atomic<std::size_t> pending_count_{0};
+  consensus::NodeId leader_ = 0;
+  std::atomic<consensus::NodeId> leader_seen_{0};
+  bool halted_ = false;
+
+  // I/O thread only: commit waiters by tx id.
+  struct Waiter {
+    explicit Waiter(boost::asio::io_context& io) : timer(io) {}
+    boost::asio::steady_timer timer;
+    std::optional<TxAnswer> answer;
+  };
+  std::unordered_map<std::string, std::vector<std::shared_ptr<Waiter>>> waiters_;
+
+  // (key id, nonce) of entries admitted but not yet applied, so two different entries cannot race for one nonce
+  // (I/O thread only).
+  std::map<std::pair<std::string, std::int64_t>, std::pair<std::string, std::chrono::steady_clock::time_point>>
+      inflight_nonces_;
+
+  mutable std::mutex view_mu_;
+  RaftView view_;
+
+  mutable std::mutex attest_mu_;
+  std::map<std::int64_t, std::map<std::string, ledger::Attestation>> attestations_;  // height → node → att
+  std::map<std::int64_t, std::pair<std::string, std::uint64_t>> own_headers_;          // height → hash, log
+  std::map<std::int64_t, std::string> own_log_roots_;
+  std::optional<CertifiedHead> certified_;
+  std::atomic<bool> diverged_{false};
+  std::string diverged_reason_;
+
+  std::mutex signer_mu_;
+  friend class Api;
+};
+
+}  // namespace onebill::node

@@ -1,0 +1,238 @@
+// The Raft thread: ticks, steps, builds blocks (leader), and carries out each Ready in the order ready.h gives —
+// persist (one synced batch), send, apply, advance.
+#include <boost/asio/post.hpp>
+
+#include "consensus/codec.h"
+#include "node/node_impl.h"
+
+namespace onebill::node {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void NodeImpl::raft_main() {
+  auto next_tick = Clock::now() + tick;
+  while (!stopping.load() && !halted_) {
+    std::deque<Input> batch;
+    {
+      std::unique_lock lock(inbox_mu_);
+      auto deadline = next_tick;
+      if (!pending_.empty() && leader_ == self) deadline = std::min(deadline, oldest_pending_ + block_max_delay);
+      inbox_cv_.wait_until(lock, deadline, [&] { return stopping.load() || !inbox_.empty(); });
+      batch.swap(inbox_);
+    }
+    auto now = Clock::now();
+    for (auto& in : batch) {
+      if (auto* m = std::get_if<RaftInput>(&in)) {
+        auto msg = consensus::decode(m->payload);
+        if (msg && msg->from == m->from) (void)raft->step(*msg);  // a peer cannot speak for another
+      } else {
+        auto& e = std::get<contracts::Envelope>(in);
+        if (pending_ids_.insert(e.id).second) {
+          if (pending_.empty()) oldest_pending_ = now;
+          pending_.push_back(std::move(e));
+        }
+      }
+    }
+    while (now >= next_tick) {
+      raft->tick();
+      next_tick += tick;
+    }
+    maybe_propose(now);
+    while (!halted_ && raft->has_ready()) handle_ready();
+    pending_count_.store(pending_.size());
+    publish_view();
+  }
+}
+
+void NodeImpl::maybe_propose(Clock::time_point now) {
+  if (pending_.empty()) return;
+  if (leader_ != self) {
+    if (leader_ == 0) return;  // kept until a leader is known (bounded by the admission queue)
+    for (const auto& e : pending_) {
+      std::string body = contracts::envelope_to_json(e).dump();
+      (void)transport->send(leader_, consensus::Channel::forward, consensus::Bytes(body.begin(), body.end()));
+    }
+    pending_.clear();
+    pending_ids_.clear();
+    return;
+  }
+  while (!pending_.empty() &&
+         (static_cast<std::int64_t>(pending_.size()) >= block_max_entries || now - oldest_pending_ >= block_max_delay)) {
+    ledger::BlockProposal block;
+    block.time = wall_ms();
+    block.proposer = node_id;
+    std::size_t n = std::min<std::size_t>(pending_.size(), static_cast<std::size_t>(block_max_entries));
+    for (std::size_t i = 0; i < n; ++i) {
+      pending_ids_.erase(pending_.front().id);
+      block.entries.push_back(std::move(pending_.front()));
+      pending_.pop_front();
+    }
+    std::string bytes = ledger::encode_block(block);
+    Status s = raft->propose(consensus::Bytes(bytes.begin(), bytes.end()));
+    if (!s) {
+      // Lost the lead or a transfer is under way: the entries wait for the next leader.
+      for (auto it = block.entries.rbegin(); it != block.entries.rend(); ++it) {
+        pending_ids_.insert(it->id);
+        pending_.push_front(std::move(*it));
+      }
+      return;
+    }
+    metrics.counter("onebill_blocks_proposed_total", "Blocks this node proposed as leader").inc();
+    oldest_pending_ = now;
+  }
+}
+
+void NodeImpl::handle_ready() {
+  consensus::Ready rd = raft->ready();
+  if (rd.soft_state) {
+    leader_ = rd.soft_state->lead;
+    leader_seen_.store(leader_);
+    if (rd.soft_state->role == consensus::Role::kLeader) {
+      log.info("became leader", {{"term", std::to_string(raft->status().hard_state.term)}});
+    }
+  }
+  // 1. Persist: snapshot, entries, hard state in one batch, synced when the Ready says so.
+  if (rd.snapshot) {
+    log.error("a state snapshot arrived from the leader; installing snapshots is not supported yet", {});
+    halted_ = true;
+    return;
+  }
+  if (Status s = raft_storage->save(rd); !s) {
+    log.error("cannot persist the Raft log; this node stops taking part", {{"code", s.error().code},
+                                                                            {"detail", s.error().message}});
+    halted_ = true;
+    return;
+  }
+  // 2. Send.
+  for (const auto& m : rd.messages) {
+    (void)transport->send(m.to, consensus::Channel::raft, consensus::encode(m));
+  }
+  // 3. Apply.
+  apply_committed(rd.committed_entries);
+  // 4. Advance.
+  if (!halted_) raft->advance();
+}
+
+void NodeImpl::apply_committed(const std::vector<consensus::Entry>& entries) {
+  for (const auto& e : entries) {
+    if (diverged_.load()) {  // a quorum certified a different header: never apply on top of it
+      halted_ = true;
+      return;
+    }
+    if (e.type != consensus::EntryType::kNormal || e.data.empty()) {
+      if (Status s = ledger->skip(e.index); !s) {
+        log.error("cannot record the applied index", {{"detail", s.error().message}});
+        halted_ = true;
+        return;
+      }
+      continue;
+    }
+    std::string_view data(reinterpret_cast<const char*>(e.data.data()), e.data.size());
+    auto applied = ledger->apply(e.index, data);
+    if (!applied) {
+      log.error("cannot apply a committed block; this node stops applying",
+                {{"raft_index", std::to_string(e.index)}, {"code", applied.error().code},
+                 {"detail", applied.error().message}});
+      halted_ = true;
+      return;
+    }
+    if (*applied) on_applied(std::move(**applied));
+  }
+}
+
+void NodeImpl::on_applied(AppliedBlock block) {
+  auto membership = membership_view();
+  std::string before;
+  if (auto h = membership->hash()) before = crypto::hex(*h);
+  if (before != block.header.membership_hash) publish_membership(ledger->membership());
+
+  std::size_t accepted = 0;
+  for (const auto& o : block.outcomes) {
+    if (o.accepted) {
+      ++accepted;
+    } else {
+      metrics.counter("onebill_entries_rejected_total", "Entries rejected on apply, by reason", {{"reason", o.reason}})
+          .inc();
+    }
+  }
+  metrics.counter("onebill_blocks_applied_total", "Blocks applied").inc();
+  metrics.counter("onebill_entries_accepted_total", "Entries accepted on apply").inc(accepted);
+
+  // Attest: voting nodes sign the header hash and tell their peers.
+  std::optional<ledger::Attestation> own;
+  const contracts::Node* me = ledger->membership().node(node_id);
+  if (me != nullptr && me->voter) {
+    auto a = ledger::attest(*tls_key, node_id, network, block.header.height, block.header_hash);
+    if (a) {
+      own = *a;
+      std::string body = a->to_json().dump();
+      for (const auto& [id, n] : ledger->membership().nodes()) {
+        if (id == node_id) continue;
+        (void)transport->send(raft_id(id), consensus::Channel::attest, consensus::Bytes(body.begin(), body.end()));
+      }
+    }
+  }
+  {
+    std::lock_guard lock(attest_mu_);
+    own_headers_[block.header.height] = {block.header_hash, block.header.log_size};
+    own_log_roots_[block.header.height] = block.header.log_root;
+  }
+  auto shared = std::make_shared<AppliedBlock>(std::move(block));
+  boost::asio::post(io, [this, shared, own] {
+    if (own) {
+      on_attestation(*own, true);
+    } else {
+      evaluate_height(shared->header.height);  // a learner: certify from the voters' attestations
+    }
+    for (std::size_t i = 0; i < shared->entries.size(); ++i) {
+      const auto& e = shared->entries[i];
+      const auto& o = shared->outcomes[i];
+      inflight_nonces_.erase({e.tx.signer, e.tx.nonce});
+      TxAnswer answer{e.id, o.accepted ? "accepted" : "rejected", o.reason, o.message, shared->header.height,
+                      static_cast<std::int64_t>(i)};
+      auto it = waiters_.find(e.id);
+      if (it != waiters_.end()) {
+        for (auto& w : it->second) {
+          w->answer = answer;
+          w->timer.cancel();
+        }
+        waiters_.erase(it);
+      }
+    }
+    events->publish_block(*shared);
+  });
+}
+
+void NodeImpl::publish_view() {
+  auto st = raft->status();
+  RaftView v;
+  switch (st.role) {
+    case consensus::Role::kLeader: v.role = "leader"; break;
+    case consensus::Role::kCandidate: v.role = "candidate"; break;
+    case consensus::Role::kPreCandidate: v.role = "pre_candidate"; break;
+    case consensus::Role::kFollower: v.role = "follower"; break;
+  }
+  if (halted_) v.role = "halted";
+  v.term = st.hard_state.term;
+  auto name = node_names.find(st.lead);
+  v.leader = name != node_names.end() ? name->second : "";
+  v.commit = st.hard_state.commit;
+  v.applied = ledger->last().raft_index;
+  v.last_index = st.last_index;
+  for (const auto& [id, p] : st.progress) {
+    auto n = node_names.find(id);
+    if (n != node_names.end()) v.match[n->second] = p.match;
+  }
+  std::lock_guard lock(view_mu_);
+  view_ = std::move(v);
+}
+
+}  // namespace onebill::node

@@ -1,0 +1,252 @@
+// Real onebilld processes on 127.0.0.1: a three-node network where entries submitted to a follower are committed
+// on every node with the same block hashes and document states; a node restarted mid-stream catches up; and a
+// leader killed with SIGKILL under load loses no entry that was answered as committed.
+#include <catch2/catch.hpp>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <mutex>
+#include <set>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include "tests/support/testnet.h"
+
+using namespace onebill;
+using nlohmann::json;
+namespace net = boost::asio;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+struct Answer {
+  unsigned status = 0;
+  json body;
+};
+
+// One HTTP request to 127.0.0.1:port with a deadline; status 0 when the node does not answer.
+Answer request(std::uint16_t port, bhttp::verb verb, const std::string& target, const std::string& org,
+               const std::string& body = "", std::chrono::milliseconds timeout = std::chrono::milliseconds(15000)) {
+  try {
+    net::io_context io;
+    boost::beast::tcp_stream s(io);
+    s.expires_after(timeout);
+    s.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    bhttp::request<bhttp::string_body> req(verb, target, 11);
+    req.set(bhttp::field::host, "127.0.0.1");
+    if (!org.empty()) req.set(bhttp::field::authorization, "Bearer " + testing::TestNet::token(org));
+    req.body() = body;
+    req.prepare_payload();
+    bhttp::write(s, req);
+    boost::beast::flat_buffer buf;
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(s, buf, res);
+    return {res.result_int(), json::parse(res.body(), nullptr, false)};
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+class Cluster {
+ public:
+  explicit Cluster(const std::string& name, int voters)
+      : net_(std::filesystem::temp_directory_path() / ("onebill-cluster-" + name + "-" + std::to_string(::getpid())),
+             voters) {
+    pids_.resize(net_.nodes().size(), -1);
+    for (std::size_t i = 0; i < pids_.size(); ++i) start(i);
+  }
+  ~Cluster() {
+    for (std::size_t i = 0; i < pids_.size(); ++i) stop(i, SIGTERM);
+    std::filesystem::remove_all(net_.dir());
+  }
+
+  void start(std::size_t i) {
+    const auto& n = net_.nodes()[i];
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      int fd = ::open((n.dir / "node.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) {
+        ::dup2(fd, 2);
+        ::dup2(fd, 1);
+      }
+      ::execl(ONEBILLD, ONEBILLD, "--config", n.config.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    pids_[i] = pid;
+  }
+
+  void stop(std::size_t i, int sig) {
+    if (pids_[i] <= 0) return;
+    ::kill(pids_[i], sig);
+    int status = 0;
+    for (int k = 0; k < 200; ++k) {  // at most 10 s, then SIGKILL
+      if (::waitpid(pids_[i], &status, WNOHANG) == pids_[i]) {
+        pids_[i] = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ::kill(pids_[i], SIGKILL);
+    ::waitpid(pids_[i], &status, 0);
+    pids_[i] = -1;
+  }
+
+  std::uint16_t api(std::size_t i) { return net_.nodes()[i].api_port; }
+  testing::TestNet& net() { return net_; }
+  std::size_t size() const { return pids_.size(); }
+
+  // Waits until every running node is ready; returns the index of the leader.
+  std::size_t wait_ready() {
+    for (int k = 0; k < 300; ++k) {
+      bool all = true;
+      std::optional<std::size_t> leader;
+      for (std::size_t i = 0; i < pids_.size(); ++i) {
+        if (pids_[i] <= 0) continue;
+        auto r = request(api(i), bhttp::verb::get, "/v1/status", "", "", std::chrono::milliseconds(1000));
+        if (r.status != 200 || r.body["leader"] == "") all = false;
+        if (r.status == 200 && r.body["role"] == "leader") leader = i;
+      }
+      if (all && leader) return *leader;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    FAIL("the cluster did not become ready within 30 s");
+    return 0;
+  }
+
+  // Waits until every running node has applied `height`.
+  void wait_height(std::int64_t height) {
+    for (int k = 0; k < 300; ++k) {
+      bool all = true;
+      for (std::size_t i = 0; i < pids_.size(); ++i) {
+        if (pids_[i] <= 0) continue;
+        auto r = request(api(i), bhttp::verb::get, "/v1/status", "", "", std::chrono::milliseconds(1000));
+        if (r.status != 200 || r.body["height"].get<std::int64_t>() < height) all = false;
+      }
+      if (all) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    FAIL("not every node reached height " << height);
+  }
+
+ private:
+  testing::TestNet net_;
+  std::vector<pid_t> pids_;
+};
+
+json bill(const std::string& container) {
+  json b = testing::sample_bill_body();
+  b["equipment"][0]["ref"] = container;
+  b["cargo"][0]["equipment_ref"] = container;
+  return b;
+}
+
+// Valid ISO 6346 numbers for many distinct bills: owner "TCLU", serial i, check digit computed.
+std::string container(int i) {
+  std::string s = "TCLU" + std::string(6 - std::to_string(i).size(), '0') + std::to_string(i);
+  int values[26];
+  for (int c = 0, v = 10; c < 26; ++c, ++v) {
+    if (v % 11 == 0) ++v;
+    values[c] = v;
+  }
+  long sum = 0;
+  for (int k = 0; k < 10; ++k) {
+    int v = k < 4 ? values[s[static_cast<std::size_t>(k)] - 'A'] : s[static_cast<std::size_t>(k)] - '0';
+    sum += static_cast<long>(v) << k;
+  }
+  return s + std::to_string(sum % 11 % 10);
+}
+
+}  // namespace
+
+TEST_CASE("three onebilld processes agree on every block and document", "[cluster]") {
+  Cluster c("agree", 3);
+  std::size_t leader = c.wait_ready();
+  std::size_t follower = (leader + 1) % c.size();
+  std::int64_t height = 0;
+  for (int i = 0; i < 20; ++i) {
+    json env = c.net().envelope("crct", "bill.issue", "OB-C" + std::to_string(i), bill(container(i)));
+    auto r = request(c.api(follower), bhttp::verb::post, "/v1/transactions", "crct", env.dump());
+    REQUIRE(r.status == 200);
+    REQUIRE(r.body["status"] == "accepted");
+    height = std::max(height, r.body["height"].get<std::int64_t>());
+  }
+  c.wait_height(height);
+  for (std::int64_t h = 1; h <= height; ++h) {
+    std::set<std::string> hashes;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      auto b = request(c.api(i), bhttp::verb::get, "/v1/blocks/" + std::to_string(h), "audit");
+      REQUIRE(b.status == 200);
+      hashes.insert(b.body["hash"].get<std::string>());
+    }
+    CHECK(hashes.size() == 1);
+  }
+  std::set<std::string> docs;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    docs.insert(request(c.api(i), bhttp::verb::get, "/v1/documents/OB-C7", "audit").body.dump());
+  }
+  CHECK(docs.size() == 1);
+}
+
+TEST_CASE("a restarted node catches up; a killed leader loses no committed entry", "[cluster]") {
+  Cluster c("failover", 3);
+  std::size_t leader = c.wait_ready();
+  // A follower goes down while entries keep coming, then comes back and catches up.
+  std::size_t down = (leader + 1) % c.size();
+  std::size_t up = (leader + 2) % c.size();
+  c.stop(down, SIGTERM);
+  std::vector<std::string> committed;
+  for (int i = 0; i < 10; ++i) {
+    json env = c.net().envelope("crct", "bill.issue", "OB-R" + std::to_string(i), bill(container(100 + i)));
+    auto r = request(c.api(up), bhttp::verb::post, "/v1/transactions", "crct", env.dump());
+    REQUIRE(r.status == 200);
+    committed.push_back(r.body["id"]);
+  }
+  c.start(down);
+  c.wait_ready();
+
+  // Kill the leader with SIGKILL while a client keeps submitting through the others.
+  leader = c.wait_ready();
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::thread load([&] {
+    for (int i = 0; i < 400 && !stop.load(); ++i) {
+      std::size_t via = (leader + 1 + static_cast<std::size_t>(i) % 2) % c.size();
+      json env = c.net().envelope("crct", "bill.issue", "OB-K" + std::to_string(i), bill(container(1000 + i)));
+      auto r = request(c.api(via), bhttp::verb::post, "/v1/transactions?timeout_ms=3000", "crct", env.dump(),
+                       std::chrono::milliseconds(5000));
+      if (r.status == 200 && r.body["status"] == "accepted") {
+        std::lock_guard lock(mu);
+        committed.push_back(r.body["id"]);
+      }
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  c.stop(leader, SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  stop = true;
+  load.join();
+  c.start(leader);
+  c.wait_ready();
+  std::int64_t top = 0;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    top = std::max(top, request(c.api(i), bhttp::verb::get, "/v1/status", "").body["height"].get<std::int64_t>());
+  }
+  c.wait_height(top);
+  INFO("committed entries checked: " << committed.size());
+  for (const auto& id : committed) {
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      auto t = request(c.api(i), bhttp::verb::get, "/v1/transactions/" + id, "audit");
+      REQUIRE(t.status == 200);
+      CHECK(t.body["status"] == "accepted");
+    }
+  }
+}

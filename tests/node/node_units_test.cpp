@@ -1,0 +1,101 @@
+// Small pieces of the node: config parsing, tokens, query strings, who may read a document, metrics text, and
+// the worker pool.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+
+#include "node/api.h"
+#include "node/auth.h"
+#include "node/config.h"
+#include "node/metrics.h"
+#include "node/worker_pool.h"
+
+using namespace onebill::node;
+using nlohmann::json;
+
+TEST_CASE("config: a good file parses; unknown fields and bad values are refused with the field named", "[node]") {
+  auto base = json{{"node_id", "n1"}, {"data_dir", "data"}, {"genesis", "/etc/g.json"}, {"tls_key", "tls.pem"}};
+  auto c = parse_config(base.dump(), "/srv/n1");
+  REQUIRE(c.ok());
+  CHECK(c->data_dir == "/srv/n1/data");
+  CHECK(c->genesis == "/etc/g.json");
+  auto typo = base;
+  typo["dat_dir"] = "x";
+  auto bad = parse_config(typo.dump(), "/");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == "bad_config");
+  CHECK(bad.error().message.find("dat_dir") != std::string::npos);
+  auto missing = base;
+  missing.erase("tls_key");
+  CHECK(parse_config(missing.dump(), "/").error().message.find("tls_key") != std::string::npos);
+  auto listen = base;
+  listen["listen"] = {{"api", "127.0.0.1:99999"}};
+  CHECK_FALSE(parse_config(listen.dump(), "/").ok());
+  CHECK_FALSE(parse_config("not json", "/").ok());
+  auto scope = base;
+  scope["tokens"] = {{{"org", "crct"}, {"sha256", std::string(64, 'a')}, {"scopes", {"root"}}}};
+  CHECK(parse_config(scope.dump(), "/").error().message.find("root") != std::string::npos);
+}
+
+TEST_CASE("tokens are stored hashed and checked with their scopes", "[node]") {
+  auto t = generate_token();
+  CHECK(t.token.size() == 64);
+  TokenStore store;
+  store.add(t.sha256_hex, Principal{"ops", "crct", static_cast<std::uint8_t>(Scope::read)});
+  auto p = store.authenticate("Bearer " + t.token);
+  REQUIRE(p.ok());
+  CHECK(p->org == "crct");
+  CHECK(p->has(Scope::read));
+  CHECK_FALSE(p->has(Scope::submit));
+  CHECK(store.authenticate("").error().code == "unauthorized");
+  CHECK(store.authenticate("Basic abc").error().code == "unauthorized");
+  CHECK(store.authenticate("Bearer " + std::string(64, '0')).error().code == "unauthorized");
+}
+
+TEST_CASE("request targets decode into a path and query", "[node]") {
+  auto t = parse_target("/v1/documents?type=bill&holder=crct%2Dx&after=&x=a+b");
+  REQUIRE(t.ok());
+  CHECK(t->path == "/v1/documents");
+  CHECK(t->query.at("holder") == "crct-x");
+  CHECK(t->query.at("after").empty());
+  CHECK(t->query.at("x") == "a b");
+  CHECK(t->segments == std::vector<std::string>{"v1", "documents"});
+  auto slash = parse_target("/v1/documents/OB%2F1/history");
+  REQUIRE(slash.ok());
+  CHECK(slash->segments == std::vector<std::string>{"v1", "documents", "OB/1", "history"});
+  CHECK_FALSE(parse_target("/v1/%zz").ok());
+  CHECK_FALSE(parse_target("/v1/%4").ok());
+}
+
+TEST_CASE("who a document concerns", "[node]") {
+  json bill = {{"issuer", "crct"},
+               {"holder", "trader"},
+               {"parties", {{"shipper", "shipper"}, {"consignee", nullptr}, {"notify", {"buyer"}}}},
+               {"legs", {{{"carrier", "hmm"}, {"events", {{{"by", "tjport"}}}}}}},
+               {"endorsements", {{{"from", "shipper"}, {"to", "trader"}}}}};
+  auto orgs = involved_orgs(bill);
+  for (const char* o : {"crct", "trader", "shipper", "buyer", "hmm", "tjport"}) CHECK(orgs.count(o) == 1);
+  CHECK(orgs.count("bank2") == 0);
+}
+
+TEST_CASE("metrics render in the Prometheus text format", "[node]") {
+  Metrics m;
+  m.counter("x_total", "X", {{"route", "a\"b"}}).inc(3);
+  m.gauge("y", "Y").set(-2);
+  m.histogram("z_seconds", "Z", {0.1, 1}).observe(0.5);
+  std::string text = m.render();
+  CHECK(text.find("# TYPE x_total counter\nx_total{route=\"a\\\"b\"} 3\n") != std::string::npos);
+  CHECK(text.find("y -2\n") != std::string::npos);
+  CHECK(text.find("z_seconds_bucket{le=\"0.1\"} 0\n") != std::string::npos);
+  CHECK(text.find("z_seconds_bucket{le=\"+Inf\"} 1\n") != std::string::npos);
+  CHECK(text.find("z_seconds_count 1\n") != std::string::npos);
+}
+
+TEST_CASE("the worker pool runs every index exactly once", "[node]") {
+  WorkerPool pool(3);
+  for (std::size_t n : {0u, 1u, 7u, 1000u}) {
+    std::vector<std::atomic<int>> seen(n);
+    pool.parallel_for(n, [&](std::size_t i) { seen[i].fetch_add(1); });
+    for (auto& s : seen) CHECK(s.load() == 1);
+  }
+}

@@ -1,0 +1,147 @@
+#include "tests/support/testnet.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <fstream>
+
+#include "contracts/envelope.h"
+#include "crypto/hash.h"
+
+namespace onebill::testing {
+namespace {
+
+using nlohmann::json;
+
+void write(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+const std::vector<std::pair<std::string, std::vector<std::string>>>& orgs() {
+  static const std::vector<std::pair<std::string, std::vector<std::string>>> kOrgs = {
+      {"crct", {"mto", "rail_carrier"}}, {"hmm", {"sea_carrier"}}, {"tjport", {"port"}},
+      {"customs", {"customs"}},          {"bank1", {"bank"}},      {"bank2", {"bank"}},
+      {"tjwh", {"warehouse"}},           {"shipper", {"trader"}},  {"trader", {"trader"}},
+      {"buyer", {"trader"}},             {"audit", {"auditor"}}};
+  return kOrgs;
+}
+
+}  // namespace
+
+std::uint16_t free_port() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+TestNet::TestNet(std::filesystem::path dir, int voters, int learners, crypto::SigAlg alg, json params)
+    : dir_(std::move(dir)) {
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  json gorgs = json::array();
+  for (const auto& [id, roles] : orgs()) {
+    auto k = crypto::PrivateKey::generate(alg);
+    json org = {{"id", id}, {"name", id + " (test)"}, {"roles", roles},
+                {"keys", {{{"id", id + "/k1"}, {"alg", std::string(crypto::sig_alg_name(alg))},
+                           {"pub", k->public_key().to_pem()}}}}};
+    if (id == "tjport") org["locations"] = {"CNTSN"};
+    gorgs.push_back(org);
+    keys_.emplace(id, std::move(*k));
+  }
+  static const char* kNodeOrgs[] = {"crct", "tjport", "customs", "bank1", "tjwh", "crct", "crct"};
+  json gnodes = json::array();
+  std::map<std::string, crypto::PrivateKey> tls;
+  for (int i = 0; i < voters + learners; ++i) {
+    bool voter = i < voters;
+    TestNodeInfo n;
+    n.id = voter ? "n" + std::to_string(i + 1) : "l" + std::to_string(i - voters + 1);
+    n.org = voter ? kNodeOrgs[i % 7] : "audit";
+    n.voter = voter;
+    n.raft_port = free_port();
+    n.api_port = free_port();
+    n.dir = dir_ / n.id;
+    n.config = n.dir / "config.json";
+    std::filesystem::create_directories(n.dir);
+    auto tk = crypto::PrivateKey::generate(crypto::SigAlg::ecdsa_p256);
+    gnodes.push_back({{"id", n.id},
+                      {"org", n.org},
+                      {"raft", "127.0.0.1:" + std::to_string(n.raft_port)},
+                      {"api", "127.0.0.1:" + std::to_string(n.api_port)},
+                      {"tls_pub", tk->public_key().to_pem()},
+                      {"voter", voter}});
+    write(n.dir / "tls.pem", tk->to_pem());
+    nodes_.push_back(n);
+  }
+  if (params.is_null()) params = {{"block_max_entries", 500}, {"block_max_delay_ms", 2}, {"election_timeout_ms", {300, 600}}};
+  genesis_ = {{"network", "onebill-test"}, {"hash", "sha256"}, {"orgs", gorgs}, {"nodes", gnodes}, {"params", params}};
+  genesis_path_ = dir_ / "genesis.json";
+  write(genesis_path_, genesis_.dump(2));
+
+  json tokens = json::array();
+  for (const auto& [id, roles] : orgs()) {
+    tokens.push_back({{"name", id}, {"org", id}, {"sha256", crypto::hex(crypto::hash(crypto::HashAlg::sha256, token(id)))},
+                      {"scopes", {"submit", "sign", "read"}}});
+  }
+  for (auto& n : nodes_) {
+    write(n.dir / "org.pem", keys_.at(n.org).to_pem());
+    json config = {{"node_id", n.id},
+                   {"data_dir", "data"},
+                   {"genesis", genesis_path_.string()},
+                   {"tls_key", "tls.pem"},
+                   {"org_key", {{"id", n.org + "/k1"}, {"path", "org.pem"}}},
+                   {"tokens", tokens},
+                   {"log_level", "warn"},
+                   {"commit_wait_ms", 10000}};
+    write(n.config, config.dump(2));
+  }
+}
+
+json TestNet::envelope(const std::string& org, const std::string& type, const std::string& doc, const json& body,
+                       std::optional<std::int64_t> nonce) {
+  contracts::Tx tx;
+  tx.type = type;
+  tx.doc = doc;
+  tx.signer = org + "/k1";
+  tx.nonce = nonce ? *nonce : nonces_[org]++;
+  tx.ts = "2026-11-25T10:00:00Z";
+  tx.body = body;
+  auto canonical = contracts::canonical_tx(tx);
+  auto sig = keys_.at(org).sign(*canonical);
+  return {{"tx", contracts::tx_to_json(tx)}, {"sig", crypto::base64_encode(*sig)}};
+}
+
+json sample_bill_body() {
+  return json{
+      {"document_type", "BOL"},
+      {"to_order", true},
+      {"shipper", "shipper"},
+      {"consignee", nullptr},
+      {"notify", {"buyer"}},
+      {"holder", "shipper"},
+      {"place_of_receipt", "KRPUS"},
+      {"place_of_delivery", "DEDUI"},
+      {"legs",
+       {{{"mode", "sea"}, {"carrier", "hmm"}, {"from", "KRPUS"}, {"to", "CNTSN"}, {"vehicle", "HMM ALGECIRAS 012W"}},
+        {{"mode", "rail"}, {"carrier", "crct"}, {"from", "CNTSN"}, {"to", "DEDUI"}, {"vehicle", "X8044"}}}},
+      {"equipment", {{{"ref", "CSQU3054383"}, {"iso_code", "45G1"}, {"seals", {"SL-1"}}}}},
+      {"cargo",
+       {{{"description", "Lithium-ion battery modules"},
+         {"hs", "850760"},
+         {"packages", 20},
+         {"gross_kg", 10000},
+         {"equipment_ref", "CSQU3054383"}}}},
+      {"declared_value", {{"value", 1250000000}, {"ccy", "CNY"}}},
+  };
+}
+
+json sample_event_body(int leg, const std::string& event, const std::string& at, const std::vector<std::string>& refs) {
+  json b{{"leg", leg}, {"event", event}, {"at", at}};
+  if (!refs.empty()) {
+    b["equipment"] = json::array();
+    for (const auto& r : refs) b["equipment"].push_back({{"ref", r}});
+  }
+  return b;
+}
+
+}  // namespace onebill::testing
