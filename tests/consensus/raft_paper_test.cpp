@@ -114,7 +114,7 @@ TEST_CASE("§5.2: after an election timeout a follower votes for itself and asks
   CHECK(n.storage.hard_state().vote == 1);  // persisted before the requests go out
 }
 
-TEST_CASE("§5.2: election timeouts are randomized in [election_tick, 2 * election_tick)", "[paper]") {
+TEST_CASE("§5.2: election timeouts are randomized from election_tick to 2 * election_tick - 1", "[paper]") {
   std::set<int> seen;
   for (std::uint64_t seed = 1; seed <= 40; ++seed) {
     TestNode n(1, kThree);
