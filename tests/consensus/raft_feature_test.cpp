@@ -11,21 +11,6 @@
 using namespace onebill::consensus;
 using namespace onebill::consensus::testing;
 
-namespace {
-
-const ConfState kThree{{1, 2, 3}, {}};
-
-Message msg(MessageType type, NodeId from, NodeId to, Term term) {
-  Message m;
-  m.type = type;
-  m.from = from;
-  m.to = to;
-  m.term = term;
-  return m;
-}
-
-}  // namespace
-
 TEST_CASE("thesis §9.6: a pre-vote changes no term, binds no vote and needs an up-to-date log", "[feature]") {
   TestNode candidate(1, kThree, {1}, HardState{1, 0, 0}, true, false);
   REQUIRE(candidate->campaign().ok());

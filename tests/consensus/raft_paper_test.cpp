@@ -11,17 +11,6 @@ using namespace onebill::consensus::testing;
 
 namespace {
 
-const ConfState kThree{{1, 2, 3}, {}};
-
-Message msg(MessageType type, NodeId from, NodeId to, Term term) {
-  Message m;
-  m.type = type;
-  m.from = from;
-  m.to = to;
-  m.term = term;
-  return m;
-}
-
 // Makes node `n` (1 of three) leader: it campaigns and node 2 grants its vote.
 void elect(TestNode& n) {
   REQUIRE(n->campaign().ok());

@@ -12,6 +12,17 @@
 
 namespace onebill::consensus::testing {
 
+inline const ConfState kThree{{1, 2, 3}, {}};
+
+inline Message msg(MessageType type, NodeId from, NodeId to, Term term) {
+  Message m;
+  m.type = type;
+  m.from = from;
+  m.to = to;
+  m.term = term;
+  return m;
+}
+
 struct TestNode {
   TestNode(NodeId id, ConfState conf, const std::vector<Term>& log_terms = {}, HardState hs = {},
            bool pre_vote = false, bool check_quorum = false)
