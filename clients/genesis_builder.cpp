@@ -92,8 +92,9 @@ Result<json> init(const std::string& network, const std::string& hash) {
   return g;
 }
 
+// Each step checks its arguments alone first (usage errors), then that the file it edits is a valid genesis (so
+// every field read below has its type), then the arguments against the file, then the result.
 Status add_org(json& g, const OrgSpec& org) {
-  if (Status s = check_shape(g); !s) return s;
   if (!contracts::is_org_id(org.id)) return bad_argument("id", "'" + org.id + "' is not an organisation id ([a-z0-9][a-z0-9_-]{0,31})");
   if (org.name.empty() || org.name.size() > 256) return bad_argument("name", "expected 1 to 256 characters");
   if (org.roles.empty()) return bad_argument("roles", "name at least one role (" + std::string(kRoleList) + ")");
@@ -106,18 +107,23 @@ Status add_org(json& g, const OrgSpec& org) {
   for (const auto& l : org.locations) {
     if (!contracts::is_locode(l)) return bad_argument("locations", "'" + l + "' is not a UN/LOCODE (e.g. CNTSN)");
   }
-  if (find_by_id(g["orgs"], org.id) != nullptr) return bad_argument("id", "organisation " + org.id + " is already in the genesis");
-
-  json keys = json::array();
   if (org.key_id.has_value() != org.pub_pem.has_value()) {
     return bad_argument(org.key_id ? "pub" : "key-id", "--key-id and --pub go together");
   }
+  std::optional<crypto::PublicKey> pub;
   if (org.key_id) {
     if (!contracts::is_key_id(*org.key_id) || contracts::key_org(*org.key_id) != org.id) {
       return bad_argument("key-id", "'" + *org.key_id + "' must be " + org.id + "/NAME (NAME: [A-Za-z0-9][A-Za-z0-9._-]{0,63})");
     }
-    auto pub = crypto::PublicKey::from_pem_any(*org.pub_pem);
-    if (!pub) return bad_argument("pub", "not a usable public key: " + pub.error().message);
+    auto parsed = crypto::PublicKey::from_pem_any(*org.pub_pem);
+    if (!parsed) return bad_argument("pub", "not a usable public key: " + parsed.error().message);
+    pub = std::move(*parsed);
+  }
+
+  if (Status s = validate(g); !s) return s;
+  if (find_by_id(g["orgs"], org.id) != nullptr) return bad_argument("id", "organisation " + org.id + " is already in the genesis");
+  json keys = json::array();
+  if (pub) {
     for (const auto& other : g["orgs"]) {
       for (const auto& k : other.value("keys", json::array())) {
         if (k.value("id", "") == *org.key_id) return bad_argument("key-id", *org.key_id + " is already in the genesis");
@@ -138,19 +144,21 @@ Status add_org(json& g, const OrgSpec& org) {
 }
 
 Status add_node(json& g, const NodeSpec& node) {
-  if (Status s = check_shape(g); !s) return s;
   if (!contracts::is_org_id(node.id)) return bad_argument("id", "'" + node.id + "' is not a node id ([a-z0-9][a-z0-9_-]{0,31})");
   if (!contracts::is_org_id(node.org)) return bad_argument("org", "'" + node.org + "' is not an organisation id");
-  if (find_by_id(g["orgs"], node.org) == nullptr) return bad_argument("org", "no organisation " + node.org + " in the genesis (add-org first)");
-  if (find_by_id(g["nodes"], node.id) != nullptr) return bad_argument("id", "node " + node.id + " is already in the genesis");
   if (!is_endpoint(node.raft)) return bad_argument("raft", "'" + node.raft + "' is not HOST:PORT");
   if (!is_endpoint(node.api)) return bad_argument("api", "'" + node.api + "' is not HOST:PORT");
   auto pub = crypto::PublicKey::from_pem_any(node.tls_pub_pem);
   if (!pub) return bad_argument("tls-pub", "not a usable public key: " + pub.error().message);
+
+  if (Status s = validate(g); !s) return s;
+  if (find_by_id(g["orgs"], node.org) == nullptr) return bad_argument("org", "no organisation " + node.org + " in the genesis (add-org first)");
+  if (find_by_id(g["nodes"], node.id) != nullptr) return bad_argument("id", "node " + node.id + " is already in the genesis");
   for (const auto& other : g["nodes"]) {
-    if (other.value("raft", "") == node.raft) return bad_argument("raft", node.raft + " is already used by node " + other.value("id", std::string()));
-    if (other.value("api", "") == node.api) return bad_argument("api", node.api + " is already used by node " + other.value("id", std::string()));
-    if (other.value("tls_pub", "") == pub->to_pem()) return bad_argument("tls-pub", "this key is already node " + other.value("id", std::string()) + "'s");
+    const std::string other_id = other.value("id", std::string());
+    if (other.value("raft", "") == node.raft) return bad_argument("raft", node.raft + " is already used by node " + other_id);
+    if (other.value("api", "") == node.api) return bad_argument("api", node.api + " is already used by node " + other_id);
+    if (other.value("tls_pub", "") == pub->to_pem()) return bad_argument("tls-pub", "this key is already node " + other_id + "'s");
   }
   json next = g;
   next["nodes"].push_back({{"id", node.id},
@@ -165,8 +173,8 @@ Status add_node(json& g, const NodeSpec& node) {
 }
 
 Status set_params(json& g, const Params& p) {
-  if (!g.is_object()) return make_error("bad_genesis", "a genesis is a JSON object");
   if (Status s = check_params(p); !s) return s;
+  if (Status s = validate(g); !s) return s;
   json next = g;
   if (!next.contains("params") || next["params"].is_null()) next["params"] = json::object();
   if (!next["params"].is_object()) return make_error("bad_genesis", "params: expected an object");

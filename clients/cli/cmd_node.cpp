@@ -20,15 +20,16 @@ using nlohmann::json;
 
 int status(Context& ctx) {
   int code = kOk;
-  auto j = ctx.get_json("/v1/status", code);
+  std::string raw;
+  auto j = ctx.get_json("/v1/status", code, &raw);
   if (!j) return code;
   if (ctx.json()) {
-    ctx.out << j->dump() << "\n";
+    ctx.out << raw << "\n";
     return kOk;
   }
   const json& s = *j;
   std::ostream& out = ctx.out;
-  kv(out, "node", field(s, "node") + " (org " + field(s, "org") + ", " + (s.value("voter", false) ? "voter" : "learner") + ")");
+  kv(out, "node", field(s, "node") + " (org " + field(s, "org") + ", " + (flag(s, "voter") ? "voter" : "learner") + ")");
   kv(out, "network", field(s, "network"));
   kv(out, "genesis", field(s, "genesis_hash"));
   kv(out, "raft", field(s, "role") + ", term " + field(s, "term") + ", leader " + field(s, "leader"));
@@ -40,7 +41,7 @@ int status(Context& ctx) {
     kv(out, "certified", "none yet");
   }
   kv(out, "pending", field(s, "pending"));
-  kv(out, "diverged", s.value("diverged", false) ? "YES: " + field(s, "diverged_reason") : "no");
+  kv(out, "diverged", flag(s, "diverged") ? "YES: " + field(s, "diverged_reason") : "no");
   const json& peers = list(s, "peers");
   section(out, "Peers");
   if (peers.empty()) {
@@ -117,7 +118,7 @@ int watch(Context& ctx) {
         ctx.err << "onebill watch: skipped an event that is not JSON\n";
         return true;
       }
-      std::pair<std::int64_t, std::int64_t> at{ev.value("height", std::int64_t{0}), ev.value("index", std::int64_t{0})};
+      std::pair<std::int64_t, std::int64_t> at{integer_at(ev, "height"), integer_at(ev, "index")};
       if (last && at <= *last) return true;
       last = at;
       failures = 0;

@@ -59,9 +59,10 @@ int history(Context& ctx) {
     int code = kOk;
     auto page = ctx.get_json(target, code);
     if (!page) return code;
-    for (const auto& item : list(*page, "items")) items.push_back(item);
-    next = page->is_object() && page->contains("next") && (*page)["next"].is_string() ? (*page)["next"].get<std::string>() : "";
-    if (next.empty() || next == cursor) break;
+    const json& page_items = list(*page, "items");
+    for (const auto& item : page_items) items.push_back(item);
+    next = string_at(*page, "next");
+    if (next.empty() || next == cursor || page_items.empty()) break;
     if (limit && static_cast<std::int64_t>(items.size()) >= *limit) break;
     cursor = next;
   }

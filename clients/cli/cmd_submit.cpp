@@ -21,7 +21,7 @@ struct Payload {
 };
 
 Payload payload_from_file(Context& ctx, const std::string& path) {
-  const std::string what = path == "-" ? "standard input" : path;
+  const std::string what = path == "-" ? "standard input" : "FILE";
   std::string text = ctx.read_input(what, path, 2 << 20);
   auto j = crypto::parse_strict(text);
   if (!j) throw UsageError{what + ": " + j.error().code + ": " + j.error().message};
@@ -54,7 +54,7 @@ Payload payload_from_args(Context& ctx) {
 }
 
 int report(Context& ctx, const json& answer, const std::string& raw, bool no_wait) {
-  const std::string status = answer.value("status", "");
+  const std::string status = string_at(answer, "status");
   if (ctx.json()) {
     ctx.out << raw << (raw.empty() || raw.back() != '\n' ? "\n" : "");
   } else {

@@ -53,11 +53,11 @@ void pledge_line(std::ostream& out, const json& d) {
 
 void bill(std::ostream& out, const json& d) {
   std::string kind = field(d, "document_type");
-  kind += d.value("to_order", false) ? ", to order" : ", straight";
+  kind += flag(d, "to_order") ? ", to order" : ", straight";
   header(out, d, "bill " + field(d, "id") + "  (" + kind + ")");
   const json& p = d.contains("parties") ? d["parties"] : json::object();
   kv(out, "shipper", field(p, "shipper"));
-  kv(out, "consignee", field(p, "consignee") == "-" ? (d.value("to_order", false) ? "- (to order)" : "-") : field(p, "consignee"));
+  kv(out, "consignee", field(p, "consignee") == "-" ? (flag(d, "to_order") ? "- (to order)" : "-") : field(p, "consignee"));
   if (!list(p, "notify").empty()) kv(out, "notify", field(p, "notify"));
   kv(out, "route", field(d, "place_of_receipt") + " -> " + field(d, "place_of_delivery"));
   if (d.contains("declared_value") && !d["declared_value"].is_null()) kv(out, "value", money(d["declared_value"]));
@@ -107,11 +107,11 @@ void bill(std::ostream& out, const json& d) {
   const json& disc = list(d, "discrepancies");
   if (!disc.empty()) {
     std::size_t open = 0;
-    for (const auto& x : disc) open += x.value("resolved", false) ? 0 : 1;
+    for (const auto& x : disc) open += flag(x, "resolved") ? 0 : 1;
     section(out, "Discrepancies (" + std::to_string(open) + " open)");
     Table t({"#", "CODE", "LEG", "BY", "HEIGHT", "STATE", "DETAIL"});
     for (const auto& x : disc) {
-      std::string state = x.value("resolved", false)
+      std::string state = flag(x, "resolved")
                               ? "resolved h" + field(x, "resolved_height") + " by " + field(x, "resolved_by") +
                                     (field(x, "note") == "-" ? "" : ": " + field(x, "note"))
                               : "OPEN";

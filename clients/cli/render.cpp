@@ -60,6 +60,24 @@ std::string field(const nlohmann::json& obj, std::string_view key) {
   return it == obj.end() ? "-" : text(*it);
 }
 
+bool flag(const nlohmann::json& obj, std::string_view key) {
+  if (!obj.is_object()) return false;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_boolean() && it->get<bool>();
+}
+
+std::int64_t integer_at(const nlohmann::json& obj, std::string_view key, std::int64_t dflt) {
+  if (!obj.is_object()) return dflt;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_number_integer() ? it->get<std::int64_t>() : dflt;
+}
+
+std::string string_at(const nlohmann::json& obj, std::string_view key) {
+  if (!obj.is_object()) return "";
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 const nlohmann::json& list(const nlohmann::json& obj, std::string_view key) {
   static const nlohmann::json kEmpty = nlohmann::json::array();
   if (!obj.is_object()) return kEmpty;
@@ -82,7 +100,7 @@ int minor_digits(std::string_view ccy) {
 
 std::string money(const nlohmann::json& m) {
   if (!m.is_object() || !m.contains("value") || !m["value"].is_number_integer()) return text(m);
-  const std::string ccy = m.value("ccy", std::string());
+  const std::string ccy = string_at(m, "ccy");
   std::int64_t v = m["value"].get<std::int64_t>();
   const bool negative = v < 0;
   std::string digits = std::to_string(negative ? -v : v);

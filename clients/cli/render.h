@@ -31,6 +31,10 @@ std::size_t display_width(std::string_view utf8);
 std::string text(const nlohmann::json& value);
 // text(obj[key]), "-" when obj is not an object or has no such key.
 std::string field(const nlohmann::json& obj, std::string_view key);
+// obj[key] when it is of the type asked for, else the default: typed reads that never throw.
+bool flag(const nlohmann::json& obj, std::string_view key);  // true only for a JSON true
+std::int64_t integer_at(const nlohmann::json& obj, std::string_view key, std::int64_t dflt = 0);
+std::string string_at(const nlohmann::json& obj, std::string_view key);  // "" unless a string
 // A value of obj[key] when it is an array, else an empty array.
 const nlohmann::json& list(const nlohmann::json& obj, std::string_view key);
 // {"value": 1250000000, "ccy": "CNY"} → "12,500,000.00 CNY" (ISO 4217 minor units).

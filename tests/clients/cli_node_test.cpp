@@ -383,3 +383,26 @@ TEST_CASE("watch: one line per event, --limit, resuming without repeats", "[cli]
   CHECK(denied.code == 1);
   CHECK(denied.err.find("forbidden") != std::string::npos);
 }
+
+TEST_CASE("odd answers from a node are shown or refused, never a crash", "[cli][node]") {
+  FakeNode node([](const FakeRequest& r) {
+    if (r.target.rfind("/v1/documents/OB-odd", 0) == 0) {
+      return FakeResponse::json(200, R"({"kind":"bill","id":7,"to_order":"yes","parties":"x","legs":"x",
+        "legs2":[1],"declared_value":{"value":"big"},"discrepancies":[{"resolved":"no"},5],"equipment":[null]})");
+    }
+    if (r.target.rfind("/v1/documents/OB-array", 0) == 0) return FakeResponse::json(200, "[1,2]");
+    if (r.target == "/v1/status") return FakeResponse::json(200, R"({"voter":"yes","peers":[1,{"node":2}],"certified":3})");
+    if (r.target.rfind("/v1/transactions", 0) == 0) return FakeResponse::json(200, R"({"status": 5})");
+    FakeResponse a;
+    a.content_type = "text/event-stream";
+    a.chunks = {"data: [1]\n\n", "event: entry\ndata: {\"height\":\"x\"}\n\n", "event: entry\ndata: not json\n\n"};
+    return a;
+  });
+  CHECK(run_cli({"get", "OB-odd", "--node", node.url()}).code == 0);
+  CHECK(run_cli({"get", "OB-array", "--node", node.url()}).code == 0);
+  CHECK(run_cli({"status", "--node", node.url()}).code == 0);
+  CHECK(run_cli({"watch", "--limit", "1", "--node", node.url()}).code == 0);
+  auto s = run_cli({"submit", "--type", "bill.void", "--doc", "OB-1", "--body", "{}", "--node", node.url()});
+  CHECK(s.code == 1);
+  CHECK(s.err.find("unknown status") != std::string::npos);
+}

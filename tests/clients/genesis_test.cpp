@@ -184,3 +184,24 @@ TEST_CASE("genesis builder: drafts, init arguments, force", "[genesis]") {
   REQUIRE(run_cli({"genesis", "init", "--network", "b", "--out", dir / "g.json", "--force"}).code == 0);
   CHECK(nlohmann::json::parse(slurp(dir / "g.json"))["network"] == "b");
 }
+
+TEST_CASE("genesis: a file with fields of the wrong type is refused, not crashed on", "[genesis]") {
+  Network net;
+  const std::string pub = net.key("k");
+  for (const char* text : {R"({"network":"n","hash":"sha256","orgs":[5],"nodes":[]})",
+                           R"({"network":"n","hash":"sha256","orgs":[{"id":"a","name":"A","roles":["bank"],"keys":[7]}],"nodes":[]})",
+                           R"({"network":"n","hash":"sha256","orgs":[],"nodes":[{"id":1}]})"}) {
+    spit(net.file, text);
+    for (auto args : {std::vector<std::string>{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "bank",
+                                                "--key-id", "x/k1", "--pub", pub},
+                      std::vector<std::string>{"genesis", "add-node", net.file, "--id", "n9", "--org", "a", "--raft",
+                                                "h:1", "--api", "h:2", "--tls-pub", pub},
+                      std::vector<std::string>{"genesis", "params", net.file, "--block-max-entries", "3"}}) {
+      auto r = run_cli(args);
+      INFO(text << " " << args[1] << ": " << r.err);
+      CHECK(r.code == 1);
+      CHECK(r.err.find("bad_genesis") != std::string::npos);
+      CHECK(slurp(net.file) == text);
+    }
+  }
+}
