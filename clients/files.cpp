@@ -138,8 +138,8 @@ Result<FileLock> FileLock::acquire(const std::filesystem::path& path, std::chron
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return FileLock(fd.release());
     if (errno != EWOULDBLOCK && errno != EINTR) return sys_error("cannot lock", path, errno);
     if (std::chrono::steady_clock::now() >= deadline) {
-      return make_error("locked", path.string() + " is held by another process (waited " +
-                                      std::to_string(wait.count()) + " ms)");
+      return make_error("locked",
+                        path.string() + " is held by another process (waited " + std::to_string(wait.count()) + " ms)");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

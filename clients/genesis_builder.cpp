@@ -18,7 +18,8 @@ Error bad_argument(std::string_view arg, std::string_view message) {
   return make_error("bad_argument", std::string(arg) + ": " + std::string(message));
 }
 
-const char* const kRoleList = "auditor, bank, customs, mto, port, rail_carrier, road_carrier, sea_carrier, trader, warehouse";
+const char* const kRoleList =
+    "auditor, bank, customs, mto, port, rail_carrier, road_carrier, sea_carrier, trader, warehouse";
 
 // host:port with a port of 1..65535 and a host of letters, digits, '.', '-', or a bracketed IPv6 address.
 bool is_endpoint(std::string_view s) {
@@ -64,7 +65,8 @@ Status check_params(const Params& p) {
   }
   if (p.election_timeout_ms) {
     auto [lo, hi] = *p.election_timeout_ms;
-    if (lo < 50 || hi > 60000 || lo >= hi) return bad_argument("election-timeout-ms", "expected LO,HI with 50 <= LO < HI <= 60000");
+    if (lo < 50 || hi > 60000 || lo >= hi)
+      return bad_argument("election-timeout-ms", "expected LO,HI with 50 <= LO < HI <= 60000");
   }
   return {};
 }
@@ -86,7 +88,10 @@ Result<json> init(const std::string& network, const std::string& hash) {
     if (u < 0x20 || u == 0x7f) return bad_argument("network", "control characters are not allowed");
   }
   if (!crypto::parse_hash_alg(hash)) return bad_argument("hash", "expected sha256 or sm3, not " + hash);
-  json g = {{"network", network}, {"hash", hash}, {"orgs", json::array()}, {"nodes", json::array()},
+  json g = {{"network", network},
+            {"hash", hash},
+            {"orgs", json::array()},
+            {"nodes", json::array()},
             {"params", json::object()}};
   if (Status s = set_params(g, default_params()); !s) return s.error();
   return g;
@@ -95,7 +100,8 @@ Result<json> init(const std::string& network, const std::string& hash) {
 // Each step checks its arguments alone first (usage errors), then that the file it edits is a valid genesis (so
 // every field read below has its type), then the arguments against the file, then the result.
 Status add_org(json& g, const OrgSpec& org) {
-  if (!contracts::is_org_id(org.id)) return bad_argument("id", "'" + org.id + "' is not an organisation id ([a-z0-9][a-z0-9_-]{0,31})");
+  if (!contracts::is_org_id(org.id))
+    return bad_argument("id", "'" + org.id + "' is not an organisation id ([a-z0-9][a-z0-9_-]{0,31})");
   if (org.name.empty() || org.name.size() > 256) return bad_argument("name", "expected 1 to 256 characters");
   if (org.roles.empty()) return bad_argument("roles", "name at least one role (" + std::string(kRoleList) + ")");
   std::vector<std::string> roles = org.roles;
@@ -103,7 +109,8 @@ Status add_org(json& g, const OrgSpec& org) {
     if (!contracts::is_role(r)) return bad_argument("roles", "unknown role '" + r + "' (known: " + kRoleList + ")");
   }
   std::sort(roles.begin(), roles.end());
-  if (std::adjacent_find(roles.begin(), roles.end()) != roles.end()) return bad_argument("roles", "a role is listed twice");
+  if (std::adjacent_find(roles.begin(), roles.end()) != roles.end())
+    return bad_argument("roles", "a role is listed twice");
   for (const auto& l : org.locations) {
     if (!contracts::is_locode(l)) return bad_argument("locations", "'" + l + "' is not a UN/LOCODE (e.g. CNTSN)");
   }
@@ -113,7 +120,8 @@ Status add_org(json& g, const OrgSpec& org) {
   std::optional<crypto::PublicKey> pub;
   if (org.key_id) {
     if (!contracts::is_key_id(*org.key_id) || contracts::key_org(*org.key_id) != org.id) {
-      return bad_argument("key-id", "'" + *org.key_id + "' must be " + org.id + "/NAME (NAME: [A-Za-z0-9][A-Za-z0-9._-]{0,63})");
+      return bad_argument("key-id",
+                          "'" + *org.key_id + "' must be " + org.id + "/NAME (NAME: [A-Za-z0-9][A-Za-z0-9._-]{0,63})");
     }
     auto parsed = crypto::PublicKey::from_pem_any(*org.pub_pem);
     if (!parsed) return bad_argument("pub", "not a usable public key: " + parsed.error().message);
@@ -121,7 +129,8 @@ Status add_org(json& g, const OrgSpec& org) {
   }
 
   if (Status s = validate(g); !s) return s;
-  if (find_by_id(g["orgs"], org.id) != nullptr) return bad_argument("id", "organisation " + org.id + " is already in the genesis");
+  if (find_by_id(g["orgs"], org.id) != nullptr)
+    return bad_argument("id", "organisation " + org.id + " is already in the genesis");
   json keys = json::array();
   if (pub) {
     for (const auto& other : g["orgs"]) {
@@ -132,7 +141,8 @@ Status add_org(json& g, const OrgSpec& org) {
         }
       }
     }
-    keys.push_back({{"id", *org.key_id}, {"alg", std::string(crypto::sig_alg_name(pub->alg()))}, {"pub", pub->to_pem()}});
+    keys.push_back(
+        {{"id", *org.key_id}, {"alg", std::string(crypto::sig_alg_name(pub->alg()))}, {"pub", pub->to_pem()}});
   }
   json entry = {{"id", org.id}, {"name", org.name}, {"roles", roles}, {"keys", keys}};
   if (!org.locations.empty()) entry["locations"] = org.locations;
@@ -144,7 +154,8 @@ Status add_org(json& g, const OrgSpec& org) {
 }
 
 Status add_node(json& g, const NodeSpec& node) {
-  if (!contracts::is_org_id(node.id)) return bad_argument("id", "'" + node.id + "' is not a node id ([a-z0-9][a-z0-9_-]{0,31})");
+  if (!contracts::is_org_id(node.id))
+    return bad_argument("id", "'" + node.id + "' is not a node id ([a-z0-9][a-z0-9_-]{0,31})");
   if (!contracts::is_org_id(node.org)) return bad_argument("org", "'" + node.org + "' is not an organisation id");
   if (!is_endpoint(node.raft)) return bad_argument("raft", "'" + node.raft + "' is not HOST:PORT");
   if (!is_endpoint(node.api)) return bad_argument("api", "'" + node.api + "' is not HOST:PORT");
@@ -152,13 +163,18 @@ Status add_node(json& g, const NodeSpec& node) {
   if (!pub) return bad_argument("tls-pub", "not a usable public key: " + pub.error().message);
 
   if (Status s = validate(g); !s) return s;
-  if (find_by_id(g["orgs"], node.org) == nullptr) return bad_argument("org", "no organisation " + node.org + " in the genesis (add-org first)");
-  if (find_by_id(g["nodes"], node.id) != nullptr) return bad_argument("id", "node " + node.id + " is already in the genesis");
+  if (find_by_id(g["orgs"], node.org) == nullptr)
+    return bad_argument("org", "no organisation " + node.org + " in the genesis (add-org first)");
+  if (find_by_id(g["nodes"], node.id) != nullptr)
+    return bad_argument("id", "node " + node.id + " is already in the genesis");
   for (const auto& other : g["nodes"]) {
     const std::string other_id = other.value("id", std::string());
-    if (other.value("raft", "") == node.raft) return bad_argument("raft", node.raft + " is already used by node " + other_id);
-    if (other.value("api", "") == node.api) return bad_argument("api", node.api + " is already used by node " + other_id);
-    if (other.value("tls_pub", "") == pub->to_pem()) return bad_argument("tls-pub", "this key is already node " + other_id + "'s");
+    if (other.value("raft", "") == node.raft)
+      return bad_argument("raft", node.raft + " is already used by node " + other_id);
+    if (other.value("api", "") == node.api)
+      return bad_argument("api", node.api + " is already used by node " + other_id);
+    if (other.value("tls_pub", "") == pub->to_pem())
+      return bad_argument("tls-pub", "this key is already node " + other_id + "'s");
   }
   json next = g;
   next["nodes"].push_back({{"id", node.id},
@@ -181,7 +197,8 @@ Status set_params(json& g, const Params& p) {
   json& params = next["params"];
   if (p.block_max_entries) params["block_max_entries"] = *p.block_max_entries;
   if (p.block_max_delay_ms) params["block_max_delay_ms"] = *p.block_max_delay_ms;
-  if (p.election_timeout_ms) params["election_timeout_ms"] = {p.election_timeout_ms->first, p.election_timeout_ms->second};
+  if (p.election_timeout_ms)
+    params["election_timeout_ms"] = {p.election_timeout_ms->first, p.election_timeout_ms->second};
   if (Status s = validate(next); !s) return s;
   g = std::move(next);
   return {};
@@ -189,12 +206,14 @@ Status set_params(json& g, const Params& p) {
 
 Status validate(const json& g) {
   if (Status s = check_shape(g); !s) return s;
-  if (Status s = crypto::check_subset(g); !s) return make_error("bad_genesis", s.error().code + ": " + s.error().message);
+  if (Status s = crypto::check_subset(g); !s)
+    return make_error("bad_genesis", s.error().code + ": " + s.error().message);
   if (g.contains("params")) {
     const json& p = g["params"];
     if (!p.is_object()) return make_error("bad_genesis", "params: expected an object");
     for (const char* k : {"block_max_entries", "block_max_delay_ms"}) {
-      if (p.contains(k) && !p[k].is_number_integer()) return make_error("bad_genesis", std::string("params.") + k + ": expected an integer");
+      if (p.contains(k) && !p[k].is_number_integer())
+        return make_error("bad_genesis", std::string("params.") + k + ": expected an integer");
     }
     if (p.contains("election_timeout_ms")) {
       const json& e = p["election_timeout_ms"];
@@ -206,7 +225,8 @@ Status validate(const json& g) {
   json candidate = g;
   if (g["orgs"].empty()) {
     // A draft: check everything else with a stand-in organisation (see the header).
-    candidate["orgs"].push_back({{"id", "draft"}, {"name", "draft"}, {"roles", json::array()}, {"keys", json::array()}});
+    candidate["orgs"].push_back(
+        {{"id", "draft"}, {"name", "draft"}, {"roles", json::array()}, {"keys", json::array()}});
   }
   auto m = contracts::Membership::from_genesis_json(candidate);
   if (!m) return make_error("bad_genesis", m.error().message);
@@ -234,9 +254,26 @@ namespace {
 
 // The order of ARCHITECTURE.md's example, so a person reads the file top-down; other keys follow, sorted.
 nlohmann::ordered_json in_reading_order(const json& v) {
-  static constexpr std::string_view kOrder[] = {
-      "network", "hash", "orgs", "nodes", "params", "id", "name", "org", "roles", "locations", "keys", "alg", "pub",
-      "raft", "api", "tls_pub", "voter", "block_max_entries", "block_max_delay_ms", "election_timeout_ms"};
+  static constexpr std::string_view kOrder[] = {"network",
+                                                "hash",
+                                                "orgs",
+                                                "nodes",
+                                                "params",
+                                                "id",
+                                                "name",
+                                                "org",
+                                                "roles",
+                                                "locations",
+                                                "keys",
+                                                "alg",
+                                                "pub",
+                                                "raft",
+                                                "api",
+                                                "tls_pub",
+                                                "voter",
+                                                "block_max_entries",
+                                                "block_max_delay_ms",
+                                                "election_timeout_ms"};
   if (v.is_array()) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
     for (const auto& item : v) out.push_back(in_reading_order(item));

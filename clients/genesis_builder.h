@@ -23,8 +23,8 @@
 namespace onebill::clients::genesis {
 
 struct Params {
-  std::optional<std::int64_t> block_max_entries;   // 1 .. 100000
-  std::optional<std::int64_t> block_max_delay_ms;  // 0 .. 60000
+  std::optional<std::int64_t> block_max_entries;                             // 1 .. 100000
+  std::optional<std::int64_t> block_max_delay_ms;                            // 0 .. 60000
   std::optional<std::pair<std::int64_t, std::int64_t>> election_timeout_ms;  // 50 <= lo < hi <= 60000
 };
 

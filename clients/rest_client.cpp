@@ -54,7 +54,8 @@ Result<NodeUrl> parse_node_url(std::string_view url) {
   auto sep = rest.find(scheme_end);
   if (sep != std::string_view::npos) {
     std::string scheme = lower(rest.substr(0, sep));
-    if (scheme == "https") return bad_url(url, "https is not supported: the node's API is plain HTTP (use a TLS proxy)");
+    if (scheme == "https")
+      return bad_url(url, "https is not supported: the node's API is plain HTTP (use a TLS proxy)");
     if (scheme != "http") return bad_url(url, "unknown scheme " + scheme);
     rest.remove_prefix(sep + scheme_end.size());
   }
@@ -183,8 +184,8 @@ struct RestClient::Impl {
   }
 
   Error timeout_error(std::chrono::milliseconds limit, std::string_view what) const {
-    return make_error("timeout", std::string(what) + " " + url.text() + " took longer than " +
-                                     std::to_string(limit.count()) + " ms");
+    return make_error(
+        "timeout", std::string(what) + " " + url.text() + " took longer than " + std::to_string(limit.count()) + " ms");
   }
 
   Status connect() {
@@ -201,12 +202,11 @@ struct RestClient::Impl {
         resolver.cancel();
       }
     });
-    resolver.async_resolve(url.host, std::to_string(url.port),
-                           [&](error_code ec, tcp::resolver::results_type results) {
-                             resolve_ec = ec;
-                             endpoints = std::move(results);
-                             timer.cancel();
-                           });
+    resolver.async_resolve(url.host, std::to_string(url.port), [&](error_code ec, tcp::resolver::results_type results) {
+      resolve_ec = ec;
+      endpoints = std::move(results);
+      timer.cancel();
+    });
     io.restart();
     io.run();
     if (timed_out) return timeout_error(opt.connect_timeout, "resolving");
@@ -246,7 +246,8 @@ struct RestClient::Impl {
   Error transfer_error(error_code ec) const {
     if (ec == beast::error::timeout) return timeout_error(opt.timeout, "a request to");
     if (ec == http::error::body_limit) {
-      return make_error("too_large", "the answer from " + url.text() + " is over " + std::to_string(opt.max_body) + " bytes");
+      return make_error("too_large",
+                        "the answer from " + url.text() + " is over " + std::to_string(opt.max_body) + " bytes");
     }
     if (ec.category() == error_code(http::error::end_of_stream).category() && ec != http::error::end_of_stream &&
         ec != http::error::partial_message) {
@@ -359,8 +360,7 @@ RestOptions& RestClient::options() { return impl_->opt; }
 void RestClient::close() { impl_->close(); }
 std::size_t RestClient::connections_opened() const { return impl_->opened; }
 
-Result<HttpReply> RestClient::request(Method method, std::string_view target, std::string_view body,
-                                      bool retry_stale) {
+Result<HttpReply> RestClient::request(Method method, std::string_view target, std::string_view body, bool retry_stale) {
   try {
     return impl_->request(method, target, body, retry_stale);
   } catch (const std::exception& e) {  // Asio/Beast report a few failures (e.g. out of memory) by throwing
@@ -374,7 +374,9 @@ Result<nlohmann::json> RestClient::get_json(std::string_view target) {
   if (!r) return r.error();
   if (!r->ok()) return problem_error(*r);
   auto j = nlohmann::json::parse(r->body, nullptr, false);
-  if (j.is_discarded()) return make_error("bad_response", impl_->url.text() + " answered " + std::string(target) + " with something that is not JSON");
+  if (j.is_discarded())
+    return make_error("bad_response",
+                      impl_->url.text() + " answered " + std::string(target) + " with something that is not JSON");
   return j;
 }
 

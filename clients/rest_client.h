@@ -42,7 +42,7 @@ Result<NodeUrl> parse_node_url(std::string_view url);
 struct HttpReply {
   unsigned status = 0;
   std::string body;
-  std::map<std::string, std::string> headers;  // names in lower case; repeated fields joined with ", "
+  std::map<std::string, std::string> headers;       // names in lower case; repeated fields joined with ", "
   std::string header(std::string_view name) const;  // "" when absent; name in any case
   bool ok() const { return status >= 200 && status < 300; }
 };

@@ -196,7 +196,9 @@ Parsed parse(const std::vector<std::string>& argv) {
         p.command = c;
       } else if (!is_group(words)) {
         error("unknown command '" + words + "'" +
-              (words.find(' ') == std::string::npos ? "" : " (subcommands: " + subcommands_of(words.substr(0, words.find(' '))) + ")"));
+              (words.find(' ') == std::string::npos
+                   ? ""
+                   : " (subcommands: " + subcommands_of(words.substr(0, words.find(' '))) + ")"));
         if (p.help) return p;  // the general help
         throw UsageError{*first_error};
       }
@@ -395,7 +397,8 @@ std::string Context::read_input(std::string_view what, const std::string& path, 
 const std::vector<Command>& commands() {
   static const std::vector<Command> kAll = [] {
     std::vector<Command> all;
-    for (auto part : {key_commands(), submit_commands(), document_commands(), node_commands(), genesis_commands(), audit_commands()}) {
+    for (auto part : {key_commands(), submit_commands(), document_commands(), node_commands(), genesis_commands(),
+                      audit_commands()}) {
       for (auto& c : part) all.push_back(std::move(c));
     }
     return all;
@@ -432,8 +435,7 @@ int run(const std::vector<std::string>& argv, std::istream& in, std::ostream& ou
     out.flush();
     return code;
   } catch (const UsageError& e) {
-    err << "onebill " << p.command->name << ": " << e.message << "\nTry 'onebill " << p.command->name
-        << " --help'.\n";
+    err << "onebill " << p.command->name << ": " << e.message << "\nTry 'onebill " << p.command->name << " --help'.\n";
     return kUsage;
   }
 }

@@ -69,8 +69,7 @@ struct Command;
 
 class Context {
  public:
-  Context(const Command& command, const Args& args, std::istream& in, std::ostream& out, std::ostream& err,
-          EnvFn env);
+  Context(const Command& command, const Args& args, std::istream& in, std::ostream& out, std::ostream& err, EnvFn env);
   ~Context();
 
   const Command& command;
@@ -103,12 +102,13 @@ class Context {
   std::unique_ptr<RestClient> client_;
 };
 
+// Declared with designated initializers; what is left out keeps these defaults.
 struct Command {
-  std::string name;      // "status", "genesis add-org"
-  std::string synopsis;  // what follows the name in "usage: onebill NAME ..."
-  std::string summary;   // one line, for the command list
-  std::string description;
-  std::vector<Option> options;
+  std::string name{};      // "status", "genesis add-org"
+  std::string synopsis{};  // what follows the name in "usage: onebill NAME ..."
+  std::string summary{};   // one line, for the command list
+  std::string description{};
+  std::vector<Option> options{};
   std::size_t min_positionals = 0;
   std::size_t max_positionals = 0;
   bool uses_node = false;  // reads --node/--token
@@ -117,16 +117,15 @@ struct Command {
 };
 
 // The commands of each file (cmd_*.cpp).
-std::vector<Command> key_commands();      // keygen, sign, token new
-std::vector<Command> submit_commands();   // submit
-std::vector<Command> document_commands(); // get, history, bundle
-std::vector<Command> node_commands();     // status, watch
-std::vector<Command> genesis_commands();  // genesis init | add-org | add-node | params
-std::vector<Command> audit_commands();    // verify, monitor (not in this build)
+std::vector<Command> key_commands();       // keygen, sign, token new
+std::vector<Command> submit_commands();    // submit
+std::vector<Command> document_commands();  // get, history, bundle
+std::vector<Command> node_commands();      // status, watch
+std::vector<Command> genesis_commands();   // genesis init | add-org | add-node | params
+std::vector<Command> audit_commands();     // verify, monitor (not in this build)
 
 const std::vector<Command>& commands();
 
-int run(const std::vector<std::string>& argv, std::istream& in, std::ostream& out, std::ostream& err,
-        const EnvFn& env);
+int run(const std::vector<std::string>& argv, std::istream& in, std::ostream& out, std::ostream& err, const EnvFn& env);
 
 }  // namespace onebill::clients::cli

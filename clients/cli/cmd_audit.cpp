@@ -17,18 +17,21 @@ int unavailable(Context& ctx) {
 std::vector<Command> audit_commands() {
   std::vector<Command> out;
   out.push_back(Command{
-      "verify", "BUNDLE --genesis FILE",
-      "Check an audit bundle offline, trusting no node. NOT AVAILABLE IN THIS BUILD (exits 1).",
-      "Will check every signature, signer role and key validity at its height, nonce, Merkle inclusion proof, the\n"
-      "tree head's quorum certificate, and replay the contracts to reproduce each recorded outcome.",
-      {{"genesis", "FILE", "the network's genesis.json"}},
-      0, 1, false, false, &unavailable});
-  out.push_back(Command{
-      "monitor", "--node URL...",
-      "Watch several nodes' tree heads for consistency. NOT AVAILABLE IN THIS BUILD (exits 1).",
-      "",
-      {{"node", "URL", "a node to watch", true}},
-      0, 0, false, false, &unavailable});
+      .name = "verify",
+      .synopsis = "BUNDLE --genesis FILE",
+      .summary = "Check an audit bundle offline, trusting no node. NOT AVAILABLE IN THIS BUILD (exits 1).",
+      .description =
+          "Will check every signature, signer role and key validity at its height, nonce, Merkle inclusion proof, the\n"
+          "tree head's quorum certificate, and replay the contracts to reproduce each recorded outcome.",
+      .options = {{"genesis", "FILE", "the network's genesis.json"}},
+      .max_positionals = 1,
+      .run = &unavailable});
+  out.push_back(
+      Command{.name = "monitor",
+              .synopsis = "--node URL...",
+              .summary = "Watch several nodes' tree heads for consistency. NOT AVAILABLE IN THIS BUILD (exits 1).",
+              .options = {{"node", "URL", "a node to watch", true}},
+              .run = &unavailable});
   return out;
 }
 

@@ -32,10 +32,11 @@ int saved(Context& ctx, const std::string& file, const json& g, bool overwrite) 
   auto hash = genesis::genesis_hash(g);
   const std::size_t orgs = g["orgs"].size(), nodes = g["nodes"].size();
   if (ctx.json()) {
-    ctx.out << json{{"file", file}, {"network", g.value("network", "")}, {"hash", g.value("hash", "")},
-                    {"orgs", orgs}, {"nodes", nodes}, {"genesis_hash", hash ? *hash : ""}}
-                   .dump()
-            << "\n";
+    ctx.out
+        << json{{"file", file},   {"network", g.value("network", "")}, {"hash", g.value("hash", "")}, {"orgs", orgs},
+                {"nodes", nodes}, {"genesis_hash", hash ? *hash : ""}}
+               .dump()
+        << "\n";
     return kOk;
   }
   ctx.out << file << ": network " << g.value("network", "") << " (" << g.value("hash", "") << "), " << orgs
@@ -110,45 +111,60 @@ std::vector<Command> genesis_commands() {
       "replaced, atomically: a refused step leaves the file as it was.";
   std::vector<Command> out;
   out.push_back(Command{
-      "genesis init", "--network NAME [--hash sha256|sm3] --out FILE [--force]",
-      "Start a genesis.json: network name, hash algorithm and default parameters, no organisations yet.",
-      std::string("The hash (sha256 or sm3) names tx ids, blocks and the log for the network's whole life.\n") + kCommon,
-      {{"network", "NAME", "the network's name, e.g. tianjin-eurasia-devnet"},
-       {"hash", "ALG", "sha256 (default) or sm3"},
-       {"out", "FILE", "the genesis file to create"},
-       {"force", "", "replace an existing FILE"}},
-      0, 0, false, false, &init});
+      .name = "genesis init",
+      .synopsis = "--network NAME [--hash sha256|sm3] --out FILE [--force]",
+      .summary = "Start a genesis.json: network name, hash algorithm and default parameters, no organisations yet.",
+      .description =
+          std::string("The hash (sha256 or sm3) names tx ids, blocks and the log for the network's whole life.\n") +
+          kCommon,
+      .options = {{"network", "NAME", "the network's name, e.g. tianjin-eurasia-devnet"},
+                  {"hash", "ALG", "sha256 (default) or sm3"},
+                  {"out", "FILE", "the genesis file to create"},
+                  {"force", "", "replace an existing FILE"}},
+      .run = &init});
   out.push_back(Command{
-      "genesis add-org", "FILE --id ORG --name NAME --roles R1,R2 [--key-id ORG/K --pub PEMFILE] [--locations L1,L2]",
-      "Add an organisation with its roles and (optionally) its first signature key.",
-      std::string("Roles: auditor, bank, customs, mto, port, rail_carrier, road_carrier, sea_carrier, trader,\n"
-                  "warehouse. The key's algorithm is read from the PEM (from 'onebill keygen').\n") + kCommon,
-      {{"id", "ORG", "organisation id ([a-z0-9][a-z0-9_-]{0,31})"},
-       {"name", "NAME", "the organisation's name"},
-       {"roles", "R1,R2", "its roles, comma-separated"},
-       {"key-id", "ORG/K", "the id of its key, ORG/NAME"},
-       {"pub", "PEMFILE", "the key's public PEM (FILE.pub from keygen)"},
-       {"locations", "L1,L2", "UN/LOCODEs where the organisation operates as a port"}},
-      1, 1, false, false, &add_org});
-  out.push_back(Command{
-      "genesis add-node", "FILE --id N --org ORG --raft HOST:PORT --api HOST:PORT --tls-pub PEMFILE [--learner]",
-      "Add a node: its organisation, Raft and API addresses, and the TLS public key its peers pin.",
-      kCommon,
-      {{"id", "N", "node id ([a-z0-9][a-z0-9_-]{0,31})"},
-       {"org", "ORG", "the organisation that runs it (add-org first)"},
-       {"raft", "HOST:PORT", "address of its Raft peer channel"},
-       {"api", "HOST:PORT", "address of its REST API"},
-       {"tls-pub", "PEMFILE", "its TLS public key (from 'onebill keygen')"},
-       {"learner", "", "a non-voting node (e.g. an auditor's)"}},
-      1, 1, false, false, &add_node});
-  out.push_back(Command{
-      "genesis params", "FILE [--block-max-entries N] [--block-max-delay-ms N] [--election-timeout-ms LO,HI]",
-      "Set network parameters: block size and delay, Raft election timeout range.",
-      kCommon,
-      {{"block-max-entries", "N", "entries per block at most (1 to 100000; default 2000)"},
-       {"block-max-delay-ms", "N", "how long a block waits to fill (0 to 60000; default 5)"},
-       {"election-timeout-ms", "LO,HI", "Raft election timeout range (50 <= LO < HI <= 60000; default 300,600)"}},
-      1, 1, false, false, &params});
+      .name = "genesis add-org",
+      .synopsis = "FILE --id ORG --name NAME --roles R1,R2 [--key-id ORG/K --pub PEMFILE] [--locations L1,L2]",
+      .summary = "Add an organisation with its roles and (optionally) its first signature key.",
+      .description =
+          std::string("Roles: auditor, bank, customs, mto, port, rail_carrier, road_carrier, sea_carrier, trader,\n"
+                      "warehouse. The key's algorithm is read from the PEM (from 'onebill keygen').\n") +
+          kCommon,
+      .options = {{"id", "ORG", "organisation id ([a-z0-9][a-z0-9_-]{0,31})"},
+                  {"name", "NAME", "the organisation's name"},
+                  {"roles", "R1,R2", "its roles, comma-separated"},
+                  {"key-id", "ORG/K", "the id of its key, ORG/NAME"},
+                  {"pub", "PEMFILE", "the key's public PEM (FILE.pub from keygen)"},
+                  {"locations", "L1,L2", "UN/LOCODEs where the organisation operates as a port"}},
+      .min_positionals = 1,
+      .max_positionals = 1,
+      .run = &add_org});
+  out.push_back(
+      Command{.name = "genesis add-node",
+              .synopsis = "FILE --id N --org ORG --raft HOST:PORT --api HOST:PORT --tls-pub PEMFILE [--learner]",
+              .summary = "Add a node: its organisation, Raft and API addresses, and the TLS public key its peers pin.",
+              .description = kCommon,
+              .options = {{"id", "N", "node id ([a-z0-9][a-z0-9_-]{0,31})"},
+                          {"org", "ORG", "the organisation that runs it (add-org first)"},
+                          {"raft", "HOST:PORT", "address of its Raft peer channel"},
+                          {"api", "HOST:PORT", "address of its REST API"},
+                          {"tls-pub", "PEMFILE", "its TLS public key (from 'onebill keygen')"},
+                          {"learner", "", "a non-voting node (e.g. an auditor's)"}},
+              .min_positionals = 1,
+              .max_positionals = 1,
+              .run = &add_node});
+  out.push_back(
+      Command{.name = "genesis params",
+              .synopsis = "FILE [--block-max-entries N] [--block-max-delay-ms N] [--election-timeout-ms LO,HI]",
+              .summary = "Set network parameters: block size and delay, Raft election timeout range.",
+              .description = kCommon,
+              .options = {{"block-max-entries", "N", "entries per block at most (1 to 100000; default 2000)"},
+                          {"block-max-delay-ms", "N", "how long a block waits to fill (0 to 60000; default 5)"},
+                          {"election-timeout-ms", "LO,HI",
+                           "Raft election timeout range (50 <= LO < HI <= 60000; default 300,600)"}},
+              .min_positionals = 1,
+              .max_positionals = 1,
+              .run = &params});
   return out;
 }
 

@@ -6,8 +6,8 @@
 #include "clients/cli/cli.h"
 #include "clients/cli/entry.h"
 #include "clients/cli/render.h"
-#include "clients/signing.h"
 #include "clients/key_files.h"
+#include "clients/signing.h"
 #include "clients/token.h"
 #include "crypto/keys.h"
 
@@ -70,44 +70,34 @@ int token_new(Context& ctx) {
 std::vector<Command> key_commands() {
   std::vector<Command> out;
   out.push_back(Command{
-      "keygen",
-      "--alg ed25519|ecdsa-p256|sm2 --out FILE [--force]",
-      "Generate a signature key pair: FILE (private, PKCS#8 PEM, mode 0600) and FILE.pub (public, SPKI PEM).",
-      "Prints the public key (the text for genesis.json \"pub\", or a node's \"tls_pub\"). Refuses to replace an\n"
-      "existing FILE or FILE.pub unless --force. The private key is not encrypted: keep the file private.",
-      {{"alg", "ALG", "ed25519, ecdsa-p256 (SHA-256) or sm2 (SM3)"},
-       {"out", "FILE", "where to write the private key; the public key goes to FILE.pub"},
-       {"force", "", "replace existing key files"}},
-      0,
-      0,
-      false,
-      false,
-      &keygen});
+      .name = "keygen",
+      .synopsis = "--alg ed25519|ecdsa-p256|sm2 --out FILE [--force]",
+      .summary =
+          "Generate a signature key pair: FILE (private, PKCS#8 PEM, mode 0600) and FILE.pub (public, SPKI PEM).",
+      .description =
+          "Prints the public key (the text for genesis.json \"pub\", or a node's \"tls_pub\"). Refuses to replace an\n"
+          "existing FILE or FILE.pub unless --force. The private key is not encrypted: keep the file private.",
+      .options = {{"alg", "ALG", "ed25519, ecdsa-p256 (SHA-256) or sm2 (SM3)"},
+                  {"out", "FILE", "where to write the private key; the public key goes to FILE.pub"},
+                  {"force", "", "replace existing key files"}},
+      .run = &keygen});
   std::vector<Option> sign_opts = entry_options();
   out.push_back(Command{
-      "sign",
-      "--type T --doc D --body JSON|@FILE [--nonce N] [--ts ISO] --key FILE --signer KEYID",
-      "Build and sign an entry; print its envelope {\"tx\": {...}, \"sig\": \"...\"} on one line.",
-      "The signature covers the RFC 8785 canonical form of tx. The nonce is the key's next one, from the state\n"
-      "file FILE.nonce beside the key (created from the current time in milliseconds when missing; see docs/cli.md),\n"
-      "or --nonce. Submit the output with 'onebill submit FILE' or 'onebill submit -'.",
-      sign_opts,
-      0,
-      0,
-      false,
-      true,
-      &sign});
+      .name = "sign",
+      .synopsis = "--type T --doc D --body JSON|@FILE [--nonce N] [--ts ISO] --key FILE --signer KEYID",
+      .summary = "Build and sign an entry; print its envelope {\"tx\": {...}, \"sig\": \"...\"} on one line.",
+      .description =
+          "The signature covers the RFC 8785 canonical form of tx. The nonce is the key's next one, from the\n"
+          "state file FILE.nonce beside the key (the current time in milliseconds when it is missing; see\n"
+          "docs/cli.md, Nonces), or --nonce. Submit the output with 'onebill submit FILE' or 'onebill submit -'.",
+      .options = sign_opts,
+      .uses_key = true,
+      .run = &sign});
   out.push_back(Command{
-      "token new",
-      "",
-      "Print a new random API token (64 hex characters) and its SHA-256, which onebilld's config stores.",
-      "",
-      {},
-      0,
-      0,
-      false,
-      false,
-      &token_new});
+      .name = "token new",
+      .synopsis = "",
+      .summary = "Print a new random API token (64 hex characters) and its SHA-256, which onebilld's config stores.",
+      .run = &token_new});
   return out;
 }
 

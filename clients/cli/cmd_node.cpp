@@ -29,14 +29,18 @@ int status(Context& ctx) {
   }
   const json& s = *j;
   std::ostream& out = ctx.out;
-  kv(out, "node", field(s, "node") + " (org " + field(s, "org") + ", " + (flag(s, "voter") ? "voter" : "learner") + ")");
+  kv(out, "node",
+     field(s, "node") + " (org " + field(s, "org") + ", " + (flag(s, "voter") ? "voter" : "learner") + ")");
   kv(out, "network", field(s, "network"));
   kv(out, "genesis", field(s, "genesis_hash"));
   kv(out, "raft", field(s, "role") + ", term " + field(s, "term") + ", leader " + field(s, "leader"));
   kv(out, "index", "commit " + field(s, "commit_index") + ", applied " + field(s, "applied_index"));
-  kv(out, "height", field(s, "height") + " (header " + short_id(field(s, "header_hash"), 16) + ", log size " + field(s, "log_size") + ")");
+  kv(out, "height",
+     field(s, "height") + " (header " + short_id(field(s, "header_hash"), 16) + ", log size " + field(s, "log_size") +
+         ")");
   if (s.contains("certified")) {
-    kv(out, "certified", "height " + field(s["certified"], "height") + " (" + short_id(field(s["certified"], "header_hash"), 16) + ")");
+    kv(out, "certified",
+       "height " + field(s["certified"], "height") + " (" + short_id(field(s["certified"], "header_hash"), 16) + ")");
   } else {
     kv(out, "certified", "none yet");
   }
@@ -83,7 +87,8 @@ int watch(Context& ctx) {
   auto type = ctx.args.value("type");
   if (type) {
     const auto types = contracts::known_types();
-    if (std::find(types.begin(), types.end(), *type) == types.end()) throw UsageError{"--type: unknown entry type '" + *type + "'"};
+    if (std::find(types.begin(), types.end(), *type) == types.end())
+      throw UsageError{"--type: unknown entry type '" + *type + "'"};
   }
   const auto from = ctx.args.integer("from-height", 1, crypto::kMaxSafeInteger);
   const auto limit = ctx.args.integer("limit", 1, crypto::kMaxSafeInteger);
@@ -101,8 +106,8 @@ int watch(Context& ctx) {
     } else if (from) {
       from_height = std::to_string(*from);
     }
-    const std::string target = with_query("/v1/events", {{"doc", doc.value_or("")}, {"type", type.value_or("")},
-                                                         {"from_height", from_height}});
+    const std::string target = with_query(
+        "/v1/events", {{"doc", doc.value_or("")}, {"type", type.value_or("")}, {"from_height", from_height}});
     SseParser parser;
     bool done = false;
     bool dropped = false;
@@ -142,10 +147,12 @@ int watch(Context& ctx) {
     if (done) return kOk;
     if (too_long) return ctx.fail(make_error("bad_response", "the event stream has a line over 4 MiB"));
     std::string why = dropped ? "the node dropped this stream (too slow a consumer)"
-                              : s ? "the node ended the stream" : s.error().code + ": " + s.error().message;
+                      : s     ? "the node ended the stream"
+                              : s.error().code + ": " + s.error().message;
     if (!s && is_final(s.error())) return ctx.fail(s.error());
     if (++failures > retries) return ctx.fail(s ? make_error("stream_ended", why) : s.error());
-    const auto backoff = std::chrono::milliseconds(std::min<std::int64_t>(5000, 250LL << std::min<std::int64_t>(failures - 1, 5)));
+    const auto backoff =
+        std::chrono::milliseconds(std::min<std::int64_t>(5000, 250LL << std::min<std::int64_t>(failures - 1, 5)));
     ctx.err << "onebill watch: " << why << "; following again";
     if (last) ctx.err << " from height " << last->first;
     ctx.err << " in " << backoff.count() << " ms\n";
@@ -158,23 +165,31 @@ int watch(Context& ctx) {
 std::vector<Command> node_commands() {
   std::vector<Command> out;
   out.push_back(Command{
-      "status", "",
-      "Show the node: id, organisation, Raft role, term, leader, commit and applied index, height, peers and lag.",
-      "GET /v1/status (no token needed).", {}, 0, 0, true, false, &status});
+      .name = "status",
+      .synopsis = "",
+      .summary =
+          "Show the node: id, organisation, Raft role, term, leader, commit and applied index, height, peers and lag.",
+      .description = "GET /v1/status (no token needed).",
+      .uses_node = true,
+      .run = &status});
   out.push_back(Command{
-      "watch", "[--doc D] [--type T] [--from-height H] [--limit N]",
-      "Follow applied entries (GET /v1/events, server-sent events), one line each, until interrupted.",
-      "Each line: height.index, status, type, document, signer, entry id, and the reason of a rejection. With --json,\n"
-      "one JSON object per line (the node's event). When the stream breaks or the node drops it, watch follows\n"
-      "again from the last height it printed (no event is printed twice), up to --retries times in a row.\n"
-      "Following every document needs a customs or auditor token; others name a document with --doc.",
-      {{"doc", "D", "only entries on document D"},
-       {"type", "T", "only entries of type T"},
-       {"from-height", "H", "first replay the entries applied from height H on"},
-       {"limit", "N", "stop after N entries (exit 0)"},
-       {"retries", "N", "reconnections in a row before giving up (default 5)"},
-       {"idle-timeout-ms", "N", "reconnect when nothing, not even a keep-alive, arrives for N ms (default 45000)"}},
-      0, 0, true, false, &watch});
+      .name = "watch",
+      .synopsis = "[--doc D] [--type T] [--from-height H] [--limit N]",
+      .summary = "Follow applied entries (GET /v1/events, server-sent events), one line each, until interrupted.",
+      .description =
+          "Each line: height.index, status, type, document, signer, entry id, and the reason of a rejection.\n"
+          "With --json, one JSON object per line (the node's event). When the stream breaks or the node drops\n"
+          "it, watch follows again from the last height it printed (no event is printed twice), up to --retries\n"
+          "times in a row. Following every document needs a customs or auditor token; others name one with --doc.",
+      .options = {{"doc", "D", "only entries on document D"},
+                  {"type", "T", "only entries of type T"},
+                  {"from-height", "H", "first replay the entries applied from height H on"},
+                  {"limit", "N", "stop after N entries (exit 0)"},
+                  {"retries", "N", "reconnections in a row before giving up (default 5)"},
+                  {"idle-timeout-ms", "N",
+                   "reconnect when nothing, not even a keep-alive, arrives for N ms (default 45000)"}},
+      .uses_node = true,
+      .run = &watch});
   return out;
 }
 

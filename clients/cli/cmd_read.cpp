@@ -81,7 +81,8 @@ int bundle(Context& ctx) {
   const std::string doc = doc_arg(ctx);
   const std::string out_file = ctx.args.required("out");
   const bool force = ctx.args.flag("force");
-  if (!force && files::exists(out_file)) throw UsageError{"--out: " + out_file + " already exists (use --force to replace it)"};
+  if (!force && files::exists(out_file))
+    throw UsageError{"--out: " + out_file + " already exists (use --force to replace it)"};
   std::string target = with_query("/v1/documents/" + url_encode(doc) + "/bundle", {{"min_height", min_height(ctx)}});
   RestClient& client = ctx.client();
   client.options().timeout = std::chrono::minutes(2);  // a bundle can be large
@@ -95,7 +96,8 @@ int bundle(Context& ctx) {
   if (json::parse(reply->body, nullptr, false).is_discarded()) {
     return ctx.fail(make_error("bad_response", "the bundle from the node is not JSON; nothing written"));
   }
-  if (Status s = files::write_atomic(out_file, reply->body, 0644, force ? files::Overwrite::yes : files::Overwrite::no); !s) {
+  if (Status s = files::write_atomic(out_file, reply->body, 0644, force ? files::Overwrite::yes : files::Overwrite::no);
+      !s) {
     return ctx.fail(s.error());
   }
   if (ctx.json()) {
@@ -115,29 +117,45 @@ Option min_height_option() {
 
 std::vector<Command> document_commands() {
   std::vector<Command> out;
+  out.push_back(Command{.name = "get",
+                        .synopsis = "DOC [--min-height H]",
+                        .summary = "Show a document's current state: GET /v1/documents/{id}.",
+                        .description = "A bill shows its parties, legs with per-leg status and events (who signed\n"
+                                       "each, where), equipment and seals, cargo, endorsements, pledge, customs\n"
+                                       "decisions, discrepancies and surrenders; receipts and pledges likewise.",
+                        .options = {min_height_option()},
+                        .min_positionals = 1,
+                        .max_positionals = 1,
+                        .uses_node = true,
+                        .run = &get});
+  out.push_back(Command{.name = "history",
+                        .synopsis = "DOC [--limit N] [--after CURSOR] [--page-size N] [--min-height H]",
+                        .summary = "Show every entry on a document, in ledger order: GET /v1/documents/{id}/history.",
+                        .description = "Follows the node's pages ('next' cursors) to the end, or until --limit\n"
+                                       "entries. Rejected entries are part of the history: they happened, with\n"
+                                       "their reason.",
+                        .options = {{"limit", "N", "show at most N entries"},
+                                    {"after", "CURSOR", "start after this cursor (printed when --limit stopped early)"},
+                                    {"page-size", "N", "entries per request (1 to 5000, default 500)"},
+                                    min_height_option()},
+                        .min_positionals = 1,
+                        .max_positionals = 1,
+                        .uses_node = true,
+                        .run = &history});
   out.push_back(Command{
-      "get", "DOC [--min-height H]",
-      "Show a document's current state: GET /v1/documents/{id}.",
-      "A bill shows its parties, legs with per-leg status and events (who signed each, where), equipment and seals,\n"
-      "cargo, endorsements, pledge, customs decisions, discrepancies and surrenders; receipts and pledges likewise.",
-      {min_height_option()}, 1, 1, true, false, &get});
-  out.push_back(Command{
-      "history", "DOC [--limit N] [--after CURSOR] [--page-size N] [--min-height H]",
-      "Show every entry on a document, in ledger order: GET /v1/documents/{id}/history.",
-      "Follows the node's pages ('next' cursors) to the end, or until --limit entries. Rejected entries are part of\n"
-      "the history: they happened, with their reason.",
-      {{"limit", "N", "show at most N entries"},
-       {"after", "CURSOR", "start after this cursor (printed when --limit stopped early)"},
-       {"page-size", "N", "entries per request (1 to 5000, default 500)"},
-       min_height_option()},
-      1, 1, true, false, &history});
-  out.push_back(Command{
-      "bundle", "DOC --out FILE [--force] [--min-height H]",
-      "Save a document's audit bundle (GET /v1/documents/{id}/bundle) to FILE, for 'onebill verify'.",
-      "Nothing is written when the node answers with an error (its problem code is printed). Refuses to replace\n"
-      "an existing FILE unless --force.",
-      {{"out", "FILE", "where to save the bundle"}, {"force", "", "replace an existing FILE"}, min_height_option()},
-      1, 1, true, false, &bundle});
+      .name = "bundle",
+      .synopsis = "DOC --out FILE [--force] [--min-height H]",
+      .summary = "Save a document's audit bundle (GET /v1/documents/{id}/bundle) to FILE, for 'onebill verify'.",
+      .description =
+          "Nothing is written when the node answers with an error (its problem code is printed). Refuses to replace\n"
+          "an existing FILE unless --force.",
+      .options = {{"out", "FILE", "where to save the bundle"},
+                  {"force", "", "replace an existing FILE"},
+                  min_height_option()},
+      .min_positionals = 1,
+      .max_positionals = 1,
+      .uses_node = true,
+      .run = &bundle});
   return out;
 }
 

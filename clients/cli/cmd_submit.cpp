@@ -60,14 +60,16 @@ int report(Context& ctx, const json& answer, const std::string& raw, bool no_wai
   } else {
     kv(ctx.out, "id", field(answer, "id"), 7);
     std::string shown = status.empty() ? "-" : status;
-    if (status == "pending") shown += no_wait ? " (admitted; not waiting for the commit)" : " (not committed before the wait ended)";
+    if (status == "pending")
+      shown += no_wait ? " (admitted; not waiting for the commit)" : " (not committed before the wait ended)";
     kv(ctx.out, "status", shown, 7);
     if (answer.contains("reason")) {
       std::string reason = field(answer, "reason");
       if (answer.contains("message")) reason += ": " + field(answer, "message");
       kv(ctx.out, "reason", reason, 7);
     }
-    if (answer.contains("height")) kv(ctx.out, "height", field(answer, "height") + " (index " + field(answer, "index") + ")", 7);
+    if (answer.contains("height"))
+      kv(ctx.out, "height", field(answer, "height") + " (index " + field(answer, "index") + ")", 7);
   }
   if (status == "accepted") return kOk;
   if (status == "rejected") return kRejected;
@@ -80,7 +82,8 @@ int submit(Context& ctx) {
   const bool has_file = !ctx.args.positionals().empty();
   const bool has_parts = ctx.args.flag("type") || ctx.args.flag("doc") || ctx.args.flag("body");
   if (has_file && has_parts) throw UsageError{"give an envelope FILE or --type/--doc/--body, not both"};
-  if (!has_file && !has_parts) throw UsageError{"give an envelope FILE ('-' for standard input), or --type, --doc and --body"};
+  if (!has_file && !has_parts)
+    throw UsageError{"give an envelope FILE ('-' for standard input), or --type, --doc and --body"};
   if (has_file && (ctx.args.flag("nonce") || ctx.args.flag("ts"))) {
     throw UsageError{"--nonce and --ts are for entries built with --type/--doc/--body; FILE is already built"};
   }
@@ -129,20 +132,22 @@ std::vector<Command> submit_commands() {
   opts.push_back({"no-wait", "", "return once the node has admitted the entry (?wait=none)"});
   opts.push_back({"timeout-ms", "N", "how long the node waits for the commit (1 to 120000; node default 10000)"});
   return {Command{
-      "submit",
-      "FILE|- | --type T --doc D --body JSON|@FILE [--nonce N] [--ts ISO] [--wait|--no-wait] [--timeout-ms N]",
-      "Submit one entry and print its id, status (accepted, rejected or pending), reason and height.",
-      "FILE is a signed envelope from 'onebill sign' ('-' reads standard input). Or build the entry here with\n"
-      "--type/--doc/--body: signed with --key/--signer, or, without --key, sent unsigned for the node to sign with\n"
-      "its organisation's key (the token needs the sign scope; the node picks signer, nonce and ts).\n"
-      "Exit code: 0 accepted (with --no-wait: admitted), 3 rejected (on the ledger with a reason), 4 pending or no\n"
-      "answer in time, 1 the node refused it before the ledger (its problem code is printed, e.g. stale_nonce).",
-      opts,
-      0,
-      1,
-      true,
-      true,
-      &submit}};
+      .name = "submit",
+      .synopsis =
+          "FILE|- | --type T --doc D --body JSON|@FILE [--nonce N] [--ts ISO] [--wait|--no-wait] [--timeout-ms N]",
+      .summary = "Submit one entry and print its id, status (accepted, rejected or pending), reason and height.",
+      .description =
+          "FILE is a signed envelope from 'onebill sign' ('-' reads standard input). Or build the entry here\n"
+          "with --type/--doc/--body: signed with --key/--signer, or, without --key, sent unsigned for the node\n"
+          "to sign with its organisation's key (the token needs the sign scope; the node picks signer, nonce, ts).\n"
+          "Exit code: 0 accepted (with --no-wait: admitted), 3 rejected (on the ledger with a reason), 4 pending\n"
+          "or no answer in time, 1 the node refused it before the ledger (its problem code is printed, e.g.\n"
+          "stale_nonce).",
+      .options = opts,
+      .max_positionals = 1,
+      .uses_node = true,
+      .uses_key = true,
+      .run = &submit}};
 }
 
 }  // namespace onebill::clients::cli

@@ -16,8 +16,9 @@ void header(std::ostream& out, const json& d, const std::string& title) {
   kv(out, "holder", field(d, "holder"));
   std::string version = field(d, "version");
   if (version != "-" && version != "1") kv(out, "version", version);
-  kv(out, "updated", "height " + field(d, "height") + " by entry " + short_id(field(d, "head")) + " (created at height " +
-                         field(d, "created") + ")");
+  kv(out, "updated",
+     "height " + field(d, "height") + " by entry " + short_id(field(d, "head")) + " (created at height " +
+         field(d, "created") + ")");
 }
 
 void endorsements(std::ostream& out, const json& d) {
@@ -25,7 +26,8 @@ void endorsements(std::ostream& out, const json& d) {
   if (list_.empty()) return;
   section(out, "Endorsements");
   Table t({"HEIGHT", "FROM", "TO", "VIA", "ENTRY"});
-  for (const auto& e : list_) t.row({field(e, "height"), field(e, "from"), field(e, "to"), field(e, "via"), short_id(field(e, "tx"))});
+  for (const auto& e : list_)
+    t.row({field(e, "height"), field(e, "from"), field(e, "to"), field(e, "via"), short_id(field(e, "tx"))});
   t.print(out, "  ");
 }
 
@@ -57,12 +59,14 @@ void bill(std::ostream& out, const json& d) {
   header(out, d, "bill " + field(d, "id") + "  (" + kind + ")");
   const json& p = d.contains("parties") ? d["parties"] : json::object();
   kv(out, "shipper", field(p, "shipper"));
-  kv(out, "consignee", field(p, "consignee") == "-" ? (flag(d, "to_order") ? "- (to order)" : "-") : field(p, "consignee"));
+  kv(out, "consignee",
+     field(p, "consignee") == "-" ? (flag(d, "to_order") ? "- (to order)" : "-") : field(p, "consignee"));
   if (!list(p, "notify").empty()) kv(out, "notify", field(p, "notify"));
   kv(out, "route", field(d, "place_of_receipt") + " -> " + field(d, "place_of_delivery"));
   if (d.contains("declared_value") && !d["declared_value"].is_null()) kv(out, "value", money(d["declared_value"]));
   if (d.contains("void_reason") && !d["void_reason"].is_null()) kv(out, "voided", field(d, "void_reason"));
-  if (d.contains("delivered_to") && !d["delivered_to"].is_null()) kv(out, "delivered", "to " + field(d, "delivered_to"));
+  if (d.contains("delivered_to") && !d["delivered_to"].is_null())
+    kv(out, "delivered", "to " + field(d, "delivered_to"));
 
   const json& legs = list(d, "legs");
   if (!legs.empty()) {
@@ -97,7 +101,8 @@ void bill(std::ostream& out, const json& d) {
     section(out, "Cargo");
     Table t({"DESCRIPTION", "HS", "PACKAGES", "GROSS KG", "CONTAINER"});
     for (const auto& c : cargo) {
-      t.row({field(c, "description"), field(c, "hs"), field(c, "packages"), field(c, "gross_kg"), field(c, "equipment_ref")});
+      t.row({field(c, "description"), field(c, "hs"), field(c, "packages"), field(c, "gross_kg"),
+             field(c, "equipment_ref")});
     }
     t.print(out, "  ");
   }
@@ -115,7 +120,8 @@ void bill(std::ostream& out, const json& d) {
                               ? "resolved h" + field(x, "resolved_height") + " by " + field(x, "resolved_by") +
                                     (field(x, "note") == "-" ? "" : ": " + field(x, "note"))
                               : "OPEN";
-      t.row({field(x, "n"), field(x, "code"), field(x, "leg"), field(x, "by"), field(x, "height"), state, field(x, "detail")});
+      t.row({field(x, "n"), field(x, "code"), field(x, "leg"), field(x, "by"), field(x, "height"), state,
+             field(x, "detail")});
     }
     t.print(out, "  ");
   }
@@ -135,8 +141,9 @@ void receipt(std::ostream& out, const json& d) {
   header(out, d, "warehouse receipt " + field(d, "id"));
   const json& g = d.contains("goods") ? d["goods"] : json::object();
   kv(out, "goods", field(g, "description") + " (HS " + field(g, "hs") + ")");
-  kv(out, "quantity", field(g, "remaining") + " of " + field(g, "quantity") + " " + field(g, "unit") + " remaining, " +
-                          field(g, "gross_kg") + " kg gross");
+  kv(out, "quantity",
+     field(g, "remaining") + " of " + field(g, "quantity") + " " + field(g, "unit") + " remaining, " +
+         field(g, "gross_kg") + " kg gross");
   kv(out, "location", field(d, "location") + ", lot " + field(d, "lot"));
   kv(out, "bonded", field(d, "bonded"));
   if (field(d, "source_bill") != "-") kv(out, "from bill", field(d, "source_bill"));
@@ -148,7 +155,8 @@ void receipt(std::ostream& out, const json& d) {
     section(out, "Withdrawals");
     Table t({"#", "QUANTITY", "BY", "HEIGHT", "STATE", "RELEASED AT"});
     for (const auto& x : w) {
-      t.row({field(x, "n"), field(x, "quantity"), field(x, "by"), field(x, "height"), field(x, "status"), field(x, "released")});
+      t.row({field(x, "n"), field(x, "quantity"), field(x, "by"), field(x, "height"), field(x, "status"),
+             field(x, "released")});
     }
     t.print(out, "  ");
   }

@@ -10,10 +10,10 @@ using onebill::test::TempDir;
 
 namespace {
 
-const std::vector<std::string> kCommands = {"keygen",        "sign",          "submit",           "get",
-                                            "history",       "bundle",        "verify",           "status",
-                                            "watch",         "monitor",       "genesis init",     "genesis add-org",
-                                            "genesis add-node", "genesis params", "token new"};
+const std::vector<std::string> kCommands = {
+    "keygen",           "sign",           "submit",   "get",     "history",      "bundle",
+    "verify",           "status",         "watch",    "monitor", "genesis init", "genesis add-org",
+    "genesis add-node", "genesis params", "token new"};
 
 std::vector<std::string> words(const std::string& s) {
   std::vector<std::string> out;

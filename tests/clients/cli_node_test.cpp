@@ -102,8 +102,8 @@ std::string sse(const json& ev) {
 }
 
 json event(int height, int index) {
-  return {{"height", height}, {"index", index},     {"id", std::string(64, 'c')}, {"type", "bill.event"},
-          {"doc", "OB-1"},    {"signer", "crct/k1"}, {"status", "accepted"},      {"documents", {"OB-1"}}};
+  return {{"height", height}, {"index", index},      {"id", std::string(64, 'c')}, {"type", "bill.event"},
+          {"doc", "OB-1"},    {"signer", "crct/k1"}, {"status", "accepted"},       {"documents", {"OB-1"}}};
 }
 
 struct Signed {
@@ -122,24 +122,30 @@ struct Signed {
 }  // namespace
 
 TEST_CASE("status: a table for people, the node's JSON with --json", "[cli][node]") {
-  const std::string body = json{{"node", "n1"},
-                                {"org", "crct"},
-                                {"network", "devnet"},
-                                {"genesis_hash", std::string(64, 'e')},
-                                {"voter", true},
-                                {"role", "leader"},
-                                {"term", 4},
-                                {"leader", "n1"},
-                                {"commit_index", 120},
-                                {"applied_index", 119},
-                                {"height", 57},
-                                {"header_hash", std::string(64, 'f')},
-                                {"log_size", 300},
-                                {"pending", 2},
-                                {"diverged", false},
-                                {"peers", {{{"node", "n2"}, {"address", "127.0.0.1:7202"}, {"connected", true},
-                                            {"inbound", true}, {"dropped_messages", 0}, {"match", 118}, {"lag", 2}}}}}
-                               .dump();
+  const std::string body = json{
+      {"node", "n1"},
+      {"org", "crct"},
+      {"network", "devnet"},
+      {"genesis_hash", std::string(64, 'e')},
+      {"voter", true},
+      {"role", "leader"},
+      {"term", 4},
+      {"leader", "n1"},
+      {"commit_index", 120},
+      {"applied_index", 119},
+      {"height", 57},
+      {"header_hash", std::string(64, 'f')},
+      {"log_size", 300},
+      {"pending", 2},
+      {"diverged", false},
+      {"peers",
+       {{{"node", "n2"},
+         {"address", "127.0.0.1:7202"},
+         {"connected", true},
+         {"inbound", true},
+         {"dropped_messages", 0},
+         {"match", 118},
+         {"lag", 2}}}}}.dump();
   FakeNode node([&](const FakeRequest&) { return FakeResponse::json(200, body); });
   auto r = run_cli({"status", "--node", node.url()});
   INFO(r.err);
@@ -230,7 +236,9 @@ TEST_CASE("submit: the node's refusals are errors with their problem code", "[cl
 
 TEST_CASE("submit --type/--doc/--body: signed here with --key, or unsigned for the node to sign", "[cli][submit]") {
   Signed s;
-  FakeNode node([](const FakeRequest&) { return FakeResponse::json(200, R"({"id":"x","status":"accepted","height":1,"index":0})"); });
+  FakeNode node([](const FakeRequest&) {
+    return FakeResponse::json(200, R"({"id":"x","status":"accepted","height":1,"index":0})");
+  });
   auto r = run_cli({"submit", "--type", "bill.endorse", "--doc", "OB-7", "--body", R"({"to":"bank-x"})", "--key", s.key,
                     "--signer", "crct/k1", "--node", node.url()});
   INFO(r.err);
@@ -248,9 +256,10 @@ TEST_CASE("submit --type/--doc/--body: signed here with --key, or unsigned for t
                             "--token", "sign-token"});
   REQUIRE(unsigned_.code == 0);
   auto body = json::parse(node.requests().at(1).body);
-  CHECK(body == json{{"tx", {{"type", "customs.decide"},
-                             {"doc", "OB-7"},
-                             {"body", {{"procedure", "export"}, {"declaration", "D1"}, {"decision", "released"}}}}}});
+  CHECK(body == json{{"tx",
+                      {{"type", "customs.decide"},
+                       {"doc", "OB-7"},
+                       {"body", {{"procedure", "export"}, {"declaration", "D1"}, {"decision", "released"}}}}}});
 }
 
 TEST_CASE("get: a bill for people; errors from the node; tokens from a file or the environment", "[cli][get]") {
@@ -259,7 +268,8 @@ TEST_CASE("get: a bill for people; errors from the node; tokens from a file or t
     if (r.target == "/v1/documents/OB-2026-000001" || r.target == "/v1/documents/OB-2026-000001?min_height=7") {
       return FakeResponse::json(200, bill);
     }
-    if (r.target == "/v1/documents/OB-secret") return FakeResponse::problem(403, "forbidden", "organisation bank-y is not involved in this document");
+    if (r.target == "/v1/documents/OB-secret")
+      return FakeResponse::problem(403, "forbidden", "organisation bank-y is not involved in this document");
     return FakeResponse::problem(404, "doc_not_found", "no document");
   });
   auto r = run_cli({"get", "OB-2026-000001", "--node", node.url()});
@@ -294,15 +304,16 @@ TEST_CASE("get: a bill for people; errors from the node; tokens from a file or t
 TEST_CASE("history: follows the node's pages into one timeline", "[cli][history]") {
   FakeNode node([](const FakeRequest& r) {
     if (r.target.find("after=c1") != std::string::npos) {
-      return FakeResponse::json(200, json{{"doc", "OB-2026-000001"},
-                                          {"items", {history_item(9, "bill.surrender", "rejected", "open_discrepancy")}}}
-                                         .dump());
+      return FakeResponse::json(200,
+                                json{{"doc", "OB-2026-000001"},
+                                     {"items", {history_item(9, "bill.surrender", "rejected", "open_discrepancy")}}}
+                                    .dump());
     }
-    return FakeResponse::json(200, json{{"doc", "OB-2026-000001"},
-                                        {"items", {history_item(3, "bill.issue", "accepted"),
-                                                   history_item(5, "bill.event", "accepted")}},
-                                        {"next", "c1"}}
-                                       .dump());
+    return FakeResponse::json(
+        200, json{{"doc", "OB-2026-000001"},
+                  {"items", {history_item(3, "bill.issue", "accepted"), history_item(5, "bill.event", "accepted")}},
+                  {"next", "c1"}}
+                 .dump());
   });
   auto r = run_cli({"history", "OB-2026-000001", "--node", node.url()});
   INFO(r.out << r.err);
@@ -391,7 +402,8 @@ TEST_CASE("odd answers from a node are shown or refused, never a crash", "[cli][
         "legs2":[1],"declared_value":{"value":"big"},"discrepancies":[{"resolved":"no"},5],"equipment":[null]})");
     }
     if (r.target.rfind("/v1/documents/OB-array", 0) == 0) return FakeResponse::json(200, "[1,2]");
-    if (r.target == "/v1/status") return FakeResponse::json(200, R"({"voter":"yes","peers":[1,{"node":2}],"certified":3})");
+    if (r.target == "/v1/status")
+      return FakeResponse::json(200, R"({"voter":"yes","peers":[1,{"node":2}],"certified":3})");
     if (r.target.rfind("/v1/transactions", 0) == 0) return FakeResponse::json(200, R"({"status": 5})");
     FakeResponse a;
     a.content_type = "text/event-stream";

@@ -27,12 +27,13 @@ FakeResponse FakeResponse::problem(unsigned status, const std::string& code, con
   FakeResponse r;
   r.status = status;
   r.content_type = "application/problem+json";
-  r.body = nlohmann::json{{"type", "https://onebill.dev/problems/" + code},
-                          {"title", "Error"},
-                          {"status", status},
-                          {"code", code},
-                          {"detail", detail}}
-               .dump();
+  r.body = nlohmann::json{
+      {"type", "https://onebill.dev/problems/" + code},
+      {"title", "Error"},
+      {"status", status},
+      {"code", code},
+      {"detail",
+       detail}}.dump();
   return r;
 }
 

@@ -30,7 +30,8 @@ struct Network {
 
   // A small network: an MTO/rail operator, a bank, customs; two nodes, one a learner.
   void build(const std::string& hash = "sha256") {
-    REQUIRE(run_cli({"genesis", "init", "--network", "tianjin-eurasia-devnet", "--hash", hash, "--out", file}).code == 0);
+    REQUIRE(run_cli({"genesis", "init", "--network", "tianjin-eurasia-devnet", "--hash", hash, "--out", file}).code ==
+            0);
     auto r = run_cli({"genesis", "add-org", file, "--id", "crct", "--name", "China-Europe rail operator", "--roles",
                       "rail_carrier,mto", "--key-id", "crct/k1", "--pub", key("crct.key", "ecdsa-p256")});
     INFO(r.err);
@@ -41,14 +42,17 @@ struct Network {
     REQUIRE(run_cli({"genesis", "add-org", file, "--id", "tianjin-port", "--name", "Tianjin port", "--roles", "port",
                      "--key-id", "tianjin-port/k1", "--pub", key("port.key"), "--locations", "CNTSN"})
                 .code == 0);
-    REQUIRE(run_cli({"genesis", "add-org", file, "--id", "audit", "--name", "Auditor", "--roles", "auditor"}).code == 0);
+    REQUIRE(run_cli({"genesis", "add-org", file, "--id", "audit", "--name", "Auditor", "--roles", "auditor"}).code ==
+            0);
     REQUIRE(run_cli({"genesis", "add-node", file, "--id", "n1", "--org", "crct", "--raft", "127.0.0.1:7201", "--api",
                      "127.0.0.1:7101", "--tls-pub", key("n1-tls.key", "ecdsa-p256")})
                 .code == 0);
     REQUIRE(run_cli({"genesis", "add-node", file, "--id", "n2", "--org", "audit", "--raft", "127.0.0.1:7202", "--api",
                      "127.0.0.1:7102", "--tls-pub", key("n2-tls.key"), "--learner"})
                 .code == 0);
-    REQUIRE(run_cli({"genesis", "params", file, "--block-max-entries", "500", "--election-timeout-ms", "400,800"}).code == 0);
+    REQUIRE(
+        run_cli({"genesis", "params", file, "--block-max-entries", "500", "--election-timeout-ms", "400,800"}).code ==
+        0);
   }
 };
 
@@ -88,7 +92,8 @@ TEST_CASE("genesis init/add-org/add-node/params: Membership::from_genesis accept
     CHECK(m->node("n1")->api == "127.0.0.1:7101");
 
     auto j = nlohmann::json::parse(text);
-    CHECK(j["params"] == nlohmann::json{{"block_max_entries", 500}, {"block_max_delay_ms", 5}, {"election_timeout_ms", {400, 800}}});
+    CHECK(j["params"] ==
+          nlohmann::json{{"block_max_entries", 500}, {"block_max_delay_ms", 5}, {"election_timeout_ms", {400, 800}}});
     CHECK(text.rfind("{\n  \"network\"", 0) == 0);  // reading order, as in ARCHITECTURE.md
 
     // The printed genesis hash is the chain id: hash(alg, canonical(genesis)).
@@ -111,23 +116,46 @@ TEST_CASE("genesis: refused steps leave the file unchanged", "[genesis]") {
     std::string mentions;
   };
   const std::vector<Case> cases = {
-      {{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "bank,captain"}, "--roles: unknown role 'captain'"},
+      {{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "bank,captain"},
+       "--roles: unknown role 'captain'"},
       {{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "bank,,port"}, "--roles"},
       {{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "bank,bank"}, "--roles"},
       {{"genesis", "add-org", net.file, "--id", "X!", "--name", "X", "--roles", "bank"}, "--id"},
       {{"genesis", "add-org", net.file, "--id", "crct", "--name", "X", "--roles", "bank"}, "already in the genesis"},
-      {{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "bank", "--key-id", "crct/k9", "--pub", pub}, "--key-id"},
-      {{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "bank", "--key-id", "x/k1"}, "--key-id and --pub go together"},
-      {{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "bank", "--key-id", "x/k1", "--pub", net.dir / "not-a-key.pem"}, "--pub"},
-      {{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "bank", "--key-id", "x/k1", "--pub", net.dir / "missing.pem"}, "--pub"},
-      {{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "bank", "--key-id", "x/k1", "--pub", net.dir / "crct.key.pub"}, "already in the genesis as crct/k1"},
-      {{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "port", "--locations", "nowhere"}, "--locations"},
-      {{"genesis", "add-node", net.file, "--id", "n3", "--org", "nope", "--raft", "h:1", "--api", "h:2", "--tls-pub", pub}, "--org: no organisation nope"},
-      {{"genesis", "add-node", net.file, "--id", "n1", "--org", "crct", "--raft", "h:1", "--api", "h:2", "--tls-pub", pub}, "--id: node n1 is already"},
-      {{"genesis", "add-node", net.file, "--id", "n3", "--org", "crct", "--raft", "h", "--api", "h:2", "--tls-pub", pub}, "--raft"},
-      {{"genesis", "add-node", net.file, "--id", "n3", "--org", "crct", "--raft", "h:1", "--api", "h:70000", "--tls-pub", pub}, "--api"},
-      {{"genesis", "add-node", net.file, "--id", "n3", "--org", "crct", "--raft", "127.0.0.1:7201", "--api", "h:2", "--tls-pub", pub}, "already used by node n1"},
-      {{"genesis", "add-node", net.file, "--id", "n3", "--org", "crct", "--raft", "h:1", "--api", "h:2", "--tls-pub", net.dir / "n1-tls.key.pub"}, "--tls-pub"},
+      {{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "bank", "--key-id", "crct/k9", "--pub",
+        pub},
+       "--key-id"},
+      {{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "bank", "--key-id", "x/k1"},
+       "--key-id and --pub go together"},
+      {{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "bank", "--key-id", "x/k1", "--pub",
+        net.dir / "not-a-key.pem"},
+       "--pub"},
+      {{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "bank", "--key-id", "x/k1", "--pub",
+        net.dir / "missing.pem"},
+       "--pub"},
+      {{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "bank", "--key-id", "x/k1", "--pub",
+        net.dir / "crct.key.pub"},
+       "already in the genesis as crct/k1"},
+      {{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "port", "--locations", "nowhere"},
+       "--locations"},
+      {{"genesis", "add-node", net.file, "--id", "n3", "--org", "nope", "--raft", "h:1", "--api", "h:2", "--tls-pub",
+        pub},
+       "--org: no organisation nope"},
+      {{"genesis", "add-node", net.file, "--id", "n1", "--org", "crct", "--raft", "h:1", "--api", "h:2", "--tls-pub",
+        pub},
+       "--id: node n1 is already"},
+      {{"genesis", "add-node", net.file, "--id", "n3", "--org", "crct", "--raft", "h", "--api", "h:2", "--tls-pub",
+        pub},
+       "--raft"},
+      {{"genesis", "add-node", net.file, "--id", "n3", "--org", "crct", "--raft", "h:1", "--api", "h:70000",
+        "--tls-pub", pub},
+       "--api"},
+      {{"genesis", "add-node", net.file, "--id", "n3", "--org", "crct", "--raft", "127.0.0.1:7201", "--api", "h:2",
+        "--tls-pub", pub},
+       "already used by node n1"},
+      {{"genesis", "add-node", net.file, "--id", "n3", "--org", "crct", "--raft", "h:1", "--api", "h:2", "--tls-pub",
+        net.dir / "n1-tls.key.pub"},
+       "--tls-pub"},
       {{"genesis", "params", net.file, "--election-timeout-ms", "600,300"}, "--election-timeout-ms"},
       {{"genesis", "params", net.file, "--election-timeout-ms", "600"}, "--election-timeout-ms"},
       {{"genesis", "params", net.file, "--block-max-entries", "0"}, "--block-max-entries"},
@@ -188,14 +216,15 @@ TEST_CASE("genesis builder: drafts, init arguments, force", "[genesis]") {
 TEST_CASE("genesis: a file with fields of the wrong type is refused, not crashed on", "[genesis]") {
   Network net;
   const std::string pub = net.key("k");
-  for (const char* text : {R"({"network":"n","hash":"sha256","orgs":[5],"nodes":[]})",
-                           R"({"network":"n","hash":"sha256","orgs":[{"id":"a","name":"A","roles":["bank"],"keys":[7]}],"nodes":[]})",
-                           R"({"network":"n","hash":"sha256","orgs":[],"nodes":[{"id":1}]})"}) {
+  for (const char* text :
+       {R"({"network":"n","hash":"sha256","orgs":[5],"nodes":[]})",
+        R"({"network":"n","hash":"sha256","orgs":[{"id":"a","name":"A","roles":["bank"],"keys":[7]}],"nodes":[]})",
+        R"({"network":"n","hash":"sha256","orgs":[],"nodes":[{"id":1}]})"}) {
     spit(net.file, text);
-    for (auto args : {std::vector<std::string>{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles", "bank",
-                                                "--key-id", "x/k1", "--pub", pub},
+    for (auto args : {std::vector<std::string>{"genesis", "add-org", net.file, "--id", "x", "--name", "X", "--roles",
+                                               "bank", "--key-id", "x/k1", "--pub", pub},
                       std::vector<std::string>{"genesis", "add-node", net.file, "--id", "n9", "--org", "a", "--raft",
-                                                "h:1", "--api", "h:2", "--tls-pub", pub},
+                                               "h:1", "--api", "h:2", "--tls-pub", pub},
                       std::vector<std::string>{"genesis", "params", net.file, "--block-max-entries", "3"}}) {
       auto r = run_cli(args);
       INFO(text << " " << args[1] << ": " << r.err);

@@ -106,8 +106,9 @@ TEST_CASE("sign: body from standard input; ts defaults to now", "[sign]") {
   TempDir dir;
   const std::string key = dir / "k";
   REQUIRE(run_cli({"keygen", "--alg", "ed25519", "--out", key}).code == 0);
-  auto r = run_cli({"sign", "--type", "bill.void", "--doc", "OB-1", "--body", "@-", "--key", key, "--signer", "crct/k1"},
-                   R"({"reason": "typo"})");
+  auto r =
+      run_cli({"sign", "--type", "bill.void", "--doc", "OB-1", "--body", "@-", "--key", key, "--signer", "crct/k1"},
+              R"({"reason": "typo"})");
   REQUIRE(r.code == 0);
   auto e = parse(r.out);
   CHECK(e.tx.body == nlohmann::json{{"reason", "typo"}});
@@ -129,8 +130,8 @@ TEST_CASE("nonces: time-based start, then +1 per entry, across processes", "[sig
   TempDir dir;
   const std::string key = dir / "k";
   REQUIRE(run_cli({"keygen", "--alg", "ed25519", "--out", key}).code == 0);
-  const std::vector<std::string> sign = {"sign", "--type", "bill.void", "--doc", "OB-1", "--body", "{}",
-                                         "--key", key, "--signer", "crct/k1"};
+  const std::vector<std::string> sign = {"sign", "--type", "bill.void", "--doc",    "OB-1",   "--body",
+                                         "{}",   "--key",  key,         "--signer", "crct/k1"};
   const std::int64_t before = now_ms();
   auto first = run_binary(dir, sign);
   const std::int64_t after = now_ms();
@@ -164,8 +165,10 @@ TEST_CASE("nonces: a usage error does not consume a nonce", "[sign][nonce]") {
   TempDir dir;
   const std::string key = dir / "k";
   REQUIRE(run_cli({"keygen", "--alg", "ed25519", "--out", key}).code == 0);
-  CHECK(run_cli({"sign", "--type", "bill.void", "--doc", "OB-1", "--body", "{}", "--key", key}).code == 2);  // no --signer
-  CHECK(run_cli({"sign", "--type", "bill.void", "--doc", "OB-1", "--body", "{bad", "--key", key, "--signer", "a/b"}).code == 2);
+  CHECK(run_cli({"sign", "--type", "bill.void", "--doc", "OB-1", "--body", "{}", "--key", key}).code ==
+        2);  // no --signer
+  CHECK(run_cli({"sign", "--type", "bill.void", "--doc", "OB-1", "--body", "{bad", "--key", key, "--signer", "a/b"})
+            .code == 2);
   CHECK_FALSE(std::filesystem::exists(key + ".nonce"));
 }
 
@@ -173,7 +176,8 @@ TEST_CASE("NonceState: clock start, increments, requested nonces, corrupt state,
   TempDir dir;
   const std::string key = dir / "k";
   std::int64_t clock = 1'700'000'000'000;
-  clients::NonceState state(key, [&] { return clock; }, std::chrono::milliseconds(50));
+  clients::NonceState state(
+      key, [&] { return clock; }, std::chrono::milliseconds(50));
   CHECK(!state.last()->has_value());
   CHECK(*state.reserve() == 1'700'000'000'000);
   clock = 5;  // a clock going backwards does not matter once there is state

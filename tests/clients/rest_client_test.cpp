@@ -1,7 +1,7 @@
 // The REST client against a fake node on 127.0.0.1: problem+json errors, keep-alive and reconnection, timeouts,
 // limits, streams; and URL handling.
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
