@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the devnet scripts (sourced, not run). Bash 4+, coreutils, curl; no jq, no python.
 #
 # Environment (all optional):
@@ -21,6 +22,8 @@ if [[ -t 1 && -z "${NO_COLOR:-}" ]]; then
 else
   c_ok='' c_bad='' c_dim='' c_bold='' c_off=''
 fi
+# The script's leading comment block, for --help.
+usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 die() { echo "${DEVNET_TOOL:-devnet}: $*" >&2; exit 1; }
 note() { echo "${DEVNET_TOOL:-devnet}: $*"; }
 
