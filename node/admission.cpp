@@ -41,9 +41,18 @@ Result<std::optional<TxAnswer>> NodeImpl::recorded(const std::string& id) const 
 }
 
 Result<std::optional<TxAnswer>> NodeImpl::precheck(const contracts::Envelope& e) {
-  auto rec = recorded(e.id);
-  if (!rec || rec->has_value()) return rec;
   auto membership = membership_view();
+  auto rec = recorded(e.id);
+  if (!rec) return rec;
+  if (rec->has_value()) {
+    // The same entry again: its first answer — but only to someone holding the signed entry itself (a key
+    // revoked since still proves the entry is the one recorded).
+    const contracts::Key* k = membership->key(e.tx.signer);
+    if (k == nullptr || !ledger->verify_signature(e, *k)) {
+      return make_error("bad_signature", "the signature does not verify with key " + e.tx.signer);
+    }
+    return rec;
+  }
   auto key = contracts::resolve_signer(e, *membership);
   if (!key) return key.error();
   if (!verified.contains(e.id, e.sig)) {
@@ -82,11 +91,22 @@ Result<std::optional<TxAnswer>> NodeImpl::precheck(const contracts::Envelope& e)
 }
 
 Status NodeImpl::route(const contracts::Envelope& e) {
-  if (pending_count_.load() >= config.admission_queue) {
-    return make_error("overloaded", "the admission queue is full; retry later");
+  Status s;
+  if (diverged_.load()) {
+    s = make_error("diverged", "this node has diverged from the network and stopped");
+  } else if (halted_.load()) {
+    s = make_error("not_ready", "this node stopped taking part in consensus (see its log and /readyz)");
+  } else if (pending_count_.load() >= config.admission_queue) {
+    s = make_error("overloaded", "the admission queue is full; retry later");
+  } else if (leader_seen_.load() == 0) {
+    s = make_error("no_leader", "the network has no leader right now; retry shortly");
   }
-  if (leader_seen_.load() == 0) return make_error("no_leader", "the network has no leader right now; retry shortly");
-  if (diverged_.load()) return make_error("diverged", "this node has diverged from the network and stopped");
+  if (!s) {
+    // Not admitted after all: free the nonce it reserved.
+    auto slot = inflight_nonces_.find({e.tx.signer, e.tx.nonce});
+    if (slot != inflight_nonces_.end() && slot->second.first == e.id) inflight_nonces_.erase(slot);
+    return s;
+  }
   post_to_raft(e);
   return {};
 }
@@ -196,6 +216,10 @@ void NodeImpl::evaluate_height(std::int64_t height) {
     if (hash != own->second.first && count >= quorum && !diverged_.exchange(true)) {
       diverged_reason_ = "at height " + std::to_string(height) + " a quorum certified header " + hash +
                          " but this node computed " + own->second.first;
+      // Remembered across restarts: a diverged node must be restored from its peers, not resumed.
+      leveldb::WriteBatch b;
+      b.Put(std::string(key::kDiverged), diverged_reason_);
+      (void)store->write(b, true);
       log.error("diverged from the network; applying stopped", {{"height", std::to_string(height)},
                                                                  {"certified", hash},
                                                                  {"ours", own->second.first}});

@@ -201,7 +201,7 @@ net::awaitable<http::Reply> Api::dispatch(const http::Request& req, std::string&
   using boost::beast::http::verb;
 
   const auto& segments = target->segments;
-  auto is_get = method == verb::get || method == verb::head;
+  auto is_get = method == verb::get;
   if (path == "/healthz" && is_get) {
     route = "GET /healthz";
     co_return ok(200, json{{"status", "ok"}}, req);
@@ -228,6 +228,10 @@ net::awaitable<http::Reply> Api::dispatch(const http::Request& req, std::string&
 
   auto principal = authenticate(req);
   if (!principal) co_return error(principal.error(), req);
+  if (node_.diverged()) {
+    // Never serve ledger data as if nothing happened.
+    co_return error(make_error("diverged", "this node diverged from the network: " + node_.diverged_reason()), req);
+  }
 
   if (segments[1] == "transactions") {
     if (segments.size() == 2 && method == verb::post) {
@@ -319,6 +323,20 @@ Result<contracts::Envelope> Api::envelope_from(const json& body, const Principal
 }
 
 net::awaitable<http::Reply> Api::submit(const http::Request& req, const Target& t, const Principal& who) {
+  // Query first: a bad query is refused before anything is admitted.
+  std::string wait = t.query.count("wait") ? t.query.at("wait") : "commit";
+  if (wait != "commit" && wait != "none") co_return error(make_error("bad_query", "wait must be commit or none"), req);
+  auto timeout = node_.config.commit_wait;
+  if (t.query.count("timeout_ms")) {
+    try {
+      std::size_t used = 0;
+      long long v = std::stoll(t.query.at("timeout_ms"), &used);
+      if (used != t.query.at("timeout_ms").size()) throw std::invalid_argument("trailing");
+      timeout = std::chrono::milliseconds(std::clamp<long long>(v, 1, 120000));
+    } catch (...) {
+      co_return error(make_error("bad_query", "timeout_ms must be an integer"), req);
+    }
+  }
   auto body = crypto::parse_strict(req.body(), crypto::JsonLimits{node_.config.body_limit, 32});
   if (!body) co_return error(body.error(), req);
   auto e = envelope_from(*body, who);
@@ -327,17 +345,7 @@ net::awaitable<http::Reply> Api::submit(const http::Request& req, const Target& 
   if (!pre) co_return error(pre.error(), req);
   if (pre->has_value()) co_return ok(200, (*pre)->to_json(), req);  // the same entry again: its first answer
   if (Status s = node_.route(*e); !s) co_return error(s.error(), req);
-  std::string wait = t.query.count("wait") ? t.query.at("wait") : "commit";
   if (wait == "none") co_return ok(202, json{{"id", e->id}, {"status", "pending"}}, req);
-  if (wait != "commit") co_return error(make_error("bad_query", "wait must be commit or none"), req);
-  auto timeout = node_.config.commit_wait;
-  if (t.query.count("timeout_ms")) {
-    try {
-      timeout = std::chrono::milliseconds(std::clamp<long long>(std::stoll(t.query.at("timeout_ms")), 1, 120000));
-    } catch (...) {
-      co_return error(make_error("bad_query", "timeout_ms must be an integer"), req);
-    }
-  }
   TxAnswer answer = co_await node_.wait_for(e->id, timeout);
   co_return ok(answer.status == "pending" ? 202 : 200, answer.to_json(), req);
 }

@@ -109,12 +109,29 @@ Status NodeImpl::init() {
 
   // Network parameters.
   nlohmann::json g = nlohmann::json::parse(genesis_text, nullptr, false);
-  const auto params = g.value("params", nlohmann::json::object());
-  block_max_entries = params.value("block_max_entries", 2000);
-  block_max_delay = std::chrono::milliseconds(params.value("block_max_delay_ms", 5));
-  if (params.contains("election_timeout_ms") && params["election_timeout_ms"].is_array() &&
-      !params["election_timeout_ms"].empty()) {
-    int lo = params["election_timeout_ms"][0].get<int>();
+  const auto params = g.is_object() ? g.value("params", nlohmann::json::object()) : nlohmann::json::object();
+  auto positive = [&](const char* name, std::int64_t dflt, std::int64_t min, std::int64_t max) -> Result<std::int64_t> {
+    if (!params.contains(name)) return dflt;
+    const auto& v = params[name];
+    if (!v.is_number_integer() || v.get<std::int64_t>() < min || v.get<std::int64_t>() > max) {
+      return make_error("bad_genesis", std::string("params.") + name + " must be an integer in [" +
+                                           std::to_string(min) + ", " + std::to_string(max) + "]");
+    }
+    return v.get<std::int64_t>();
+  };
+  auto entries = positive("block_max_entries", 2000, 1, 100000);
+  if (!entries) return entries.error();
+  block_max_entries = *entries;
+  auto delay = positive("block_max_delay_ms", 5, 0, 10000);
+  if (!delay) return delay.error();
+  block_max_delay = std::chrono::milliseconds(*delay);
+  if (params.contains("election_timeout_ms")) {
+    const auto& et = params["election_timeout_ms"];
+    if (!et.is_array() || et.size() != 2 || !et[0].is_number_integer() || !et[1].is_number_integer() ||
+        et[0].get<int>() < 50 || et[1].get<int>() < et[0].get<int>()) {
+      return make_error("bad_genesis", "params.election_timeout_ms must be [low, high] in ms, 50 <= low <= high");
+    }
+    int lo = et[0].get<int>();
     tick = std::chrono::milliseconds(std::max(10, lo / 6));
     election_ticks = std::max(3, lo / static_cast<int>(tick.count()));
   }
@@ -128,6 +145,12 @@ Status NodeImpl::init() {
   if (stored->has_value() && **stored != genesis_hash) {
     return make_error("genesis_mismatch", "the data dir " + config.data_dir.string() + " belongs to genesis " +
                                               **stored + ", not to " + genesis_hash + " (the genesis file given)");
+  }
+  auto diverged = store->get(key::kDiverged);
+  if (!diverged) return diverged.error();
+  if (diverged->has_value()) {
+    return make_error("diverged", "this node diverged from the network (" + **diverged +
+                                      "); restore its data dir from a healthy peer before starting it again");
   }
   if (!stored->has_value()) {
     leveldb::WriteBatch b;
@@ -230,9 +253,9 @@ void NodeImpl::stop() {
   if (raft_thread.joinable()) raft_thread.join();  // finishes the Ready in flight
   if (server) server->stop();
   if (transport) transport->stop();
-  if (events) events->close();
   io.stop();
   if (io_thread.joinable()) io_thread.join();
+  if (events) events->close();  // the I/O thread has ended: nothing else touches the hub now
   transport.reset();
   server.reset();
   raft.reset();

@@ -171,7 +171,7 @@ class NodeImpl {
   std::atomic<std::size_t> pending_count_{0};
   consensus::NodeId leader_ = 0;
   std::atomic<consensus::NodeId> leader_seen_{0};
-  bool halted_ = false;
+  std::atomic<bool> halted_{false};
 
   // I/O thread only: commit waiters by tx id.
   struct Waiter {

@@ -10,6 +10,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Well under the peer frame limit (16 MiB) and Raft's entry limit, with room for JSON overhead.
+constexpr std::size_t kMaxBlockProposalBytes = 8u << 20;
+
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -50,6 +53,7 @@ void NodeImpl::raft_main() {
     pending_count_.store(pending_.size());
     publish_view();
   }
+  publish_view();  // shows "halted" if that is why the loop ended
 }
 
 void NodeImpl::maybe_propose(Clock::time_point now) {
@@ -69,8 +73,13 @@ void NodeImpl::maybe_propose(Clock::time_point now) {
     ledger::BlockProposal block;
     block.time = wall_ms();
     block.proposer = node_id;
+    // Bounded in entries and in bytes, so a block always fits one peer frame and one Raft entry.
     std::size_t n = std::min<std::size_t>(pending_.size(), static_cast<std::size_t>(block_max_entries));
+    std::size_t block_bytes = 0;
     for (std::size_t i = 0; i < n; ++i) {
+      std::size_t size = pending_.front().canonical_tx.size() + 2 * pending_.front().sig.size() + 64;
+      if (!block.entries.empty() && block_bytes + size > kMaxBlockProposalBytes) break;
+      block_bytes += size;
       pending_ids_.erase(pending_.front().id);
       block.entries.push_back(std::move(pending_.front()));
       pending_.pop_front();

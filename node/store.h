@@ -3,15 +3,16 @@
 // Prefixes:
 //   r/…                       Raft log, hard state, snapshot (consensus::LevelDbStorage)
 //   s/{contracts key}         ledger state: documents, nonce windows, indexes of contracts/state.h
-//   B/{height:be64}           the block proposal as committed (canonical JSON bytes)
-//   b/{height:be64}           the block record: {"header", "results", "raft_index", "hash"}
-//   t/{tx id}                 where an entry is: {"height", "index", "status", "reason"?, "leaf"?}
+//   b/{height:be64}           the block record: {"header", "hash", "results", "raft_index", "proposer"}
+//   t/{tx id}                 an entry and where it is: {"height", "index", "status", "reason"?, "message"?,
+//                             "leaf"?, "envelope", "documents"}
 //   h/{doc}/{height:be64}{index:be32}   per-document history → tx id, in ledger order
 //   i/{field}/{value}/{doc}   listing indexes: field = kind | holder | status
 //   m/{level:be32}{index:be64}          Merkle log nodes (complete subtrees; crypto::MerkleNodeStore)
 //   a/{height:be64}/{node}    attestations received for a block header
 //   x/applied                 {"raft_index","height","header_hash","log_size","time"} — the last applied block
 //   x/genesis                 the genesis hash this database belongs to
+//   x/diverged                set when a quorum certified a header this node did not compute (refuses to start)
 //   x/signer/{key id}         the next nonce the node uses when it signs for a `sign` token
 // Everything one block changes goes in one WriteBatch (LedgerWriter), so a crash leaves all of a block or none.
 //
@@ -59,6 +60,7 @@ inline std::string attestation(std::uint64_t h, std::string_view node) {
 }
 inline constexpr std::string_view kApplied = "x/applied";
 inline constexpr std::string_view kGenesis = "x/genesis";
+inline constexpr std::string_view kDiverged = "x/diverged";  // why this node diverged (it then refuses to start)
 inline std::string signer(std::string_view key_id) { return "x/signer/" + std::string(key_id); }
 }  // namespace key
 

@@ -88,6 +88,7 @@ awaitable<bool> send(beast::tcp_stream& stream, Reply& reply, const ServerLimits
   }
   // A streamed body: the header alone, then the body until the writer stops; the connection then closes.
   beast_http::response<beast_http::empty_body> head(reply.response.base());
+  head.erase(beast_http::field::content_length);  // the body runs until the connection closes
   head.keep_alive(false);
   beast_http::response_serializer<beast_http::empty_body> sr(head);
   auto [ec, n] = co_await beast_http::async_write_header(stream, sr, kNoThrow);

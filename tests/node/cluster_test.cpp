@@ -196,7 +196,7 @@ TEST_CASE("three onebilld processes agree on every block and document", "[cluste
   CHECK(docs.size() == 1);
 }
 
-TEST_CASE("a restarted node catches up; a killed leader loses no committed entry", "[cluster]") {
+TEST_CASE("a restarted node catches up and a killed leader loses no committed entry", "[cluster]") {
   Cluster c("failover", 3);
   std::size_t leader = c.wait_ready();
   // A follower goes down while entries keep coming, then comes back and catches up.

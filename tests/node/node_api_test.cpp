@@ -7,6 +7,10 @@
 
 #include <unistd.h>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
 #include "crypto/merkle.h"
 #include "node/config.h"
 #include "node/node.h"
@@ -60,7 +64,7 @@ struct SingleNode {
 
 }  // namespace
 
-TEST_CASE("a signed entry is admitted, committed and answered; the same entry again gets the same answer", "[node][api]") {
+TEST_CASE("a signed entry is admitted, committed and answered, and the same entry again gets the same answer", "[node][api]") {
   SingleNode s("submit");
   json env = s.net.envelope("crct", "bill.issue", "OB-1", testing::sample_bill_body());
   unsigned status = 0;
@@ -244,4 +248,54 @@ TEST_CASE("status, readiness and metrics", "[node][api]") {
   auto m = s.call("GET", "/metrics", "", "");
   CHECK(m.response.body().find("onebill_raft_term") != std::string::npos);
   CHECK(s.call("GET", "/v1/nothing").response.result_int() == 404);
+}
+
+TEST_CASE("events stream applied entries as server-sent events, live and replayed", "[node][api][events]") {
+  SingleNode s("events");
+  namespace net = boost::asio;
+  REQUIRE(s.call_json("POST", "/v1/transactions", s.net.envelope("crct", "bill.issue", "OB-E1", testing::sample_bill_body()))["status"] == "accepted");
+  net::io_context io;
+  boost::beast::tcp_stream stream(io);
+  stream.expires_after(std::chrono::seconds(10));
+  stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), s.node->api_port()));
+  std::string req = "GET /v1/events?doc=OB-E1&from_height=1 HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+                    testing::TestNet::token("shipper") + "\r\n\r\n";
+  net::write(stream, net::buffer(req));
+  std::string got;
+  auto read_until = [&](const std::string& needle) {
+    char buf[4096];
+    while (got.find(needle) == std::string::npos) {
+      boost::system::error_code ec;
+      std::size_t n = stream.socket().read_some(net::buffer(buf), ec);
+      if (ec) break;
+      got.append(buf, n);
+    }
+    return got.find(needle) != std::string::npos;
+  };
+  REQUIRE(read_until(": live"));
+  CHECK(got.find("text/event-stream") != std::string::npos);
+  CHECK(got.find("Content-Length") == std::string::npos);
+  CHECK(got.find("\"type\":\"bill.issue\"") != std::string::npos);  // replayed from height 1
+  // A live entry on the same document arrives without a new request.
+  json ev = s.net.envelope("hmm", "bill.event", "OB-E1", testing::sample_event_body(0, "loaded", "KRPUS", {"CSQU3054383"}));
+  s.call_json("POST", "/v1/transactions?wait=none", ev, "hmm");
+  REQUIRE(read_until("bill.event"));
+  // Someone not involved cannot follow the document.
+  unsigned status = 0;
+  json p = s.call_json("GET", "/v1/events?doc=OB-E1", nullptr, "bank2", &status);
+  CHECK(status == 403);
+}
+
+TEST_CASE("bad query parameters are refused before anything is admitted", "[node][api]") {
+  SingleNode s("query");
+  json env = s.net.envelope("crct", "bill.issue", "OB-Q1", testing::sample_bill_body());
+  unsigned status = 0;
+  json p = s.call_json("POST", "/v1/transactions?wait=maybe", env, "crct", &status);
+  CHECK(status == 400);
+  CHECK(p["code"] == "bad_query");
+  s.call_json("GET", "/v1/transactions/" + env.dump().substr(0, 0) + "x", nullptr, "audit", &status);
+  CHECK(status == 404);
+  // Nothing was admitted: the document does not exist.
+  s.call_json("GET", "/v1/documents/OB-Q1", nullptr, "audit", &status);
+  CHECK(status == 404);
 }

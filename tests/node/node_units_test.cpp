@@ -13,7 +13,7 @@
 using namespace onebill::node;
 using nlohmann::json;
 
-TEST_CASE("config: a good file parses; unknown fields and bad values are refused with the field named", "[node]") {
+TEST_CASE("config: a good file parses and unknown fields and bad values are refused with the field named", "[node]") {
   auto base = json{{"node_id", "n1"}, {"data_dir", "data"}, {"genesis", "/etc/g.json"}, {"tls_key", "tls.pem"}};
   auto c = parse_config(base.dump(), "/srv/n1");
   REQUIRE(c.ok());
