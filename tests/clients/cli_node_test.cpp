@@ -262,7 +262,7 @@ TEST_CASE("submit --type/--doc/--body: signed here with --key, or unsigned for t
                        {"body", {{"procedure", "export"}, {"declaration", "D1"}, {"decision", "released"}}}}}});
 }
 
-TEST_CASE("get: a bill for people; errors from the node; tokens from a file or the environment", "[cli][get]") {
+TEST_CASE("get: a bill for people, and errors from the node, and tokens from a file or the environment", "[cli][get]") {
   const std::string bill = sample_bill().dump();
   FakeNode node([&](const FakeRequest& r) {
     if (r.target == "/v1/documents/OB-2026-000001" || r.target == "/v1/documents/OB-2026-000001?min_height=7") {
@@ -335,7 +335,7 @@ TEST_CASE("history: follows the node's pages into one timeline", "[cli][history]
   CHECK(node.requests().size() == 3);
 }
 
-TEST_CASE("bundle: the node's error is printed and nothing is written; a bundle is saved whole", "[cli][bundle]") {
+TEST_CASE("bundle: the node's error is printed and nothing is written, and a bundle is saved whole", "[cli][bundle]") {
   bool served = false;
   FakeNode node([&](const FakeRequest&) {
     if (!served) return FakeResponse::problem(404, "not_found", "document bundles are not served yet");

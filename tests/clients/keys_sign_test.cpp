@@ -102,7 +102,7 @@ TEST_CASE("sign: the envelope's signature verifies over canonical(tx)", "[sign]"
   }
 }
 
-TEST_CASE("sign: body from standard input; ts defaults to now", "[sign]") {
+TEST_CASE("sign: body from standard input, and ts defaults to now", "[sign]") {
   TempDir dir;
   const std::string key = dir / "k";
   REQUIRE(run_cli({"keygen", "--alg", "ed25519", "--out", key}).code == 0);

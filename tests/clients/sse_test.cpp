@@ -56,7 +56,7 @@ TEST_CASE("SSE: CRLF and CR line ends, multi-line data, no-space values, events 
   CHECK(events[2].data.empty());  // a bare "data" line is an empty data line
 }
 
-TEST_CASE("SSE: the callback can stop; over-long lines are refused", "[sse]") {
+TEST_CASE("SSE: the callback can stop, and over-long lines are refused", "[sse]") {
   SseParser p;
   int seen = 0;
   auto r = p.feed("data: 1\n\ndata: 2\n\n", [&](const SseEvent&) { return ++seen < 1; });
