@@ -60,13 +60,13 @@ Status check_params(const Params& p) {
   if (p.block_max_entries && (*p.block_max_entries < 1 || *p.block_max_entries > 100000)) {
     return bad_argument("block-max-entries", "expected 1 to 100000");
   }
-  if (p.block_max_delay_ms && (*p.block_max_delay_ms < 0 || *p.block_max_delay_ms > 60000)) {
-    return bad_argument("block-max-delay-ms", "expected 0 to 60000");
+  if (p.block_max_delay_ms && (*p.block_max_delay_ms < 0 || *p.block_max_delay_ms > 10000)) {
+    return bad_argument("block-max-delay-ms", "expected 0 to 10000");
   }
   if (p.election_timeout_ms) {
     auto [lo, hi] = *p.election_timeout_ms;
-    if (lo < 50 || hi > 60000 || lo >= hi)
-      return bad_argument("election-timeout-ms", "expected LO,HI with 50 <= LO < HI <= 60000");
+    if (lo < 50 || hi > 60000 || lo > hi)
+      return bad_argument("election-timeout-ms", "expected LO,HI with 50 <= LO <= HI <= 60000");
   }
   return {};
 }
@@ -206,20 +206,29 @@ Status set_params(json& g, const Params& p) {
 
 Status validate(const json& g) {
   if (Status s = check_shape(g); !s) return s;
-  if (Status s = crypto::check_subset(g); !s)
-    return make_error("bad_genesis", s.error().code + ": " + s.error().message);
+  if (Status s = crypto::check_subset(g); !s) return make_error("bad_genesis", s.error().code + ": " + s.error().message);
   if (g.contains("params")) {
+    // The node reads these at start (node/node.cpp) and refuses values outside the same ranges.
     const json& p = g["params"];
     if (!p.is_object()) return make_error("bad_genesis", "params: expected an object");
+    Params read;
     for (const char* k : {"block_max_entries", "block_max_delay_ms"}) {
-      if (p.contains(k) && !p[k].is_number_integer())
-        return make_error("bad_genesis", std::string("params.") + k + ": expected an integer");
+      if (!p.contains(k)) continue;
+      if (!p[k].is_number_integer()) return make_error("bad_genesis", std::string("params.") + k + ": expected an integer");
+      (std::string_view(k) == "block_max_entries" ? read.block_max_entries : read.block_max_delay_ms) =
+          p[k].get<std::int64_t>();
     }
     if (p.contains("election_timeout_ms")) {
       const json& e = p["election_timeout_ms"];
       if (!e.is_array() || e.size() != 2 || !e[0].is_number_integer() || !e[1].is_number_integer()) {
         return make_error("bad_genesis", "params.election_timeout_ms: expected [LO, HI]");
       }
+      read.election_timeout_ms = std::make_pair(e[0].get<std::int64_t>(), e[1].get<std::int64_t>());
+    }
+    if (Status s = check_params(read); !s) {
+      std::string message = s.error().message;  // "block-max-delay-ms: ..." → "params.block_max_delay_ms: ..."
+      std::replace(message.begin(), message.begin() + static_cast<std::ptrdiff_t>(message.find(':')), '-', '_');
+      return make_error("bad_genesis", "params." + message);
     }
   }
   json candidate = g;

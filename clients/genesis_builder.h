@@ -24,8 +24,8 @@ namespace onebill::clients::genesis {
 
 struct Params {
   std::optional<std::int64_t> block_max_entries;                             // 1 .. 100000
-  std::optional<std::int64_t> block_max_delay_ms;                            // 0 .. 60000
-  std::optional<std::pair<std::int64_t, std::int64_t>> election_timeout_ms;  // 50 <= lo < hi <= 60000
+  std::optional<std::int64_t> block_max_delay_ms;                            // 0 .. 10000
+  std::optional<std::pair<std::int64_t, std::int64_t>> election_timeout_ms;  // 50 <= lo <= hi <= 60000
 };
 
 // The defaults of a new genesis (the node's own defaults): 2000 entries, 5 ms, [300, 600].

@@ -88,7 +88,7 @@ int params(Context& ctx) {
   const std::string file = ctx.args.positionals().at(0);
   genesis::Params p;
   p.block_max_entries = ctx.args.integer("block-max-entries", 1, 100000);
-  p.block_max_delay_ms = ctx.args.integer("block-max-delay-ms", 0, 60000);
+  p.block_max_delay_ms = ctx.args.integer("block-max-delay-ms", 0, 10000);
   if (auto e = ctx.args.value("election-timeout-ms")) {
     auto parts = parse_list("--election-timeout-ms", *e);
     if (parts.size() != 2) throw UsageError{"--election-timeout-ms: expected LO,HI (e.g. 300,600)"};
@@ -159,9 +159,9 @@ std::vector<Command> genesis_commands() {
               .summary = "Set network parameters: block size and delay, Raft election timeout range.",
               .description = kCommon,
               .options = {{"block-max-entries", "N", "entries per block at most (1 to 100000; default 2000)"},
-                          {"block-max-delay-ms", "N", "how long a block waits to fill (0 to 60000; default 5)"},
+                          {"block-max-delay-ms", "N", "how long a block waits to fill (0 to 10000; default 5)"},
                           {"election-timeout-ms", "LO,HI",
-                           "Raft election timeout range (50 <= LO < HI <= 60000; default 300,600)"}},
+                           "Raft election timeout range (50 <= LO <= HI <= 60000; default 300,600)"}},
               .min_positionals = 1,
               .max_positionals = 1,
               .run = &params});

@@ -159,6 +159,7 @@ TEST_CASE("genesis: refused steps leave the file unchanged", "[genesis]") {
       {{"genesis", "params", net.file, "--election-timeout-ms", "600,300"}, "--election-timeout-ms"},
       {{"genesis", "params", net.file, "--election-timeout-ms", "600"}, "--election-timeout-ms"},
       {{"genesis", "params", net.file, "--block-max-entries", "0"}, "--block-max-entries"},
+      {{"genesis", "params", net.file, "--block-max-delay-ms", "20000"}, "--block-max-delay-ms"},
       {{"genesis", "add-org", net.dir / "missing.json", "--id", "x", "--name", "X", "--roles", "bank"}, "FILE"},
       {{"genesis", "init", "--network", "again", "--out", net.file}, "already exists"},
   };
@@ -185,6 +186,14 @@ TEST_CASE("genesis: a file Membership rejects is refused with exit 1 and left as
   CHECK(r.err.find("bad_genesis") != std::string::npos);
   CHECK(r.err.find("unchanged") != std::string::npos);
   CHECK(slurp(net.file) == before);
+
+  auto slow = nlohmann::json::parse(before);
+  slow["nodes"][0]["org"] = "crct";
+  slow["params"]["block_max_delay_ms"] = 20000;  // a node would refuse to start with it
+  spit(net.file, slow.dump());
+  auto out_of_range = run_cli({"genesis", "params", net.file, "--block-max-entries", "10"});
+  CHECK(out_of_range.code == 1);
+  CHECK(out_of_range.err.find("params.block_max_delay_ms: expected 0 to 10000") != std::string::npos);
 
   spit(net.file, "{\"network\": \"x\", ");
   auto broken = run_cli({"genesis", "params", net.file, "--block-max-entries", "10"});
