@@ -121,7 +121,10 @@ awaitable<void> session(std::shared_ptr<Server::State> st, tcp::socket socket) {
     parser.body_limit(limits.body_limit);
 
     stream.expires_after(limits.header_timeout);
+    auto header_started = std::chrono::steady_clock::now();
     auto [hec, hn] = co_await beast_http::async_read_header(stream, buffer, parser, kNoThrow);
+    // The deadline passed: count it as a timeout whichever error the cancelled read reported.
+    bool header_deadline = hec && std::chrono::steady_clock::now() - header_started >= limits.header_timeout;
     std::optional<Reply> early;
     if (hec == beast_http::error::body_limit) {
       early = problem(413, "body_too_large",
@@ -129,7 +132,7 @@ awaitable<void> session(std::shared_ptr<Server::State> st, tcp::socket socket) {
                       false);
     } else if (hec == beast_http::error::header_limit) {
       early = problem(431, "header_too_large", "the request header is over the limit", 11, false);
-    } else if (hec == beast::error::timeout) {
+    } else if (hec == beast::error::timeout || header_deadline) {
       ++st->stats->timeouts;
       break;
     } else if (hec) {
