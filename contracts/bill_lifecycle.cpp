@@ -52,8 +52,7 @@ Status bill_endorse(TxContext& c) {
   if (auto s = negotiable(*b); !s) return s;
   if (to == b->meta.holder) return reject(reason::kBadBody, "body.to: " + to + " already holds the bill");
 
-  b->endorsements.push_back(Endorsement{b->meta.holder, to, "endorse", c.height(), c.tx_id()});
-  b->meta.holder = to;
+  c.transfer(b->meta, b->endorsements, to, "endorse");
   c.save(*b);
   return {};
 }

@@ -246,8 +246,7 @@ Status pledge_release(TxContext& c) {
 
 Status pledge_enforce(TxContext& c) {
   return end_active(c, pledge_status::kEnforced, [&c](Collateral& col, const Pledge& p) {
-    col.endorsements().push_back(Endorsement{col.meta().holder, p.bank, "pledge.enforce", c.height(), c.tx_id()});
-    col.meta().holder = p.bank;
+    c.transfer(col.meta(), col.endorsements(), p.bank, "pledge.enforce");
   });
 }
 

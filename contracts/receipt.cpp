@@ -97,8 +97,7 @@ Status receipt_endorse(TxContext& c) {
   if (pending_quantity(*w) > 0) return reject(reason::kBadState, "a withdrawal from " + w->meta.id + " is pending");
   if (to == w->meta.holder) return reject(reason::kBadBody, "body.to: " + to + " already holds the receipt");
 
-  w->endorsements.push_back(Endorsement{w->meta.holder, to, "endorse", c.height(), c.tx_id()});
-  w->meta.holder = to;
+  c.transfer(w->meta, w->endorsements, to, "endorse");
   c.save(*w);
   return {};
 }

@@ -58,6 +58,11 @@ class TxContext {
   void save(Proposal& doc) { save_doc(doc); }
   // A new document's header: kind, id = tx.doc, issuer = signer, created = height.
   DocMeta new_meta(std::string_view kind, std::string status, std::string holder) const;
+  // Hands a document to a new holder and records the step in its endorsement chain (from, to, how, here).
+  void transfer(DocMeta& meta, std::vector<Endorsement>& chain, const std::string& to, std::string via) const {
+    chain.push_back(Endorsement{meta.holder, to, std::move(via), height(), tx_id()});
+    meta.holder = to;
+  }
 
   // A body field that names an organisation must name an active one that can hold rights (not auditor-only).
   void check_party(FieldReader& r, std::string_view key, const std::string& org) const;
