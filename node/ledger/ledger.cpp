@@ -302,13 +302,12 @@ Result<std::vector<bool>> Ledger::preverify(const std::vector<contracts::Envelop
   std::vector<std::shared_ptr<crypto::PublicKey>> keys(entries.size());
   std::vector<std::size_t> todo;
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (cache_.contains(entries[i].id, entries[i].sig)) {
-      auto k = contracts::resolve_signer(entries[i], membership_);
-      ok[i] = k.ok();  // cached as verified with this key id; a revoked key still fails in apply_block
-      if (ok[i]) continue;
-    }
     auto k = contracts::resolve_signer(entries[i], membership_);
     if (!k) continue;  // unknown or revoked now: apply_block rejects it or decides inline
+    if (cache_.contains(entries[i].id, entries[i].sig)) {
+      ok[i] = true;  // verified on admission with this same key id (key ids are never reused)
+      continue;
+    }
     keys[i] = public_key(**k);
     if (keys[i]) todo.push_back(i);
   }
