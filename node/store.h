@@ -6,6 +6,8 @@
 //   b/{height:be64}           the block record: {"header", "hash", "results", "raft_index", "proposer"}
 //   t/{tx id}                 an entry and where it is: {"height", "index", "status", "reason"?, "message"?,
 //                             "leaf"?, "envelope", "documents"}
+//   w/{tx id}                 what the entry read from the state before it: {key: value|null} (its hash is in
+//                             the entry's certified result; served in audit bundles)
 //   h/{doc}/{height:be64}{index:be32}   per-document history → tx id, in ledger order
 //   i/{field}/{value}/{doc}   listing indexes: field = kind | holder | status
 //   m/{level:be32}{index:be64}          Merkle log nodes (complete subtrees; crypto::MerkleNodeStore)
@@ -46,6 +48,7 @@ inline std::string state(std::string_view k) { return "s/" + std::string(k); }
 inline std::string block(std::uint64_t h) { return "b/" + be64(h); }
 inline std::string block_bytes(std::uint64_t h) { return "B/" + be64(h); }
 inline std::string tx(std::string_view id) { return "t/" + std::string(id); }
+inline std::string reads(std::string_view id) { return "w/" + std::string(id); }
 inline std::string history_prefix(std::string_view doc) { return "h/" + std::string(doc) + "/"; }
 inline std::string history(std::string_view doc, std::uint64_t height, std::uint32_t index) {
   return history_prefix(doc) + be64(height) + be32(index);
