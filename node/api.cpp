@@ -218,7 +218,7 @@ net::awaitable<http::Reply> Api::dispatch(const http::Request& req, std::string&
     route = "GET /v1/status";
     co_return status(req);
   }
-  if (path == "/" || path == "/index.html" || path.starts_with("/ui/")) {
+  if (path == "/" || path == "/index.html" || path.starts_with("/explorer/")) {
     route = "GET /ui";
     co_return explorer(req, path);
   }
@@ -282,6 +282,9 @@ net::awaitable<http::Reply> Api::dispatch(const http::Request& req, std::string&
       route = "GET /v1/log/consistency";
       co_return log_consistency(req, *target);
     }
+  } else if (segments[1] == "whoami" && segments.size() == 2 && is_get) {
+    route = "GET /v1/whoami";
+    co_return whoami(req, *principal);
   } else if (segments[1] == "events" && segments.size() == 2 && is_get) {
     route = "GET /v1/events";
     co_return events(req, *target, *principal);

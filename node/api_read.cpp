@@ -421,18 +421,4 @@ http::Reply Api::metrics(const http::Request& req) {
   return r;
 }
 
-http::Reply Api::explorer(const http::Request& req, const std::string&) {
-  // The explorer page for people is not built yet; until then this page says where things are.
-  std::string html =
-      "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>onebill node " + node_.node_id +
-      "</title><body style=\"font-family:sans-serif;max-width:40em;margin:2em auto\"><h1>onebill node " +
-      node_.node_id + "</h1><p>Network <code>" + node_.network +
-      "</code>. The explorer page is not part of this build yet. The REST API is under <code>/v1/</code> "
-      "(see docs/api.md); <a href=\"/v1/status\">/v1/status</a>, <a href=\"/readyz\">/readyz</a>, "
-      "<a href=\"/metrics\">/metrics</a>.</p></body></html>";
-  http::Reply r = http::json_reply(200, html, req.version(), req.keep_alive());
-  r.response.set(boost::beast::http::field::content_type, "text/html; charset=utf-8");
-  return r;
-}
-
 }  // namespace onebill::node

@@ -49,6 +49,7 @@ class Api {
   http::Reply readyz(const http::Request& req);
   http::Reply metrics(const http::Request& req);
   http::Reply explorer(const http::Request& req, const std::string& path);
+  http::Reply whoami(const http::Request& req, const Principal& who);
 
   NodeImpl& node_;
 };
