@@ -96,8 +96,10 @@ Result<const Key*> resolve_signer(const Envelope& entry, const Membership& membe
   return key;
 }
 
-Result<Outcome> apply(const Envelope& entry, const BlockContext& block, const StateView& state,
-                      const Membership& membership) {
+namespace {
+
+Result<Outcome> apply_recorded(const Envelope& entry, const BlockContext& block, const StateView& state,
+                               const Membership& membership) {
   const Tx& tx = entry.tx;
   // 1. The signer (2, the signature, is the caller's).
   auto key = resolve_signer(entry, membership);
@@ -150,6 +152,16 @@ Result<Outcome> apply(const Envelope& entry, const BlockContext& block, const St
   out.writes = std::move(ctx.writes());
   out.documents = ctx.documents();
   out.membership_change = std::move(ctx.membership_change());
+  return out;
+}
+
+}  // namespace
+
+Result<Outcome> apply(const Envelope& entry, const BlockContext& block, const StateView& state,
+                      const Membership& membership) {
+  RecordingState recording(state);
+  auto out = apply_recorded(entry, block, recording, membership);
+  if (out) out->reads = recording.take();
   return out;
 }
 

@@ -50,6 +50,9 @@ struct Outcome {
   std::string reason;   // a code of reasons.h when rejected; empty when accepted
   std::string message;  // for people (names the field or the rule); not part of any hash
   WriteSet writes;      // every state change of the entry; empty when rejected
+  // Every key the entry read from the state before it, with the value found (for rejected entries too: the reads
+  // explain the rejection). An entry rejected before it read anything (unknown key, bad signature) has none.
+  ReadSet reads;
   // Documents the entry concerns, sorted: the one in tx.doc, plus any it changed (a pledge's collateral). For
   // per-document history (docs/model.md); filled for rejected entries too (tx.doc when it is a well-formed id).
   std::vector<std::string> documents;

@@ -66,6 +66,13 @@ Result<std::optional<std::string>> OverlayState::get(std::string_view key) const
   return base_.get(key);
 }
 
+Result<std::optional<std::string>> RecordingState::get(std::string_view key) const {
+  if (const auto it = reads_.find(key); it != reads_.end()) return it->second;
+  auto value = base_.get(key);
+  if (value) reads_.emplace(std::string(key), *value);
+  return value;
+}
+
 void OverlayState::apply(const WriteSet& writes) {
   for (const auto& [key, value] : writes) writes_.insert_or_assign(key, value);
 }

@@ -73,8 +73,27 @@ class OverlayState final : public StateView {
   WriteSet writes_;
 };
 
+// What one entry read from the state before it: key -> the value it found, or nullopt when absent. Recorded by
+// apply() (Outcome::reads) so an offline verifier can replay the entry without the rest of the ledger: the hash of
+// the reads is part of the entry's certified result (docs/formats/block.md), so a node cannot make them up alone.
+using ReadSet = WriteSet;
+
+// A view that passes reads to `base` and remembers the first value it returned for each key.
+class RecordingState final : public StateView {
+ public:
+  explicit RecordingState(const StateView& base) : base_(base) {}
+  Result<std::optional<std::string>> get(std::string_view key) const override;
+  const ReadSet& reads() const { return reads_; }
+  ReadSet take() { return std::move(reads_); }
+
+ private:
+  const StateView& base_;
+  mutable ReadSet reads_;
+};
+
 // Hash of a write set in key order: for each key, u32be(len key) key, then 0x00 for a delete or 0x01 u32be(len
-// value) value. MemoryState::digest hashes its entries the same way (always 0x01).
+// value) value. MemoryState::digest hashes its entries the same way (always 0x01). A ReadSet hashes the same way
+// (0x00 = the key was absent).
 crypto::Digest digest_writes(crypto::HashAlg alg, const WriteSet& writes);
 
 namespace keys {

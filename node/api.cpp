@@ -18,7 +18,7 @@ using nlohmann::json;
 unsigned status_for(std::string_view code) {
   static const std::map<std::string_view, unsigned> kStatus = {
       {"bad_request", 400},     {"bad_json", 400},       {"duplicate_key", 400},    {"float", 400},
-      {"integer_range", 400},   {"non_ascii_key", 400},  {"too_deep", 400},         {"too_large", 413},
+      {"integer_range", 400},   {"non_ascii_key", 400},  {"too_deep", 400},         {"too_large", 413}, {"bundle_too_large", 413},
       {"bad_envelope", 400},    {"bad_query", 400},      {"unauthorized", 401},     {"forbidden", 403},
       {"not_found", 404},       {"tx_not_found", 404},   {"doc_not_found", 404},    {"block_not_found", 404},
       {"method_not_allowed", 405}, {"body_too_large", 413}, {"unknown_key", 422},   {"revoked_key", 422},
@@ -262,7 +262,7 @@ net::awaitable<http::Reply> Api::dispatch(const http::Request& req, std::string&
     }
     if (segments.size() == 4 && segments[3] == "bundle") {
       route = "GET /v1/documents/{id}/bundle";
-      co_return error(make_error("not_found", "document bundles are not served yet"), req);
+      co_return get_bundle(req, segments[2], *principal);
     }
   } else if (segments[1] == "blocks" && is_get) {
     if (segments.size() == 2) {

@@ -7,7 +7,8 @@
 // Exit codes (docs/cli.md): 0 ok / accepted, 1 error (the node answered with an error, the node could not be
 // reached, a file could not be written, an edit was refused, a command not in this build), 2 usage (the command
 // line is wrong, or an input it names cannot be read or parsed: nothing was written or sent), 3 rejected (the
-// entry is on the ledger with a reason), 4 pending (not committed before the wait ended; the outcome is unknown).
+// entry is on the ledger with a reason), 4 pending (not committed before the wait ended; the outcome is unknown),
+// 5 invalid ('onebill verify': the bundle does not verify; the failure says which check, where, expected vs found).
 #pragma once
 
 #include <cstdint>
@@ -27,7 +28,7 @@
 
 namespace onebill::clients::cli {
 
-enum Exit : int { kOk = 0, kError = 1, kUsage = 2, kRejected = 3, kPending = 4 };
+enum Exit : int { kOk = 0, kError = 1, kUsage = 2, kRejected = 3, kPending = 4, kInvalid = 5 };
 
 inline constexpr std::string_view kDefaultNode = "http://127.0.0.1:7101";
 inline constexpr std::string_view kVersion = "0.1.0";
@@ -122,7 +123,7 @@ std::vector<Command> submit_commands();    // submit
 std::vector<Command> document_commands();  // get, history, bundle
 std::vector<Command> node_commands();      // status, watch
 std::vector<Command> genesis_commands();   // genesis init | add-org | add-node | params
-std::vector<Command> audit_commands();     // verify, monitor (not in this build)
+std::vector<Command> audit_commands();     // verify, monitor
 
 const std::vector<Command>& commands();
 

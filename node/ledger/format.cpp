@@ -53,7 +53,37 @@ Result<BlockProposal> decode_block(std::string_view bytes, crypto::HashAlg alg) 
 json EntryResult::to_json() const {
   json j = {{"id", id}, {"status", accepted ? "accepted" : "rejected"}};
   if (!accepted) j["reason"] = reason;
+  j["reads"] = reads;
   return j;
+}
+
+crypto::Digest result_leaf(crypto::HashAlg alg, const EntryResult& result) {
+  return crypto::leaf_hash(alg, crypto::as_bytes(canonical_or_empty(result.to_json())));
+}
+
+std::string reads_hash(crypto::HashAlg alg, const contracts::ReadSet& reads) {
+  return crypto::hex(contracts::digest_writes(alg, reads));
+}
+
+json reads_to_json(const contracts::ReadSet& reads) {
+  json j = json::object();
+  for (const auto& [k, v] : reads) j[k] = v ? json(*v) : json(nullptr);
+  return j;
+}
+
+Result<contracts::ReadSet> reads_from_json(const json& j) {
+  if (!j.is_object()) return make_error("bad_reads", "reads: expected an object of key -> string or null");
+  contracts::ReadSet out;
+  for (const auto& [k, v] : j.items()) {
+    if (v.is_null()) {
+      out.emplace(k, std::nullopt);
+    } else if (v.is_string()) {
+      out.emplace(k, v.get<std::string>());
+    } else {
+      return make_error("bad_reads", "reads[\"" + k.substr(0, 80) + "\"]: expected a string or null");
+    }
+  }
+  return out;
 }
 
 json BlockHeader::to_json() const {
@@ -111,7 +141,7 @@ std::string tx_root(crypto::HashAlg alg, const std::vector<std::string>& tx_ids_
 std::string result_root(crypto::HashAlg alg, const std::vector<EntryResult>& results) {
   std::vector<crypto::Digest> leaves;
   leaves.reserve(results.size());
-  for (const auto& r : results) leaves.push_back(crypto::leaf_hash(alg, crypto::as_bytes(canonical_or_empty(r.to_json()))));
+  for (const auto& r : results) leaves.push_back(result_leaf(alg, r));
   return crypto::hex(crypto::merkle_root(alg, leaves));
 }
 

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "contracts/envelope.h"
+#include "contracts/state.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
 #include "crypto/result.h"
@@ -41,12 +42,24 @@ std::string encode_block(const BlockProposal& block);  // canonical JSON
 Result<BlockProposal> decode_block(std::string_view bytes, crypto::HashAlg alg);
 
 // The outcome of one entry as recorded in a block's results.
+// `reads` is the hash (contracts::digest_writes) of what the entry read from the state before it
+// (contracts::Outcome::reads): certifying the result certifies the reads, so an auditor can replay the entry from
+// them (docs/audit.md).
 struct EntryResult {
   std::string id;
   bool accepted = false;
   std::string reason;  // empty when accepted
-  nlohmann::json to_json() const;  // {"id","status":"accepted"|"rejected","reason"?}
+  std::string reads;   // hex digest
+  nlohmann::json to_json() const;  // {"id","status":"accepted"|"rejected","reason"?,"reads"}
 };
+
+// The Merkle leaf of a result in its block's result_root: leaf_hash(canonical(result.to_json())).
+crypto::Digest result_leaf(crypto::HashAlg alg, const EntryResult& result);
+// The hash recorded as EntryResult::reads.
+std::string reads_hash(crypto::HashAlg alg, const contracts::ReadSet& reads);
+// A read set as JSON: {key: value string, or null when the key was absent}.
+nlohmann::json reads_to_json(const contracts::ReadSet& reads);
+Result<contracts::ReadSet> reads_from_json(const nlohmann::json& j);
 
 // The block header (ARCHITECTURE.md "Blocks, results, the log and certificates"), plus `writes_hash`, the hash of
 // the state changes the block made (contracts::digest_writes), so two nodes whose state diverged disagree on the

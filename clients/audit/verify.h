@@ -1,0 +1,66 @@
+// The offline verifier of audit bundles: checks one document's whole chain trusting nothing but the genesis file
+// (docs/audit.md says what each check proves and what it assumes; docs/formats/bundle.md the format).
+//
+// Links only crypto, contracts and the ledger formats — no node code — so an auditor can build and run it alone.
+// Pure: no clock, no I/O, no threads; the caller reads the files.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace onebill::audit {
+
+// How many times each check held.
+struct Counts {
+  std::size_t entries = 0;           // entries in the bundle
+  std::size_t signatures = 0;        // signatures verified with the signer's key in force at its height
+  std::size_t signer_rejections = 0; // entries recorded as rejected for their signer (unknown/revoked key, bad sig)
+  std::size_t nonces = 0;            // accepted entries whose (key, nonce) is fresh and unique
+  std::size_t tx_proofs = 0;         // entry ids proven in their block's tx_root
+  std::size_t result_proofs = 0;     // outcomes and reads proven in their block's result_root
+  std::size_t log_proofs = 0;        // accepted entries proven in the head's log
+  std::size_t replayed = 0;          // entries whose outcome the contracts reproduced
+  std::size_t chained_reads = 0;     // reads of the bundle's documents that matched the state replay gives
+  std::size_t blocks = 0;            // block headers checked
+  std::size_t attestations = 0;      // valid attestations by voting nodes
+  std::size_t certified = 0;         // headers certified by a quorum on their own
+  std::size_t linked = 0;            // headers certified through the prev-hash chain of a later certified one
+  std::size_t membership = 0;        // headers whose membership_hash matched the replayed membership
+};
+
+// The first thing that did not hold.
+struct Failure {
+  std::string check;     // format | genesis | order | tx_proof | result_proof | log_proof | signature | nonce |
+                         // replay | history | membership | certificate | head
+  std::string where;     // "entry <id> (height h, index i)", "block <h>", or "bundle"
+  std::string expected;  // may be empty
+  std::string found;     // may be empty
+  std::string message;   // one sentence for people
+};
+
+struct Report {
+  bool ok = false;
+  Counts counts;
+  std::optional<Failure> failure;
+  std::string network;
+  std::string document;
+  std::int64_t head_height = 0;
+  std::string head_hash;
+  std::uint64_t log_size = 0;
+  // The state of each document of the bundle after replaying its entries, as of the head (null if never created).
+  std::map<std::string, nlohmann::json> documents;
+
+  nlohmann::json to_json() const;
+};
+
+using Progress = std::function<void(std::size_t done, std::size_t total)>;
+
+Report verify_bundle(std::string_view genesis_text, const nlohmann::json& bundle, const Progress& progress = {});
+
+}  // namespace onebill::audit

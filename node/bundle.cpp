@@ -1,0 +1,255 @@
+#include "node/bundle.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <set>
+
+#include "contracts/state.h"
+#include "crypto/merkle.h"
+
+namespace onebill::node {
+namespace {
+
+using nlohmann::json;
+
+Error corrupt(const std::string& what) { return make_error("corrupt_state", what); }
+
+Result<json> get_json(const Store& store, const std::string& k) {
+  auto raw = store.get(k);
+  if (!raw) return raw.error();
+  if (!raw->has_value()) return corrupt("missing " + k);
+  json j = json::parse(**raw, nullptr, false);
+  if (j.is_discarded()) return corrupt("unreadable " + k);
+  return j;
+}
+
+// One block's record, with its Merkle leaves for the entry proofs.
+struct BlockInfo {
+  ledger::BlockHeader header;
+  std::string hash;
+  std::vector<std::string> ids;
+  std::vector<crypto::Digest> tx_leaves, result_leaves;
+};
+
+class Builder {
+ public:
+  explicit Builder(const BundleSource& src) : src_(src) {}
+
+  Result<ledger::Bundle> build(const std::string& doc);
+
+ private:
+  Result<const BlockInfo*> block(std::int64_t h);
+  Result<std::vector<ledger::Attestation>> attestations(const BlockInfo& b);
+  Status add_document_history(const std::string& doc, std::deque<std::string>& queue);
+  Status link(const std::string& doc, std::deque<std::string>& queue);
+  void want(const std::string& doc, std::deque<std::string>& queue);
+  Status add_membership_changes();
+  Result<ledger::BundleEntry> entry(const std::string& id);
+
+  const BundleSource& src_;
+  std::map<std::int64_t, BlockInfo> blocks_;
+  std::set<std::string> documents_;
+  std::set<std::string> tx_ids_;
+};
+
+Result<const BlockInfo*> Builder::block(std::int64_t h) {
+  if (auto it = blocks_.find(h); it != blocks_.end()) return &it->second;
+  auto rec = get_json(src_.store, key::block(static_cast<std::uint64_t>(h)));
+  if (!rec) return rec.error();
+  auto header = ledger::BlockHeader::from_json((*rec)["header"]);
+  if (!header) return corrupt("block " + std::to_string(h) + ": " + header.error().message);
+  BlockInfo b{*header, (*rec).value("hash", ""), {}, {}, {}};
+  for (const auto& r : (*rec)["results"]) {
+    ledger::EntryResult res{r.value("id", ""), r.value("status", "") == "accepted", r.value("reason", ""),
+                            r.value("reads", "")};
+    b.ids.push_back(res.id);
+    b.tx_leaves.push_back(ledger::log_leaf(src_.alg, res.id));
+    b.result_leaves.push_back(ledger::result_leaf(src_.alg, res));
+  }
+  return &blocks_.emplace(h, std::move(b)).first->second;
+}
+
+Result<std::vector<ledger::Attestation>> Builder::attestations(const BlockInfo& b) {
+  if (b.header.height == src_.head_height) return src_.head_attestations;
+  std::vector<ledger::Attestation> out;
+  Status scan_status;
+  Status s = src_.store.scan(key::attestation_prefix(static_cast<std::uint64_t>(b.header.height)), "", SIZE_MAX,
+                             [&](std::string_view, std::string_view v) {
+                               auto a = ledger::Attestation::from_json(json::parse(v, nullptr, false));
+                               if (a && a->header_hash == b.hash) out.push_back(std::move(*a));
+                               return true;
+                             });
+  if (!s) return s.error();
+  return out;
+}
+
+void Builder::want(const std::string& doc, std::deque<std::string>& queue) {
+  if (documents_.insert(doc).second) queue.push_back(doc);
+}
+
+Status Builder::add_document_history(const std::string& doc, std::deque<std::string>& queue) {
+  Status inner;
+  Status s = src_.store.scan(key::history_prefix(doc), "", SIZE_MAX, [&](std::string_view k, std::string_view id) {
+    const auto height = static_cast<std::int64_t>(key::read_be64(k.substr(key::history_prefix(doc).size())));
+    if (height > src_.head_height) return false;  // history is in ledger order: the rest is after the head
+    tx_ids_.insert(std::string(id));
+    auto rec = get_json(src_.store, key::tx(id));
+    if (!rec) {
+      inner = rec.error();
+      return false;
+    }
+    for (const auto& d : (*rec)["documents"]) want(d.get<std::string>(), queue);
+    return true;
+  });
+  if (!s) return s;
+  return inner;
+}
+
+// Documents named in a document's state: a pledge's collateral, a bill's or receipt's pledges, a receipt's source.
+Status Builder::link(const std::string& doc, std::deque<std::string>& queue) {
+  auto raw = src_.store.get(key::state(contracts::keys::document(doc)));
+  if (!raw) return raw.error();
+  if (!raw->has_value()) return {};
+  json j = json::parse(**raw, nullptr, false);
+  for (const char* field : {"collateral", "source_bill", "pledge"}) {
+    if (j.contains(field) && j[field].is_string()) want(j[field].get<std::string>(), queue);
+  }
+  if (j.contains("pledges") && j["pledges"].is_array()) {
+    for (const auto& p : j["pledges"]) {
+      if (p.is_string()) want(p.get<std::string>(), queue);
+    }
+  }
+  return {};
+}
+
+// Every entry that changed the membership up to the head (gov/change/{height}/{index} in state).
+Status Builder::add_membership_changes() {
+  std::vector<std::pair<std::int64_t, std::size_t>> at;
+  Status s = src_.store.scan(key::state(contracts::keys::kMembershipChange), "", SIZE_MAX,
+                             [&](std::string_view k, std::string_view) {
+                               // .../{height:012}/{index:06}
+                               auto tail = k.substr(k.size() - 19);
+                               at.emplace_back(std::stoll(std::string(tail.substr(0, 12))),
+                                               static_cast<std::size_t>(std::stoul(std::string(tail.substr(13)))));
+                               return true;
+                             });
+  if (!s) return s;
+  for (const auto& [h, i] : at) {
+    if (h > src_.head_height) break;
+    auto b = block(h);
+    if (!b) return b.error();
+    if (i >= (*b)->ids.size()) return corrupt("membership change at " + std::to_string(h) + "/" + std::to_string(i));
+    tx_ids_.insert((*b)->ids[i]);
+  }
+  return {};
+}
+
+Result<ledger::BundleEntry> Builder::entry(const std::string& id) {
+  auto rec = get_json(src_.store, key::tx(id));
+  if (!rec) return rec.error();
+  ledger::BundleEntry e;
+  e.height = (*rec)["height"].get<std::int64_t>();
+  e.index = (*rec)["index"].get<std::uint64_t>();
+  auto env = contracts::envelope_from_json((*rec)["envelope"], src_.alg);
+  if (!env) return corrupt("t/" + id + ": " + env.error().message);
+  e.envelope = std::move(*env);
+  e.accepted = (*rec)["status"] == "accepted";
+  if (!e.accepted) e.reason = (*rec).value("reason", "");
+  auto reads = get_json(src_.store, key::reads(id));
+  if (!reads) return reads.error();
+  auto rs = ledger::reads_from_json(*reads);
+  if (!rs) return corrupt("w/" + id + ": " + rs.error().message);
+  e.reads = std::move(*rs);
+  auto b = block(e.height);
+  if (!b) return b.error();
+  e.block_entries = (*b)->ids.size();
+  auto txp = crypto::inclusion_proof(src_.alg, (*b)->tx_leaves, e.index);
+  auto rp = crypto::inclusion_proof(src_.alg, (*b)->result_leaves, e.index);
+  if (!txp || !rp) return corrupt("block " + std::to_string(e.height) + " has no entry " + std::to_string(e.index));
+  e.tx_proof = std::move(*txp);
+  e.result_proof = std::move(*rp);
+  if (e.accepted) {
+    e.leaf = (*rec)["leaf"].get<std::uint64_t>();
+    StoreMerkleNodes nodes(src_.store);
+    const std::uint64_t size = blocks_.at(src_.head_height).header.log_size;
+    crypto::MerkleLog log(src_.alg, nodes, size);
+    auto path = log.inclusion_proof(*e.leaf, size);
+    if (!path) return path.error();
+    e.log_proof = std::move(*path);
+  }
+  return e;
+}
+
+Result<ledger::Bundle> Builder::build(const std::string& doc) {
+  auto head = block(src_.head_height);
+  if (!head) return head.error();
+  if ((*head)->hash != src_.head_hash) return corrupt("the certified head is not the block this node stored");
+
+  std::deque<std::string> queue;
+  want(doc, queue);
+  while (!queue.empty()) {
+    if (documents_.size() > kMaxBundleDocuments) {
+      return make_error("bundle_too_large", doc + " is linked to more than " + std::to_string(kMaxBundleDocuments) +
+                                                " documents");
+    }
+    std::string d = queue.front();
+    queue.pop_front();
+    if (Status s = add_document_history(d, queue); !s) return s.error();
+    if (Status s = link(d, queue); !s) return s.error();
+  }
+  // A document with no entry at or below the head (created after it, or never) is not part of the bundle.
+  for (auto it = documents_.begin(); it != documents_.end();) {
+    bool any = false;
+    (void)src_.store.scan(key::history_prefix(*it), "", 1, [&](std::string_view k, std::string_view) {
+      any = static_cast<std::int64_t>(key::read_be64(k.substr(key::history_prefix(*it).size()))) <= src_.head_height;
+      return false;
+    });
+    it = any ? std::next(it) : documents_.erase(it);
+  }
+  if (documents_.count(doc) == 0) {
+    return make_error("not_found", "document " + doc + " has no entry in the certified ledger yet");
+  }
+  if (Status s = add_membership_changes(); !s) return s.error();
+
+  ledger::Bundle out;
+  out.network = src_.network;
+  out.genesis_hash = src_.genesis_hash;
+  out.document = doc;
+  out.documents.assign(documents_.begin(), documents_.end());
+  out.head_height = src_.head_height;
+  out.head_hash = src_.head_hash;
+  for (const auto& id : tx_ids_) {
+    auto e = entry(id);
+    if (!e) return e.error();
+    out.entries.push_back(std::move(*e));
+  }
+  std::sort(out.entries.begin(), out.entries.end(), [](const auto& a, const auto& b) {
+    return std::pair(a.height, a.index) < std::pair(b.height, b.index);
+  });
+
+  // Headers: each entry's block, certified on its own or linked by prev hashes to the next block that is.
+  std::set<std::int64_t> heights{src_.head_height};
+  for (const auto& e : out.entries) heights.insert(e.height);
+  std::set<std::int64_t> included;
+  for (std::int64_t h : heights) {
+    for (std::int64_t k = h; k <= src_.head_height && included.insert(k).second; ++k) {
+      auto b = block(k);
+      if (!b) return b.error();
+      auto atts = attestations(**b);
+      if (!atts) return atts.error();
+      const bool certified = atts->size() >= src_.quorum;
+      out.blocks.push_back(ledger::BundleBlock{(*b)->header, std::move(*atts)});
+      if (certified) break;
+    }
+  }
+  std::sort(out.blocks.begin(), out.blocks.end(),
+            [](const auto& a, const auto& b) { return a.header.height < b.header.height; });
+  return out;
+}
+
+}  // namespace
+
+Result<ledger::Bundle> build_bundle(const BundleSource& src, const std::string& doc) { return Builder(src).build(doc); }
+
+}  // namespace onebill::node

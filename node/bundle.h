@@ -1,0 +1,32 @@
+// Builds the audit bundle of a document (node/ledger/bundle.h, docs/formats/bundle.md) from the node's store.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "contracts/membership.h"
+#include "crypto/result.h"
+#include "node/ledger/bundle.h"
+#include "node/store.h"
+
+namespace onebill::node {
+
+struct BundleSource {
+  const Store& store;
+  crypto::HashAlg alg;
+  std::string network;
+  std::string genesis_hash;
+  std::int64_t head_height = 0;  // a certified block this node applied
+  std::string head_hash;
+  std::vector<ledger::Attestation> head_attestations;
+  std::size_t quorum = 1;  // attestations that certify a header (voters / 2 + 1)
+};
+
+// At most this many documents in one bundle (the document and those linked to it); more is "bundle_too_large".
+inline constexpr std::size_t kMaxBundleDocuments = 256;
+
+// The bundle of `doc` as of the source's head: errors not_found (no such document, or none of its entries is at
+// or below the head yet), bundle_too_large, or the store's.
+Result<ledger::Bundle> build_bundle(const BundleSource& src, const std::string& doc);
+
+}  // namespace onebill::node

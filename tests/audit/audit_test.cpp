@@ -1,0 +1,287 @@
+// Audit bundles end to end: a node builds the bundle of a pledged bonded receipt after a story with a rejection, a
+// governance change and a revoked key; the offline verifier accepts it, and catches each kind of tampering with
+// the right check — including a quorum that lies (headers re-certified with the node's own key).
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "clients/audit/verify.h"
+#include "crypto/merkle.h"
+#include "node/ledger/bundle.h"
+#include "node/ledger/format.h"
+#include "tests/support/single_node.h"
+#include "tests/support/testnet.h"
+
+using namespace onebill;
+using nlohmann::json;
+using onebill::testing::SingleNode;
+
+namespace {
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+json receipt_body() {
+  return {{"holder", "trader"},
+          {"goods",
+           {{"description", "Copper cathodes"}, {"hs", "740311"}, {"quantity", 250}, {"unit", "TNE"}, {"gross_kg", 250000}}},
+          {"location", "CNTSN"},
+          {"lot", "TJ-B7-0042"},
+          {"bonded", true}};
+}
+
+json pledge_body(const std::string& bank) {
+  return {{"collateral", "WR-TJ-1"}, {"bank", bank}, {"amount", {{"value", 300000000}, {"ccy", "CNY"}}}, {"due", "2027-06-30"}};
+}
+
+// The story, one entry per block. Returns the bundle of WR-TJ-1.
+struct Story {
+  SingleNode s{"audit"};
+  std::string genesis = read_file(s.net.genesis_path());
+  json bundle;
+
+  json submit(const std::string& org, const std::string& type, const std::string& doc, const json& body,
+              const std::string& expect) {
+    json a = s.call_json("POST", "/v1/transactions", s.net.envelope(org, type, doc, body), org);
+    INFO(type << " " << doc << ": " << a.dump());
+    REQUIRE(a["status"] == expect);
+    return a;
+  }
+
+  Story() {
+    submit("tjwh", "receipt.issue", "WR-TJ-1", receipt_body(), "accepted");
+    submit("trader", "pledge.request", "PL-A", pledge_body("bank1"), "accepted");
+    submit("bank1", "pledge.accept", "PL-A", json::object(), "rejected");  // customs approval first
+    submit("customs", "pledge.approve", "PL-A", {{"approve", true}, {"reference", "TJ-BOND-PL-1"}}, "accepted");
+    submit("bank1", "pledge.accept", "PL-A", json::object(), "accepted");
+    submit("trader", "pledge.request", "PL-B", pledge_body("bank2"), "rejected");  // already pledged
+    // Governance revokes trader/k1: 6 of the 11 organisations.
+    submit("crct", "gov.propose", "P-1", {{"action", "key.revoke"}, {"params", {{"id", "trader/k1"}}}}, "accepted");
+    for (const char* org : {"hmm", "tjport", "customs", "bank1", "bank2"}) {
+      submit(org, "gov.approve", "P-1", json::object(), "accepted");
+    }
+    submit("trader", "receipt.endorse", "WR-TJ-1", {{"to", "buyer"}}, "rejected");  // revoked key
+    submit("bank1", "pledge.release", "PL-A", json::object(), "accepted");
+    // The bundle covers the certified head: wait until it includes the last block.
+    const auto height = s.call_json("GET", "/v1/status")["applied"]["height"].get<std::int64_t>();
+    for (int i = 0; i < 100 && s.call_json("GET", "/v1/log/head").value("height", 0) < height; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    unsigned status = 0;
+    bundle = s.call_json("GET", "/v1/documents/WR-TJ-1/bundle", nullptr, "bank1", &status);
+    REQUIRE(status == 200);
+  }
+
+  audit::Report verify(const json& b) const { return audit::verify_bundle(genesis, b); }
+
+  // The position in bundle["entries"] of the entry of `type` on `doc` (the n-th such, from 0).
+  static std::size_t find(const json& b, const std::string& type, const std::string& doc, int nth = 0) {
+    for (std::size_t i = 0; i < b["entries"].size(); ++i) {
+      const json& tx = b["entries"][i]["envelope"]["tx"];
+      if (tx["type"] == type && tx["doc"] == doc && nth-- == 0) return i;
+    }
+    FAIL("no entry " << type << " on " << doc);
+    return 0;
+  }
+
+  // What a lying quorum would do: rewrite the block of entry i (alone in its block) to certify `e` as given,
+  // and sign the new header with the node's own key.
+  void recertify(json& b, std::size_t i) {
+    const json& e = b["entries"][i];
+    REQUIRE(e["block_entries"] == 1);
+    auto parsed = ledger::Bundle::from_json(b, crypto::HashAlg::sha256);
+    REQUIRE(parsed.ok());
+    const auto& entry = parsed->entries[i];
+    for (auto& blk : b["blocks"]) {
+      if (blk["header"]["height"] != e["height"]) continue;
+      blk["header"]["result_root"] = crypto::hex(ledger::result_leaf(crypto::HashAlg::sha256, entry.result(crypto::HashAlg::sha256)));
+      auto header = ledger::BlockHeader::from_json(blk["header"]);
+      REQUIRE(header.ok());
+      auto key = crypto::PrivateKey::from_pem_any(read_file(s.net.nodes()[0].dir / "tls.pem"));
+      REQUIRE(key.ok());
+      auto a = ledger::attest(*key, "n1", s.net.genesis()["network"], header->height, header->hash_hex(crypto::HashAlg::sha256));
+      REQUIRE(a.ok());
+      blk["attestations"] = json::array({a->to_json()});
+    }
+  }
+};
+
+Story& story() {
+  static Story st;  // one network for every test case of this file
+  return st;
+}
+
+// Rewrites a rejected entry of a bundle as if it had been accepted.
+void claim_accepted(json& e) {
+  e["status"] = "accepted";
+  e.erase("reason");
+  e["leaf"] = 0;
+  e["log_proof"] = json::array();
+}
+
+audit::Failure must_fail(const json& tampered, const std::string& check) {
+  auto r = story().verify(tampered);
+  INFO(r.to_json().dump(2));
+  REQUIRE_FALSE(r.ok);
+  REQUIRE(r.failure);
+  CHECK(r.failure->check == check);
+  return *r.failure;
+}
+
+}  // namespace
+
+TEST_CASE("audit: the bundle of a pledged receipt verifies offline from genesis alone", "[audit]") {
+  const json& b = story().bundle;
+  CHECK(b["format"] == "onebill-bundle/1");
+  CHECK(b["documents"] == json{"PL-A", "WR-TJ-1"});
+  auto r = story().verify(b);
+  INFO(r.to_json().dump(2));
+  REQUIRE(r.ok);
+  // 6 entries on WR-TJ-1 and PL-A (the rejected PL-B is another document) plus the approval that revoked the key.
+  CHECK(r.counts.entries == 7);
+  CHECK(r.counts.replayed == 7);
+  CHECK(r.counts.tx_proofs == 7);
+  CHECK(r.counts.result_proofs == 7);
+  CHECK(r.counts.log_proofs == 5);       // the accepted ones
+  CHECK(r.counts.signer_rejections == 1);  // the revoked key's endorsement
+  CHECK(r.counts.chained_reads > 0);
+  CHECK(r.counts.certified == r.counts.blocks);
+  CHECK(r.documents.at("WR-TJ-1")["holder"] == "trader");
+  CHECK(r.documents.at("PL-A")["status"] == "released");
+  CHECK(r.to_json()["ok"] == true);
+}
+
+TEST_CASE("audit: tampering with entries is caught by the right check", "[audit]") {
+  Story& st = story();
+  SECTION("a changed field in an entry body") {
+    json b = st.bundle;
+    b["entries"][st.find(b, "pledge.request", "PL-A")]["envelope"]["tx"]["body"]["amount"]["value"] = 900000000;
+    must_fail(b, "tx_proof");
+  }
+  SECTION("a dropped entry between two others on the document") {
+    json b = st.bundle;
+    b["entries"].erase(st.find(b, "pledge.approve", "PL-A"));
+    auto f = must_fail(b, "history");
+    CHECK(f.where.find("height") != std::string::npos);
+  }
+  SECTION("a dropped governance entry") {
+    json b = st.bundle;
+    b["entries"].erase(st.find(b, "gov.approve", "P-1"));
+    must_fail(b, "membership");
+  }
+  SECTION("reordered entries") {
+    json b = st.bundle;
+    std::swap(b["entries"][1], b["entries"][2]);
+    must_fail(b, "order");
+  }
+  SECTION("a forged signature") {
+    json b = st.bundle;
+    std::string sig = b["entries"][0]["envelope"]["sig"];
+    sig[10] = sig[10] == 'A' ? 'B' : 'A';
+    b["entries"][0]["envelope"]["sig"] = sig;
+    must_fail(b, "signature");
+  }
+  SECTION("a signature swapped from another entry") {
+    json b = st.bundle;
+    b["entries"][0]["envelope"]["sig"] = b["entries"][1]["envelope"]["sig"];
+    must_fail(b, "signature");
+  }
+  SECTION("an outcome flipped from rejected to accepted") {
+    json b = st.bundle;
+    json& e = b["entries"][st.find(b, "pledge.accept", "PL-A")];
+    claim_accepted(e);
+    must_fail(b, "result_proof");
+  }
+  SECTION("changed reads") {
+    json b = st.bundle;
+    json& e = b["entries"][st.find(b, "pledge.accept", "PL-A", 1)];
+    e["reads"]["idx/pledge/WR-TJ-1"] = "PL-Z";
+    must_fail(b, "result_proof");
+  }
+}
+
+TEST_CASE("audit: a lying quorum cannot certify what the contracts do not give", "[audit]") {
+  Story& st = story();
+  SECTION("an entry by a revoked key certified as accepted") {
+    json b = st.bundle;
+    const std::size_t i = st.find(b, "receipt.endorse", "WR-TJ-1");
+    claim_accepted(b["entries"][i]);
+    st.recertify(b, i);
+    auto f = must_fail(b, "replay");
+    CHECK(f.expected == "accepted");
+    CHECK(f.found == "rejected (revoked_key)");
+  }
+  SECTION("a rejection certified as accepted") {
+    json b = st.bundle;
+    const std::size_t i = st.find(b, "pledge.accept", "PL-A");
+    claim_accepted(b["entries"][i]);
+    st.recertify(b, i);
+    auto f = must_fail(b, "replay");
+    CHECK(f.found == "rejected (customs_approval_required)");
+  }
+  SECTION("reads that hide the active pledge, certified") {
+    json b = st.bundle;
+    const std::size_t i = st.find(b, "pledge.request", "PL-A");
+    b["entries"][i]["reads"]["idx/pledge/WR-TJ-1"] = "PL-OLD";
+    st.recertify(b, i);
+    must_fail(b, "replay");
+  }
+}
+
+TEST_CASE("audit: heads and proofs that do not hold are caught", "[audit]") {
+  Story& st = story();
+  SECTION("a head with too few attestations") {
+    json b = st.bundle;
+    b["blocks"].back()["attestations"] = json::array();
+    must_fail(b, "certificate");
+  }
+  SECTION("an attestation by a key that is not a voting node's") {
+    json b = st.bundle;
+    auto other = crypto::PrivateKey::generate(crypto::SigAlg::ecdsa_p256);
+    json& blk = b["blocks"][0];
+    auto header = ledger::BlockHeader::from_json(blk["header"]);
+    auto a = ledger::attest(*other, "n1", st.s.net.genesis()["network"], header->height, header->hash_hex(crypto::HashAlg::sha256));
+    blk["attestations"] = json::array({a->to_json()});
+    must_fail(b, "certificate");
+  }
+  SECTION("a log proof for another size") {
+    json b = st.bundle;
+    json& e = b["entries"][0];
+    REQUIRE(e["status"] == "accepted");
+    e["log_proof"].erase(e["log_proof"].size() - 1);
+    must_fail(b, "log_proof");
+  }
+  SECTION("a head hash that is not the head block's") {
+    json b = st.bundle;
+    b["head"]["header_hash"] = std::string(64, '0');
+    must_fail(b, "head");
+  }
+  SECTION("another network's genesis") {
+    testing::TestNet other(std::filesystem::temp_directory_path() / ("onebill-audit-other-" + std::to_string(::getpid())), 1);
+    auto r = audit::verify_bundle(read_file(other.genesis_path()), st.bundle);
+    std::filesystem::remove_all(other.dir());
+    REQUIRE(r.failure);
+    CHECK(r.failure->check == "genesis");
+  }
+  SECTION("a malformed bundle") {
+    json b = st.bundle;
+    b["entries"][0]["surprise"] = 1;
+    auto f = must_fail(b, "format");
+    CHECK(f.message.find("surprise") != std::string::npos);
+  }
+}
+
+TEST_CASE("audit: the node refuses bundles it must not give", "[audit]") {
+  Story& st = story();
+  unsigned status = 0;
+  json p = st.s.call_json("GET", "/v1/documents/NO-SUCH-DOC/bundle", nullptr, "bank1", &status);
+  CHECK(status == 404);
+  p = st.s.call_json("GET", "/v1/documents/WR-TJ-1/bundle", nullptr, "hmm", &status);
+  CHECK(status == 403);
+  CHECK(p["code"] == "forbidden");
+}
