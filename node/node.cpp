@@ -43,13 +43,6 @@ nlohmann::json TxAnswer::to_json() const {
   return j;
 }
 
-nlohmann::json CertifiedHead::to_json() const {
-  nlohmann::json atts = nlohmann::json::array();
-  for (const auto& a : attestations) atts.push_back(a.to_json());
-  return {{"height", height},     {"header_hash", header_hash}, {"log_size", log_size},
-          {"log_root", log_root}, {"attestations", atts}};
-}
-
 std::shared_ptr<const contracts::Membership> NodeImpl::membership_view() const {
   std::lock_guard lock(membership_mu_);
   return membership_;
@@ -125,6 +118,12 @@ Status NodeImpl::init() {
   auto delay = positive("block_max_delay_ms", 5, 0, 10000);
   if (!delay) return delay.error();
   block_max_delay = std::chrono::milliseconds(*delay);
+  auto interval = positive("snapshot_interval", 10000, 0, 1000000000);
+  if (!interval) return interval.error();
+  snapshot_interval = *interval;
+  auto keep = positive("snapshot_keep_entries", 1000, 0, 1000000000);
+  if (!keep) return keep.error();
+  snapshot_keep_entries = *keep;
   if (params.contains("election_timeout_ms")) {
     const auto& et = params["election_timeout_ms"];
     if (!et.is_array() || et.size() != 2 || !et[0].is_number_integer() || !et[1].is_number_integer() ||
@@ -169,11 +168,36 @@ Status NodeImpl::init() {
     log.warn("raft log tail dropped on recovery", {{"from", std::to_string(raft_storage->recovery().truncated_from)},
                                                    {"records", std::to_string(raft_storage->recovery().dropped)}});
   }
+  // A crash in the middle of installing a state snapshot: finish it before anything reads the state.
+  auto resumed = resume_snapshot_install(*store, *raft_storage);
+  if (!resumed) return resumed.error();
+  if (*resumed) {
+    log.warn("finished installing a state snapshot interrupted by a crash",
+             {{"raft_index", std::to_string(raft_storage->snapshot_meta().index)}});
+  }
 
   pool = std::make_unique<WorkerPool>();
+  genesis_membership = *membership;
   ledger = std::make_unique<Ledger>(*store, *membership, genesis_hash, *pool, verified);
   if (Status s = ledger->open(); !s) return s;
   publish_membership(ledger->membership());
+  reload_certified_head();  // from the stored attestations: the certified head survives a restart
+  // The state is still exactly at the recorded snapshot: serve it as it is.
+  if (auto snap = raft_storage->snapshot(); snap && !snap->empty() &&
+                                            snap->meta.index == ledger->last().raft_index) {
+    std::string_view text(reinterpret_cast<const char*>(snap->data.data()), snap->data.size());
+    auto manifest = SnapshotManifest::decode(text);
+    std::optional<CertifiedHead> cert;
+    if (manifest && manifest->certified_height > 0) {
+      cert = CertifiedHead{manifest->certified_height, manifest->certified_hash, 0, "", manifest->attestations};
+    }
+    auto src = manifest ? SnapshotSource::build(*store, genesis_hash, cert)
+                        : Result<std::shared_ptr<const SnapshotSource>>(manifest.error());
+    if (src && (*src)->manifest().content_hash == manifest->content_hash) {
+      std::lock_guard lock(source_mu_);
+      sources_.assign(1, *src);
+    }
+  }
 
   consensus::Config rc;
   rc.id = self;
@@ -186,6 +210,7 @@ Status NodeImpl::init() {
     log.error("raft fatal error", {{"code", e.code}, {"detail", e.message}});
     std::abort();
   };
+  raft_config = rc;
   auto rn = consensus::RawNode::create(rc, *raft_storage);
   if (!rn) return rn.error();
   raft.emplace(std::move(*rn));
@@ -214,6 +239,8 @@ Status NodeImpl::start() {
           if (!e) return;
           auto pre = precheck(*e);
           if (pre && !pre->has_value()) post_to_raft(std::move(*e));
+        } else if (ch == consensus::Channel::snapshot) {
+          on_snapshot_message(from, payload);
         } else if (ch == consensus::Channel::attest) {
           nlohmann::json j = nlohmann::json::parse(payload.begin(), payload.end(), nullptr, false);
           auto a = ledger::Attestation::from_json(j);

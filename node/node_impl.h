@@ -32,6 +32,7 @@
 #include "node/ledger/ledger.h"
 #include "node/log.h"
 #include "node/metrics.h"
+#include "node/snapshot.h"
 #include "node/store.h"
 #include "node/worker_pool.h"
 
@@ -62,16 +63,6 @@ struct RaftView {
   std::map<std::string, std::uint64_t> match;  // leader only: node id → match index
 };
 
-// Attestations collected per height and the latest certified head.
-struct CertifiedHead {
-  std::int64_t height = 0;
-  std::string header_hash;
-  std::uint64_t log_size = 0;
-  std::string log_root;
-  std::vector<ledger::Attestation> attestations;
-  nlohmann::json to_json() const;
-};
-
 class NodeImpl {
  public:
   NodeImpl(const NodeConfig& cfg, Logger& logger) : config(cfg), log(logger) {}
@@ -92,10 +83,16 @@ class NodeImpl {
   std::map<consensus::NodeId, std::string> node_names;  // raft id → node id
   std::optional<crypto::PrivateKey> tls_key;
   std::optional<crypto::PrivateKey> org_key;  // for `sign` tokens
+  std::optional<contracts::Membership> genesis_membership;  // membership as genesis defines it
   std::int64_t block_max_entries = 2000;
   std::chrono::milliseconds block_max_delay{5};
   std::chrono::milliseconds tick{50};
   int election_ticks = 6;
+  // State snapshots (genesis params, docs/operations.md §1): one every `snapshot_interval` applied Raft entries
+  // (0: never), keeping `snapshot_keep_entries` entries before it in the log for followers a little behind.
+  std::int64_t snapshot_interval = 10000;
+  std::int64_t snapshot_keep_entries = 1000;
+  consensus::Config raft_config;  // what the Raft core was created with (re-created after a refused snapshot)
 
   Metrics metrics;
   std::unique_ptr<Store> store;
@@ -146,6 +143,21 @@ class NodeImpl {
   void publish_view();
   void on_applied(AppliedBlock block);  // Raft thread → posts to the I/O thread
 
+  // ---- state snapshots (snapshot_loop.cpp) ----
+  // Raft thread: takes a snapshot and compacts the log when `snapshot_interval` entries were applied since the
+  // last one (or `force`).
+  void maybe_snapshot(bool force);
+  // Raft thread: fetches, checks and installs the snapshot a Ready carries. False if it was refused or could not
+  // be fetched (the Raft core is then re-created from storage; the leader sends it again); halts on I/O errors.
+  bool install_from_leader(const consensus::Ready& rd);
+  // Raft thread: re-reads the ledger, membership and certified head after an install.
+  void reload_after_install();
+  // I/O thread: a peer's request for content, or a response to ours.
+  void on_snapshot_message(consensus::NodeId from, const consensus::Bytes& payload);
+  // Recovers the certified head from the stored attestations (at start and after an install).
+  void reload_certified_head();
+  std::shared_ptr<const SnapshotSource> snapshot_source(std::uint64_t index) const;
+
   // ---- attestations (I/O thread) ----
   void on_attestation(const ledger::Attestation& a, bool own);
   void evaluate_height(std::int64_t height);
@@ -170,6 +182,7 @@ class NodeImpl {
   std::chrono::steady_clock::time_point oldest_pending_{};
   std::atomic<std::size_t> pending_count_{0};
   consensus::NodeId leader_ = 0;
+  std::chrono::steady_clock::time_point next_tick_{};
   std::atomic<consensus::NodeId> leader_seen_{0};
   std::atomic<bool> halted_{false};
 
@@ -198,6 +211,15 @@ class NodeImpl {
   std::string diverged_reason_;
 
   std::mutex signer_mu_;
+
+  // Snapshots this node can serve: the latest two (a fetch that straddles a new snapshot still completes).
+  mutable std::mutex source_mu_;
+  std::deque<std::shared_ptr<const SnapshotSource>> sources_;
+  std::uint64_t snapshot_retry_at_ = 0;  // Raft thread: no certified head last time; retry at this index
+  // Responses to this node's content requests (I/O thread → the Raft thread waiting in install_from_leader).
+  std::mutex fetch_mu_;
+  std::condition_variable fetch_cv_;
+  std::deque<std::pair<consensus::NodeId, SnapshotResponse>> fetch_inbox_;
   friend class Api;
 };
 

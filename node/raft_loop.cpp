@@ -21,12 +21,17 @@ std::int64_t wall_ms() {
 }  // namespace
 
 void NodeImpl::raft_main() {
-  auto next_tick = Clock::now() + tick;
+  next_tick_ = Clock::now() + tick;
+  // A snapshot recorded before a restart can be served only if the state is still exactly at it; otherwise take
+  // a new one now.
+  if (raft_storage->snapshot_meta().index > 0 && !snapshot_source(raft_storage->snapshot_meta().index)) {
+    maybe_snapshot(true);
+  }
   while (!stopping.load() && !halted_) {
     std::deque<Input> batch;
     {
       std::unique_lock lock(inbox_mu_);
-      auto deadline = next_tick;
+      auto deadline = next_tick_;
       if (!pending_.empty() && leader_ == self) deadline = std::min(deadline, oldest_pending_ + block_max_delay);
       inbox_cv_.wait_until(lock, deadline, [&] { return stopping.load() || !inbox_.empty(); });
       batch.swap(inbox_);
@@ -44,12 +49,13 @@ void NodeImpl::raft_main() {
         }
       }
     }
-    while (now >= next_tick) {
+    while (now >= next_tick_) {
       raft->tick();
-      next_tick += tick;
+      next_tick_ += tick;
     }
     maybe_propose(now);
     while (!halted_ && raft->has_ready()) handle_ready();
+    if (!halted_) maybe_snapshot(false);
     pending_count_.store(pending_.size());
     publish_view();
   }
@@ -108,13 +114,28 @@ void NodeImpl::handle_ready() {
       log.info("became leader", {{"term", std::to_string(raft->status().hard_state.term)}});
     }
   }
-  // 1. Persist: snapshot, entries, hard state in one batch, synced when the Ready says so.
+  // 1. Persist: snapshot, entries, hard state in one batch, synced when the Ready says so. A snapshot is fetched,
+  // checked and installed first; its install's last batch is that Ready's persist.
   if (rd.snapshot) {
-    log.error("a state snapshot arrived from the leader; installing snapshots is not supported yet", {});
-    halted_ = true;
-    return;
-  }
-  if (Status s = raft_storage->save(rd); !s) {
+    bool installed = install_from_leader(rd);
+    next_tick_ = Clock::now() + tick;  // the fetch took time no tick should be charged for
+    if (halted_) return;
+    if (!installed) {
+      // Forget this Ready (nothing of it was persisted or sent): the core restarts from storage, and the leader
+      // sends the snapshot again.
+      raft_config.applied = std::max(ledger->last().raft_index, raft_storage->snapshot_meta().index);
+      auto rn = consensus::RawNode::create(raft_config, *raft_storage);
+      if (!rn) {
+        log.error("cannot restart the Raft core; this node stops taking part", {{"detail", rn.error().message}});
+        halted_ = true;
+        return;
+      }
+      raft.reset();
+      raft.emplace(std::move(*rn));
+      leader_ = 0;
+      return;
+    }
+  } else if (Status s = raft_storage->save(rd); !s) {
     log.error("cannot persist the Raft log; this node stops taking part", {{"code", s.error().code},
                                                                             {"detail", s.error().message}});
     halted_ = true;

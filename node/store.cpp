@@ -44,7 +44,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, lev
   o.block_cache = store->cache_.get();
   o.write_buffer_size = 16 << 20;
   o.max_open_files = 512;
-  if (env != nullptr) o.env = env;
+  if (env != nullptr) {
+    o.env = env;
+    store->env_ = env;
+  }
   leveldb::DB* raw = nullptr;
   leveldb::Status s = leveldb::DB::Open(o, dir.string(), &raw);
   if (!s.ok()) {

@@ -16,6 +16,7 @@
 //   x/genesis                 the genesis hash this database belongs to
 //   x/diverged                set when a quorum certified a header this node did not compute (refuses to start)
 //   x/signer/{key id}         the next nonce the node uses when it signs for a `sign` token
+//   x/installing              set while a received state snapshot is being installed (node/snapshot.h)
 // Everything one block changes goes in one WriteBatch (LedgerWriter), so a crash leaves all of a block or none.
 //
 // Thread-safety: LevelDB allows concurrent reads and writes; the Store adds no state of its own.
@@ -64,6 +65,7 @@ inline std::string attestation(std::uint64_t h, std::string_view node) {
 inline constexpr std::string_view kApplied = "x/applied";
 inline constexpr std::string_view kGenesis = "x/genesis";
 inline constexpr std::string_view kDiverged = "x/diverged";  // why this node diverged (it then refuses to start)
+inline constexpr std::string_view kInstalling = "x/installing";  // a snapshot install in progress
 inline std::string signer(std::string_view key_id) { return "x/signer/" + std::string(key_id); }
 }  // namespace key
 
@@ -73,6 +75,8 @@ class Store {
   static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir, leveldb::Env* env = nullptr);
 
   leveldb::DB* db() const { return db_.get(); }
+  // The Env the database uses; other files of the node (a staged snapshot) go through it too.
+  leveldb::Env* env() const { return env_; }
 
   // nullopt when absent; "io_error"/"corruption" when LevelDB fails.
   Result<std::optional<std::string>> get(std::string_view k) const;
@@ -88,6 +92,7 @@ class Store {
   Store() = default;
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<leveldb::DB> db_;
+  leveldb::Env* env_ = leveldb::Env::Default();
 };
 
 // The committed ledger state as the contracts see it (the s/ prefix).

@@ -330,8 +330,9 @@ void LevelDbStorage::stage_snapshot(const Snapshot& s, leveldb::WriteBatch& batc
   terms.assign(1, s.meta.term);
 }
 
-Status LevelDbStorage::save(const Ready& ready) {
+Status LevelDbStorage::save(const Ready& ready, const leveldb::WriteBatch* also) {
   leveldb::WriteBatch batch;
+  if (also != nullptr) batch.Append(*also);
   Index offset = snapshot_offset_;
   std::deque<Term> terms = terms_;
   std::optional<SnapshotMeta> meta;

@@ -24,6 +24,7 @@
 #include <string>
 
 #include <leveldb/db.h>
+#include <leveldb/write_batch.h>
 
 #include "consensus/storage.h"
 #include "consensus/ready.h"
@@ -52,7 +53,9 @@ class LevelDbStorage final : public LogStorage {
   Result<std::vector<Entry>> entries(Index lo, Index hi, std::uint64_t max_bytes) const override;
 
   // Carries out step 1 of a Ready (ready.h): snapshot, entries, hard state in one batch; synced if must_sync.
-  Status save(const Ready& ready);
+  // `also`, if given, is written in the same batch (the application's own records that must change atomically
+  // with the log, e.g. the end of a state snapshot install); the storage does not look at it.
+  Status save(const Ready& ready, const leveldb::WriteBatch* also = nullptr);
   // The same pieces separately (each its own synced batch), mirroring MemoryStorage.
   Status set_hard_state(const HardState& hs);
   Status append(const std::vector<Entry>& entries);

@@ -17,7 +17,7 @@ std::uint32_t load_be32(const std::uint8_t* p) {
 
 }  // namespace
 
-bool is_known_channel(std::uint8_t value) { return value <= static_cast<std::uint8_t>(Channel::attest); }
+bool is_known_channel(std::uint8_t value) { return value <= static_cast<std::uint8_t>(Channel::snapshot); }
 
 std::string_view channel_name(Channel channel) {
   switch (channel) {
@@ -25,6 +25,7 @@ std::string_view channel_name(Channel channel) {
     case Channel::raft: return "raft";
     case Channel::forward: return "forward";
     case Channel::attest: return "attest";
+    case Channel::snapshot: return "snapshot";
   }
   return "unknown";
 }

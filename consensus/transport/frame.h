@@ -33,6 +33,7 @@ enum class Channel : std::uint8_t {
   raft = 1,       // Raft messages, encoded by the core (consensus/codec.h)
   forward = 2,    // a follower forwarding a client submission to the leader, and the leader's answer (node/)
   attest = 3,     // block header attestations (node/)
+  snapshot = 4,   // state snapshot content, fetched in chunks by a node installing a snapshot (node/)
 };
 
 inline constexpr std::uint8_t kFrameVersion = 1;

@@ -79,6 +79,17 @@ class Ledger {
 
   // Loads the applied point and rebuilds membership from genesis and the recorded governance changes.
   Status open();
+  // Forgets what was loaded and loads again from the store, as open() on a new Ledger would — after a state
+  // snapshot replaced the store's ledger records. Apply thread only, between two applied entries.
+  Status reload(contracts::Membership genesis_membership) {
+    membership_ = std::move(genesis_membership);
+    {
+      std::lock_guard lock(point_mu_);
+      point_ = AppliedPoint{};
+      point_.header_hash = genesis_hash_;
+    }
+    return open();
+  }
 
   AppliedPoint last() const;
   const contracts::Membership& membership() const { return membership_; }  // apply thread only

@@ -45,9 +45,10 @@ TEST_CASE("channel names and known values", "[frame]") {
   CHECK(channel_name(Channel::raft) == "raft");
   CHECK(channel_name(Channel::forward) == "forward");
   CHECK(channel_name(Channel::attest) == "attest");
+  CHECK(channel_name(Channel::snapshot) == "snapshot");
   CHECK(channel_name(Channel::keepalive) == "keepalive");
   CHECK(channel_name(static_cast<Channel>(9)) == "unknown");
-  for (unsigned v = 0; v < 256; ++v) CHECK(is_known_channel(static_cast<std::uint8_t>(v)) == (v <= 3));
+  for (unsigned v = 0; v < 256; ++v) CHECK(is_known_channel(static_cast<std::uint8_t>(v)) == (v <= 4));
 }
 
 TEST_CASE("encoding refuses what the decoder would refuse", "[frame]") {
@@ -55,7 +56,7 @@ TEST_CASE("encoding refuses what the decoder would refuse", "[frame]") {
   REQUIRE_FALSE(big.ok());
   CHECK(big.error().code == "frame_too_large");
   CHECK(encode_frame(Channel::raft, pattern(10), 10).ok());
-  auto unknown = encode_frame(static_cast<Channel>(4), {});
+  auto unknown = encode_frame(static_cast<Channel>(5), {});
   REQUIRE_FALSE(unknown.ok());
   CHECK(unknown.error().code == "unknown_channel");
   auto ka = encode_frame(Channel::keepalive, pattern(1));
@@ -143,7 +144,7 @@ TEST_CASE("malformed headers fail as soon as they show and stay failed", "[frame
       {"version 0", {0, 0, 0, 2, 0, 1}, 5, "bad_frame_version"},
       {"version 2", {0, 0, 0, 3, 2, 1, 7}, 5, "bad_frame_version"},
       {"version 0xFF", {0, 0, 0, 2, 0xFF}, 5, "bad_frame_version"},
-      {"channel 4", {0, 0, 0, 2, 1, 4}, 6, "unknown_channel"},
+      {"channel 5", {0, 0, 0, 2, 1, 5}, 6, "unknown_channel"},
       {"channel 0xFF", {0, 0, 0, 3, 1, 0xFF, 0}, 6, "unknown_channel"},
       {"keepalive with payload", {0, 0, 0, 3, 1, 0, 0x55}, 6, "bad_keepalive"},
   };

@@ -1,0 +1,620 @@
+#include "node/snapshot.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <set>
+
+#include <leveldb/write_batch.h>
+
+#include "crypto/canonical_json.h"
+
+namespace onebill::node {
+namespace {
+
+using nlohmann::json;
+
+// The content's key ranges, in key order. Every content key starts with one of them (x/applied is one key).
+constexpr std::array<std::string_view, 7> kContentStarts = {"b/", "h/", "i/", "m/", "s/", "t/", "x/applied"};
+constexpr std::size_t kInstallBatchBytes = 4u << 20;
+constexpr std::size_t kStagingReadBytes = 1u << 20;
+
+Error bad(const std::string& what) { return make_error("bad_snapshot", what); }
+Error from_leveldb(const leveldb::Status& s) {
+  return make_error(s.IsCorruption() ? "corruption" : "io_error", s.ToString());
+}
+
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+std::uint64_t get_le(std::string_view s, std::size_t n) {
+  std::uint64_t v = 0;
+  for (std::size_t i = n; i-- > 0;) v = (v << 8) | static_cast<std::uint8_t>(s[i]);
+  return v;
+}
+
+// Splits whole records off the front of `in`. Returns false when `in` starts with a partial record.
+bool next_record(std::string_view& in, std::string_view& key, std::string_view& value) {
+  if (in.size() < 4) return false;
+  std::uint64_t klen = get_le(in, 4);
+  if (in.size() < 4 + klen + 4) return false;
+  std::uint64_t vlen = get_le(in.substr(4 + klen), 4);
+  if (in.size() < 8 + klen + vlen) return false;
+  key = in.substr(4, klen);
+  value = in.substr(8 + klen, vlen);
+  in.remove_prefix(8 + klen + vlen);
+  return true;
+}
+
+// Positions `it` at the first content key at or after its current position (invalid if none).
+void skip_to_content(leveldb::Iterator* it) {
+  while (it->Valid()) {
+    std::string_view k(it->key().data(), it->key().size());
+    if (is_snapshot_content(k)) return;
+    auto next = std::find_if(kContentStarts.begin(), kContentStarts.end(),
+                             [&](std::string_view p) { return p > k; });
+    if (next == kContentStarts.end()) {
+      it->SeekToLast();
+      it->Next();  // invalid: nothing after
+      return;
+    }
+    it->Seek(leveldb::Slice(next->data(), next->size()));
+  }
+}
+
+// The Merkle nodes (level, index) that MerkleLog::root(size) reads: one complete subtree per set bit of size.
+std::set<std::pair<std::uint32_t, std::uint64_t>> root_nodes(std::uint64_t size) {
+  std::set<std::pair<std::uint32_t, std::uint64_t>> out;
+  std::uint64_t begin = 0;
+  for (int bit = 63; bit >= 0; --bit) {
+    std::uint64_t n = std::uint64_t{1} << bit;
+    if ((size & n) == 0) continue;
+    out.insert({static_cast<std::uint32_t>(bit), begin >> bit});
+    begin += n;
+  }
+  return out;
+}
+
+class MapNodes final : public crypto::MerkleNodeStore {
+ public:
+  explicit MapNodes(const std::map<std::pair<std::uint32_t, std::uint64_t>, crypto::Digest>& m) : m_(m) {}
+  std::optional<crypto::Digest> get(std::uint32_t level, std::uint64_t index) const override {
+    auto it = m_.find({level, index});
+    if (it == m_.end()) return std::nullopt;
+    return it->second;
+  }
+  void put(std::uint32_t, std::uint64_t, const crypto::Digest&) override {}
+
+ private:
+  const std::map<std::pair<std::uint32_t, std::uint64_t>, crypto::Digest>& m_;
+};
+
+struct BlockRecord {
+  ledger::BlockHeader header;
+  std::string hash;
+};
+
+Result<BlockRecord> parse_block_record(std::string_view value, crypto::HashAlg alg) {
+  json j = json::parse(value, nullptr, false);
+  if (!j.is_object() || !j.contains("header") || !j.contains("hash") || !j["hash"].is_string()) {
+    return bad("a block record is malformed");
+  }
+  auto h = ledger::BlockHeader::from_json(j["header"]);
+  if (!h) return bad("a block header is malformed: " + h.error().message);
+  BlockRecord r{std::move(*h), j["hash"].get<std::string>()};
+  if (r.header.hash_hex(alg) != r.hash) {
+    return bad("the block record at height " + std::to_string(r.header.height) + " does not hash to its hash");
+  }
+  return r;
+}
+
+// Deletes every content key of the live database and writes the staged records, in bounded batches (unsynced:
+// the final synced batch of the install covers them, and until then x/installing makes a restart redo this).
+Status apply_staged(Store& store, const std::string& staging_path, const SnapshotManifest& manifest) {
+  leveldb::DB* db = store.db();
+  {
+    std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
+    it->Seek(leveldb::Slice(kContentStarts[0].data(), kContentStarts[0].size()));
+    skip_to_content(it.get());
+    leveldb::WriteBatch batch;
+    std::size_t ops = 0;
+    for (; it->Valid(); it->Next(), skip_to_content(it.get())) {
+      batch.Delete(it->key());
+      if (++ops == 10000) {
+        if (Status s = store.write(batch, false); !s) return s;
+        batch.Clear();
+        ops = 0;
+      }
+    }
+    if (!it->status().ok()) return from_leveldb(it->status());
+    if (Status s = store.write(batch, false); !s) return s;
+  }
+  leveldb::SequentialFile* raw = nullptr;
+  leveldb::Status ls = store.env()->NewSequentialFile(staging_path, &raw);
+  if (!ls.ok()) return make_error("corruption", "the staged snapshot " + staging_path + " is unreadable: " + ls.ToString());
+  std::unique_ptr<leveldb::SequentialFile> file(raw);
+  std::string buffer;
+  std::vector<char> scratch(kStagingReadBytes);
+  leveldb::WriteBatch batch;
+  std::uint64_t records = 0;
+  for (;;) {
+    leveldb::Slice got;
+    ls = file->Read(scratch.size(), &got, scratch.data());
+    if (!ls.ok()) return from_leveldb(ls);
+    buffer.append(got.data(), got.size());
+    std::string_view rest(buffer);
+    std::string_view k, v;
+    while (next_record(rest, k, v)) {
+      batch.Put(leveldb::Slice(k.data(), k.size()), leveldb::Slice(v.data(), v.size()));
+      ++records;
+    }
+    buffer.erase(0, buffer.size() - rest.size());
+    if (batch.ApproximateSize() >= kInstallBatchBytes || got.empty()) {
+      if (Status s = store.write(batch, false); !s) return s;
+      batch.Clear();
+    }
+    if (got.empty()) break;
+  }
+  if (!buffer.empty() || records != manifest.records) {
+    return make_error("corruption", "the staged snapshot " + staging_path + " is incomplete");
+  }
+  for (const auto& a : manifest.attestations) {
+    batch.Put(key::attestation(static_cast<std::uint64_t>(a.height), a.node), a.to_json().dump());
+  }
+  return store.write(batch, false);
+}
+
+json marker_json(const SnapshotManifest& manifest, const consensus::SnapshotMeta& meta, const std::string& path) {
+  return {{"manifest", manifest.encode()}, {"index", meta.index},  {"term", meta.term},
+          {"voters", meta.conf_state.voters}, {"learners", meta.conf_state.learners}, {"staging", path}};
+}
+
+}  // namespace
+
+nlohmann::json CertifiedHead::to_json() const {
+  json atts = json::array();
+  for (const auto& a : attestations) atts.push_back(a.to_json());
+  return {{"height", height},     {"header_hash", header_hash}, {"log_size", log_size},
+          {"log_root", log_root}, {"attestations", atts}};
+}
+
+std::size_t attestation_quorum(const contracts::Membership& m) {
+  std::size_t voters = 0;
+  for (const auto& [id, n] : m.nodes()) voters += n.voter ? 1 : 0;
+  return voters / 2 + 1;
+}
+
+// Attestations in `atts` for `hash` by distinct voters of `m` with valid signatures.
+static std::vector<ledger::Attestation> valid_attestations(const std::vector<ledger::Attestation>& atts,
+                                                           const contracts::Membership& m,
+                                                           const std::string& network, std::int64_t height,
+                                                           const std::string& hash) {
+  std::vector<ledger::Attestation> out;
+  std::set<std::string> seen;
+  for (const auto& a : atts) {
+    if (a.height != height || a.header_hash != hash || seen.count(a.node) != 0) continue;
+    const contracts::Node* n = m.node(a.node);
+    if (n == nullptr || !n->voter) continue;
+    auto pub = crypto::PublicKey::from_pem_any(n->tls_pub);
+    if (!pub || !ledger::verify_attestation(*pub, network, a)) continue;
+    seen.insert(a.node);
+    out.push_back(a);
+  }
+  return out;
+}
+
+Result<std::optional<CertifiedHead>> load_certified_head(const Store& store, const contracts::Membership& m,
+                                                         const std::string& network, crypto::HashAlg alg,
+                                                         std::int64_t top, std::int64_t depth) {
+  std::size_t quorum = attestation_quorum(m);
+  for (std::int64_t h = top; h >= 1 && h > top - depth; --h) {
+    auto rec = store.get(key::block(static_cast<std::uint64_t>(h)));
+    if (!rec) return rec.error();
+    if (!rec->has_value()) continue;
+    auto block = parse_block_record(**rec, alg);
+    if (!block) return make_error("corrupt_state", block.error().message);
+    std::vector<ledger::Attestation> atts;
+    Status s = store.scan(key::attestation_prefix(static_cast<std::uint64_t>(h)), "", 1024,
+                          [&](std::string_view, std::string_view v) {
+                            auto a = ledger::Attestation::from_json(json::parse(v, nullptr, false));
+                            if (a) atts.push_back(std::move(*a));
+                            return true;
+                          });
+    if (!s) return s.error();
+    auto good = valid_attestations(atts, m, network, h, block->hash);
+    if (good.size() < quorum) continue;
+    CertifiedHead head;
+    head.height = h;
+    head.header_hash = block->hash;
+    head.log_size = block->header.log_size;
+    head.log_root = block->header.log_root;
+    head.attestations = std::move(good);
+    return std::optional<CertifiedHead>(std::move(head));
+  }
+  return std::optional<CertifiedHead>();
+}
+
+bool is_snapshot_content(std::string_view key) {
+  if (key == "x/applied") return true;
+  for (std::size_t i = 0; i + 1 < kContentStarts.size(); ++i) {
+    if (key.starts_with(kContentStarts[i])) return true;
+  }
+  return false;
+}
+
+void append_snapshot_record(std::string& out, std::string_view key, std::string_view value) {
+  put_u32(out, static_cast<std::uint32_t>(key.size()));
+  out.append(key);
+  put_u32(out, static_cast<std::uint32_t>(value.size()));
+  out.append(value);
+}
+
+// ---- manifest ----
+
+std::string SnapshotManifest::encode() const {
+  json atts = json::array();
+  for (const auto& a : attestations) atts.push_back(a.to_json());
+  json j = {{"v", 1},
+            {"genesis", genesis},
+            {"applied", point.to_json()},
+            {"content", {{"sha256", content_hash}, {"records", records}, {"bytes", bytes}}},
+            {"certified", {{"height", certified_height}, {"hash", certified_hash}, {"attestations", atts}}}};
+  return j.dump();
+}
+
+Result<SnapshotManifest> SnapshotManifest::decode(std::string_view text) {
+  json j = json::parse(text, nullptr, false);
+  try {
+    if (!j.is_object() || j.value("v", 0) != 1) return bad("the snapshot manifest is not version 1 JSON");
+    SnapshotManifest m;
+    m.genesis = j.at("genesis").get<std::string>();
+    auto p = AppliedPoint::from_json(j.at("applied"));
+    if (!p) return bad("the snapshot manifest's applied point is malformed");
+    m.point = *p;
+    const json& c = j.at("content");
+    m.content_hash = c.at("sha256").get<std::string>();
+    m.records = c.at("records").get<std::uint64_t>();
+    m.bytes = c.at("bytes").get<std::uint64_t>();
+    const json& cert = j.at("certified");
+    m.certified_height = cert.at("height").get<std::int64_t>();
+    m.certified_hash = cert.at("hash").get<std::string>();
+    for (const auto& a : cert.at("attestations")) {
+      auto att = ledger::Attestation::from_json(a);
+      if (!att) return bad("an attestation in the snapshot manifest is malformed");
+      m.attestations.push_back(std::move(*att));
+    }
+    return m;
+  } catch (const json::exception& e) {
+    return bad(std::string("the snapshot manifest is malformed: ") + e.what());
+  }
+}
+
+// ---- source ----
+
+Result<std::shared_ptr<const SnapshotSource>> SnapshotSource::build(const Store& store,
+                                                                    const std::string& genesis_hash,
+                                                                    const std::optional<CertifiedHead>& certified) {
+  leveldb::DB* db = store.db();
+  std::shared_ptr<SnapshotSource> src(new SnapshotSource(db, db->GetSnapshot()));
+  leveldb::ReadOptions ro;
+  ro.snapshot = src->snap_;
+  ro.fill_cache = false;
+  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(ro));
+  crypto::Hasher hasher(crypto::HashAlg::sha256);
+  SnapshotManifest& m = src->manifest_;
+  m.genesis = genesis_hash;
+  std::string record;
+  std::optional<std::string> applied;
+  it->Seek(leveldb::Slice(kContentStarts[0].data(), kContentStarts[0].size()));
+  for (skip_to_content(it.get()); it->Valid(); it->Next(), skip_to_content(it.get())) {
+    std::string_view k(it->key().data(), it->key().size());
+    std::string_view v(it->value().data(), it->value().size());
+    if (k == "x/applied") applied = std::string(v);
+    record.clear();
+    append_snapshot_record(record, k, v);
+    hasher.update(record);
+    ++m.records;
+    m.bytes += record.size();
+  }
+  if (!it->status().ok()) return from_leveldb(it->status());
+  m.content_hash = crypto::hex(hasher.finish());
+  if (applied) {
+    auto p = AppliedPoint::from_json(json::parse(*applied, nullptr, false));
+    if (!p) return p.error();
+    m.point = *p;
+  } else {
+    m.point.header_hash = genesis_hash;
+  }
+  if (m.point.height > 0) {
+    if (!certified || certified->height > m.point.height) {
+      return make_error("no_certified_head", "no certified header at or below height " +
+                                                 std::to_string(m.point.height));
+    }
+    m.certified_height = certified->height;
+    m.certified_hash = certified->header_hash;
+    m.attestations = certified->attestations;
+  }
+  return std::shared_ptr<const SnapshotSource>(std::move(src));
+}
+
+SnapshotSource::~SnapshotSource() { db_->ReleaseSnapshot(snap_); }
+
+Result<SnapshotSource::Chunk> SnapshotSource::read(std::string_view after, std::size_t max_bytes) const {
+  leveldb::ReadOptions ro;
+  ro.snapshot = snap_;
+  ro.fill_cache = false;
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+  if (after.empty()) {
+    it->Seek(leveldb::Slice(kContentStarts[0].data(), kContentStarts[0].size()));
+  } else {
+    it->Seek(leveldb::Slice(after.data(), after.size()));
+    if (it->Valid() && it->key() == leveldb::Slice(after.data(), after.size())) it->Next();
+  }
+  Chunk c;
+  for (skip_to_content(it.get()); it->Valid(); it->Next(), skip_to_content(it.get())) {
+    if (!c.records.empty() && c.records.size() + it->key().size() + it->value().size() + 8 > max_bytes) break;
+    std::string_view k(it->key().data(), it->key().size());
+    append_snapshot_record(c.records, k, std::string_view(it->value().data(), it->value().size()));
+    c.last_key = std::string(k);
+  }
+  if (!it->status().ok()) return from_leveldb(it->status());
+  c.done = !it->Valid();
+  return c;
+}
+
+// ---- receiver ----
+
+SnapshotReceiver::SnapshotReceiver(leveldb::Env* env, std::string path, SnapshotManifest manifest,
+                                   SnapshotTrust trust)
+    : env_(env), path_(std::move(path)), manifest_(std::move(manifest)), trust_(std::move(trust)) {}
+
+SnapshotReceiver::~SnapshotReceiver() {
+  if (file_ != nullptr) {
+    (void)file_->Close();
+    delete file_;
+  }
+}
+
+Result<std::unique_ptr<SnapshotReceiver>> SnapshotReceiver::create(leveldb::Env* env, std::string staging_path,
+                                                                   SnapshotManifest manifest,
+                                                                   const SnapshotTrust& trust) {
+  if (manifest.genesis != trust.genesis_hash) {
+    return bad("the snapshot belongs to genesis " + manifest.genesis + ", not to this network's " +
+               trust.genesis_hash);
+  }
+  if (manifest.point.height > 0 &&
+      (manifest.certified_height < 1 || manifest.certified_height > manifest.point.height)) {
+    return bad("the snapshot's certified height " + std::to_string(manifest.certified_height) +
+               " is not in [1, " + std::to_string(manifest.point.height) + "]");
+  }
+  std::unique_ptr<SnapshotReceiver> r(new SnapshotReceiver(env, std::move(staging_path), std::move(manifest), trust));
+  leveldb::Status s = env->NewWritableFile(r->path_, &r->file_);
+  if (!s.ok()) return make_error("io_error", "cannot create " + r->path_ + ": " + s.ToString());
+  for (const auto& n : root_nodes(r->manifest_.point.log_size)) r->merkle_[n] = std::nullopt;
+  return r;
+}
+
+Status SnapshotReceiver::add(std::string_view records) {
+  while (!records.empty()) {
+    std::string_view k, v;
+    if (!next_record(records, k, v)) return bad("a chunk ends inside a record");
+    if (Status s = take(k, v); !s) return s;
+  }
+  return {};
+}
+
+Status SnapshotReceiver::take(std::string_view k, std::string_view v) {
+  if (!is_snapshot_content(k)) return bad("the snapshot holds a key outside the ledger state");
+  if (records_ > 0 && k <= last_key_) return bad("the snapshot's keys are not in increasing order");
+  std::string record;
+  append_snapshot_record(record, k, v);
+  ++records_;
+  bytes_ += record.size();
+  if (records_ > manifest_.records || bytes_ > manifest_.bytes) {
+    return bad("the snapshot is larger than its manifest says");
+  }
+  hasher_.update(record);
+  leveldb::Status s = file_->Append(leveldb::Slice(record));
+  if (!s.ok()) return make_error("io_error", "cannot write " + path_ + ": " + s.ToString());
+  last_key_ = std::string(k);
+  if (k == "x/applied") {
+    applied_ = std::string(v);
+  } else if (k.starts_with("b/") && k.size() == 10) {
+    auto h = static_cast<std::int64_t>(key::read_be64(k.substr(2)));
+    if (h >= manifest_.certified_height && h <= manifest_.point.height) blocks_[h] = std::string(v);
+  } else if (k.starts_with(key::state(contracts::keys::kMembershipChange))) {
+    gov_changes_.push_back(std::string(v));
+  } else if (k.starts_with("m/") && k.size() == 14 && v.size() == crypto::kDigestSize) {
+    std::uint32_t level = 0;
+    for (std::size_t i = 2; i < 6; ++i) level = (level << 8) | static_cast<std::uint8_t>(k[i]);
+    auto it = merkle_.find({level, key::read_be64(k.substr(6))});
+    if (it != merkle_.end()) {
+      crypto::Digest d{};
+      std::copy(v.begin(), v.end(), d.begin());
+      it->second = d;
+    }
+  }
+  return {};
+}
+
+Status SnapshotReceiver::finish() {
+  const SnapshotManifest& m = manifest_;
+  if (records_ != m.records || bytes_ != m.bytes) {
+    return bad("the snapshot has " + std::to_string(records_) + " records (" + std::to_string(bytes_) +
+               " bytes); its manifest says " + std::to_string(m.records) + " (" + std::to_string(m.bytes) + ")");
+  }
+  if (crypto::hex(hasher_.finish()) != m.content_hash) {
+    return bad("the snapshot content does not hash to the manifest's sha256");
+  }
+  // The applied point.
+  if (!applied_) return bad("the snapshot has no x/applied");
+  auto p = AppliedPoint::from_json(json::parse(*applied_, nullptr, false));
+  if (!p || p->to_json() != m.point.to_json()) return bad("the snapshot's x/applied differs from its manifest");
+
+  // Membership at the snapshot's height: genesis plus the snapshot's governance records.
+  contracts::Membership membership = trust_.genesis_membership;
+  for (const auto& v : gov_changes_) {
+    auto c = contracts::MembershipChange::from_json(json::parse(v, nullptr, false));
+    if (!c) return bad("a governance record in the snapshot is malformed");
+    if (Status s = membership.apply(*c); !s) return bad("a governance record does not apply: " + s.error().message);
+  }
+  auto mhash = membership.hash();
+  if (!mhash) return bad("the snapshot's membership cannot be hashed");
+
+  if (m.point.height == 0) {
+    if (m.point.header_hash != trust_.genesis_hash || m.point.log_size != 0 || !blocks_.empty()) {
+      return bad("a snapshot before the first block must be the genesis state");
+    }
+  } else {
+    // The chain of headers from the certified one up to the applied one.
+    std::string prev_hash;
+    const ledger::BlockHeader* top = nullptr;
+    std::vector<BlockRecord> chain;
+    for (std::int64_t h = m.certified_height; h <= m.point.height; ++h) {
+      auto it = blocks_.find(h);
+      if (it == blocks_.end()) return bad("the snapshot lacks the block at height " + std::to_string(h));
+      auto rec = parse_block_record(it->second, trust_.alg);
+      if (!rec) return rec.error();
+      if (rec->header.height != h) return bad("the block record at height " + std::to_string(h) + " is misplaced");
+      if (h > m.certified_height && rec->header.prev != prev_hash) {
+        return bad("the block at height " + std::to_string(h) + " does not link to the one before");
+      }
+      prev_hash = rec->hash;
+      chain.push_back(std::move(*rec));
+    }
+    top = &chain.back().header;
+    if (chain.front().hash != m.certified_hash) {
+      return bad("the certified height's block hash differs from the manifest's certified hash");
+    }
+    if (chain.back().hash != m.point.header_hash) return bad("the last block's hash differs from x/applied");
+    if (top->log_size != m.point.log_size) return bad("the last block's log size differs from x/applied");
+    if (top->membership_hash != crypto::hex(*mhash)) {
+      return bad("the membership rebuilt from the snapshot does not hash to the last block's membership_hash");
+    }
+    auto good = valid_attestations(m.attestations, membership, trust_.network, m.certified_height,
+                                   m.certified_hash);
+    std::size_t quorum = attestation_quorum(membership);
+    if (good.size() < quorum) {
+      return bad("the certified header at height " + std::to_string(m.certified_height) + " has " +
+                 std::to_string(good.size()) + " valid attestations by voters; a quorum is " +
+                 std::to_string(quorum));
+    }
+    // The transparency log's root at log_size.
+    std::map<std::pair<std::uint32_t, std::uint64_t>, crypto::Digest> found;
+    for (const auto& [pos, d] : merkle_) {
+      if (!d) return bad("the snapshot lacks a Merkle log node the root needs");
+      found[pos] = *d;
+    }
+    MapNodes nodes(found);
+    crypto::MerkleLog log(trust_.alg, nodes, m.point.log_size);
+    auto root = log.root();
+    if (!root || crypto::hex(*root) != top->log_root) {
+      return bad("the snapshot's Merkle log does not have the last block's log_root");
+    }
+  }
+  leveldb::Status s = file_->Sync();
+  if (s.ok()) s = file_->Close();
+  delete file_;
+  file_ = nullptr;
+  if (!s.ok()) return make_error("io_error", "cannot sync " + path_ + ": " + s.ToString());
+  return {};
+}
+
+// ---- install ----
+
+Status install_snapshot(Store& store, consensus::LevelDbStorage& raft, const std::string& staging_path,
+                        const SnapshotManifest& manifest, const consensus::Ready& ready) {
+  if (!ready.snapshot) return make_error("io_error", "install_snapshot without a snapshot in the Ready");
+  {
+    leveldb::WriteBatch marker;
+    marker.Put(std::string(key::kInstalling), marker_json(manifest, ready.snapshot->meta, staging_path).dump());
+    if (Status s = store.write(marker, true); !s) return s;
+  }
+  if (Status s = apply_staged(store, staging_path, manifest); !s) return s;
+  leveldb::WriteBatch done;
+  done.Delete(std::string(key::kInstalling));
+  consensus::Ready r = ready;
+  r.must_sync = true;
+  if (Status s = raft.save(r, &done); !s) return s;
+  (void)store.env()->RemoveFile(staging_path);
+  return {};
+}
+
+Result<bool> resume_snapshot_install(Store& store, consensus::LevelDbStorage& raft) {
+  auto marker = store.get(key::kInstalling);
+  if (!marker) return marker.error();
+  if (!marker->has_value()) return false;
+  json j = json::parse(**marker, nullptr, false);
+  consensus::Snapshot snap;
+  std::string path;
+  SnapshotManifest manifest;
+  try {
+    auto m = SnapshotManifest::decode(j.at("manifest").get<std::string>());
+    if (!m) return make_error("corruption", "x/installing: " + m.error().message);
+    manifest = std::move(*m);
+    snap.meta.index = j.at("index").get<consensus::Index>();
+    snap.meta.term = j.at("term").get<consensus::Term>();
+    snap.meta.conf_state.voters = j.at("voters").get<std::vector<consensus::NodeId>>();
+    snap.meta.conf_state.learners = j.at("learners").get<std::vector<consensus::NodeId>>();
+    path = j.at("staging").get<std::string>();
+  } catch (const json::exception& e) {
+    return make_error("corruption", std::string("x/installing is malformed: ") + e.what());
+  }
+  std::string text = manifest.encode();
+  snap.data.assign(text.begin(), text.end());
+  if (Status s = apply_staged(store, path, manifest); !s) return s.error();
+  leveldb::WriteBatch done;
+  done.Delete(std::string(key::kInstalling));
+  consensus::Ready r;
+  if (raft.snapshot_meta().index < snap.meta.index) {
+    consensus::HardState hs = raft.hard_state();
+    hs.commit = std::max(hs.commit, snap.meta.index);
+    r.hard_state = hs;
+    r.snapshot = std::move(snap);
+  }
+  r.must_sync = true;
+  if (Status s = raft.save(r, &done); !s) return s.error();
+  (void)store.env()->RemoveFile(path);
+  return true;
+}
+
+// ---- peer messages ----
+
+std::string SnapshotRequest::encode() const {
+  std::string out = "Q";
+  put_u64(out, index);
+  put_u32(out, max_bytes);
+  out.append(after);
+  return out;
+}
+
+std::optional<SnapshotRequest> SnapshotRequest::decode(std::string_view b) {
+  if (b.size() < 13 || b[0] != 'Q') return std::nullopt;
+  SnapshotRequest r;
+  r.index = get_le(b.substr(1), 8);
+  r.max_bytes = static_cast<std::uint32_t>(get_le(b.substr(9), 4));
+  r.after = std::string(b.substr(13));
+  return r;
+}
+
+std::string SnapshotResponse::encode() const {
+  std::string out = "R";
+  put_u64(out, index);
+  out.push_back(static_cast<char>(status));
+  out.append(records);
+  return out;
+}
+
+std::optional<SnapshotResponse> SnapshotResponse::decode(std::string_view b) {
+  if (b.size() < 10 || b[0] != 'R' || static_cast<std::uint8_t>(b[9]) > 2) return std::nullopt;
+  SnapshotResponse r;
+  r.index = get_le(b.substr(1), 8);
+  r.status = static_cast<Status>(b[9]);
+  r.records = std::string(b.substr(10));
+  return r;
+}
+
+}  // namespace onebill::node
