@@ -171,6 +171,14 @@ Status Api::may_read(const Principal& p, const json& doc) const {
   if (!p.has(Scope::read)) return make_error("forbidden", "this token has no read scope");
   if (sees_everything(p)) return {};
   if (involved_orgs(doc).count(p.org) != 0) return {};
+  // A bank (or pledgor) of a pledge that was ever active on a bill or receipt may read the collateral.
+  if (doc.contains("pledges") && doc["pledges"].is_array()) {
+    for (const auto& id : doc["pledges"]) {
+      if (!id.is_string()) continue;
+      auto pledge = load_document(id.get<std::string>());
+      if (pledge && involved_orgs(*pledge).count(p.org) != 0) return {};
+    }
+  }
   return make_error("forbidden", "organisation " + p.org + " is not involved in this document");
 }
 
