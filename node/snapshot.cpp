@@ -111,9 +111,16 @@ Result<BlockRecord> parse_block_record(std::string_view value, crypto::HashAlg a
   return r;
 }
 
+json marker_json(const SnapshotManifest& manifest, const consensus::SnapshotMeta& meta, const std::string& path) {
+  return {{"manifest", manifest.encode()}, {"index", meta.index},  {"term", meta.term},
+          {"voters", meta.conf_state.voters}, {"learners", meta.conf_state.learners}, {"staging", path}};
+}
+
+}  // namespace
+
 // Deletes every content key of the live database and writes the staged records, in bounded batches (unsynced:
 // the final synced batch of the install covers them, and until then x/installing makes a restart redo this).
-Status apply_staged(Store& store, const std::string& staging_path, const SnapshotManifest& manifest) {
+Status apply_staged_snapshot(Store& store, const std::string& staging_path, const SnapshotManifest& manifest) {
   leveldb::DB* db = store.db();
   {
     std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
@@ -166,13 +173,6 @@ Status apply_staged(Store& store, const std::string& staging_path, const Snapsho
   }
   return store.write(batch, false);
 }
-
-json marker_json(const SnapshotManifest& manifest, const consensus::SnapshotMeta& meta, const std::string& path) {
-  return {{"manifest", manifest.encode()}, {"index", meta.index},  {"term", meta.term},
-          {"voters", meta.conf_state.voters}, {"learners", meta.conf_state.learners}, {"staging", path}};
-}
-
-}  // namespace
 
 nlohmann::json CertifiedHead::to_json() const {
   json atts = json::array();
@@ -525,15 +525,18 @@ Status SnapshotReceiver::finish() {
 
 // ---- install ----
 
+Status begin_snapshot_install(Store& store, const std::string& staging_path, const SnapshotManifest& manifest,
+                              const consensus::SnapshotMeta& meta) {
+  leveldb::WriteBatch marker;
+  marker.Put(std::string(key::kInstalling), marker_json(manifest, meta, staging_path).dump());
+  return store.write(marker, true);
+}
+
 Status install_snapshot(Store& store, consensus::LevelDbStorage& raft, const std::string& staging_path,
                         const SnapshotManifest& manifest, const consensus::Ready& ready) {
   if (!ready.snapshot) return make_error("io_error", "install_snapshot without a snapshot in the Ready");
-  {
-    leveldb::WriteBatch marker;
-    marker.Put(std::string(key::kInstalling), marker_json(manifest, ready.snapshot->meta, staging_path).dump());
-    if (Status s = store.write(marker, true); !s) return s;
-  }
-  if (Status s = apply_staged(store, staging_path, manifest); !s) return s;
+  if (Status s = begin_snapshot_install(store, staging_path, manifest, ready.snapshot->meta); !s) return s;
+  if (Status s = apply_staged_snapshot(store, staging_path, manifest); !s) return s;
   leveldb::WriteBatch done;
   done.Delete(std::string(key::kInstalling));
   consensus::Ready r = ready;
@@ -565,7 +568,7 @@ Result<bool> resume_snapshot_install(Store& store, consensus::LevelDbStorage& ra
   }
   std::string text = manifest.encode();
   snap.data.assign(text.begin(), text.end());
-  if (Status s = apply_staged(store, path, manifest); !s) return s.error();
+  if (Status s = apply_staged_snapshot(store, path, manifest); !s) return s.error();
   leveldb::WriteBatch done;
   done.Delete(std::string(key::kInstalling));
   consensus::Ready r;

@@ -163,6 +163,11 @@ class SnapshotReceiver {
 Status install_snapshot(Store& store, consensus::LevelDbStorage& raft, const std::string& staging_path,
                         const SnapshotManifest& manifest, const consensus::Ready& ready);
 
+// Steps 1 and 2 alone (install_snapshot runs them; tests stop between them to model a crash).
+Status begin_snapshot_install(Store& store, const std::string& staging_path, const SnapshotManifest& manifest,
+                              const consensus::SnapshotMeta& meta);
+Status apply_staged_snapshot(Store& store, const std::string& staging_path, const SnapshotManifest& manifest);
+
 // At start, before Raft or the ledger load: if x/installing is set, redo steps 2 and 3 from the staging file.
 // Returns true if an install was finished. "corruption" if the marker or the staging file is unreadable.
 Result<bool> resume_snapshot_install(Store& store, consensus::LevelDbStorage& raft);
