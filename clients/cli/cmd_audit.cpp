@@ -3,8 +3,17 @@
 
 #include <iostream>
 #include <ostream>
+#include <set>
 
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "clients/audit/monitor.h"
 #include "clients/audit/verify.h"
+#include "clients/files.h"
+#include "contracts/membership.h"
+#include "node/ledger/format.h"
 #include "clients/cli/cli.h"
 #include "clients/cli/render.h"
 
@@ -95,8 +104,154 @@ int verify(Context& ctx) {
   return kOk;
 }
 
-int unavailable(Context& ctx) {
-  return ctx.fail(make_error("not_available", "'onebill " + ctx.command.name + "' is not available in this build"));
+// One watched node: "URL" or "URL,TOKEN_FILE" (a node's own token, when tokens differ per node).
+struct Watched {
+  std::string url;
+  std::unique_ptr<RestClient> client;
+};
+
+std::vector<Watched> watched_nodes(Context& ctx) {
+  std::vector<Watched> out;
+  for (const auto& spec : ctx.args.values("node")) {
+    const auto comma = spec.find(',');
+    const std::string url = spec.substr(0, comma);
+    auto parsed = parse_node_url(url);
+    if (!parsed) throw UsageError{"--node " + spec + ": " + parsed.error().message};
+    RestOptions options;
+    options.token = ctx.token();
+    options.timeout = std::chrono::seconds(10);
+    if (comma != std::string::npos) {
+      std::string token = ctx.read_input("the token file", spec.substr(comma + 1), 4096);
+      token = token.substr(0, token.find_first_of("\r\n"));
+      options.token = token;
+    }
+    out.push_back(Watched{parsed->text(), std::make_unique<RestClient>(*parsed, options)});
+  }
+  if (out.empty()) throw UsageError{"name at least one --node to watch"};
+  return out;
+}
+
+// Valid attestations of a head by genesis's voting nodes, and the quorum.
+std::pair<std::size_t, std::size_t> certificate(const contracts::Membership& members, const audit::Head& h) {
+  std::size_t voters = 0;
+  std::size_t valid = 0;
+  for (const auto& [id, n] : members.nodes()) voters += n.voter ? 1 : 0;
+  std::set<std::string> seen;
+  for (const auto& a : h.raw.value("attestations", json::array())) {
+    auto att = ledger::Attestation::from_json(a);
+    if (!att || att->header_hash != h.header_hash || att->height != h.height || !seen.insert(att->node).second) continue;
+    const contracts::Node* n = members.node(att->node);
+    if (n == nullptr || !n->voter) continue;
+    auto pub = crypto::PublicKey::from_pem_any(n->tls_pub);
+    if (pub && ledger::verify_attestation(*pub, members.network(), *att)) ++valid;
+  }
+  return {valid, voters / 2 + 1};
+}
+
+int monitor(Context& ctx) {
+  auto nodes = watched_nodes(ctx);
+  std::optional<contracts::Membership> members;
+  crypto::HashAlg alg = crypto::HashAlg::sha256;
+  if (auto g = ctx.args.value("genesis")) {
+    auto m = contracts::Membership::from_genesis(ctx.read_input("the genesis file", *g));
+    if (!m) throw UsageError{"--genesis " + *g + ": " + m.error().message};
+    members = std::move(*m);
+    alg = members->hash_alg();
+  }
+  const bool once = ctx.args.flag("once");
+  const auto polls = ctx.args.integer("polls", 1, 1'000'000'000);
+  const auto interval = ctx.args.integer("interval", 1, 86'400).value_or(5);
+  const auto state_file = ctx.args.value("state");
+  audit::HeadTracker tracker(alg);
+  if (state_file && std::filesystem::exists(*state_file)) {
+    json j = json::parse(ctx.read_input("the state file", *state_file), nullptr, false);
+    auto t = audit::HeadTracker::from_json(j, alg);
+    if (!t) throw UsageError{"--state " + *state_file + ": " + t.error().message};
+    tracker = std::move(*t);
+  }
+  std::map<std::string, RestClient*> by_url;
+  for (auto& n : nodes) by_url[n.url] = n.client.get();
+  const audit::HeadTracker::ProofFn proof = [&](const std::string& node, std::uint64_t from, std::uint64_t to)
+      -> Result<std::vector<crypto::Digest>> {
+    auto it = by_url.find(node);
+    if (it == by_url.end()) return make_error("unreachable", node + " is not watched in this run");
+    auto j = it->second->get_json("/v1/log/consistency?from=" + std::to_string(from) + "&to=" + std::to_string(to));
+    if (!j) return j.error();
+    std::vector<crypto::Digest> path;
+    for (const auto& d : j->value("proof", json::array())) {
+      auto digest = crypto::digest_from_hex(d.is_string() ? d.get<std::string>() : "");
+      if (!digest) return make_error("bad_response", node + " sent a consistency proof that is not a list of digests");
+      path.push_back(*digest);
+    }
+    return path;
+  };
+
+  const std::int64_t rounds = once ? 1 : polls.value_or(-1);
+  for (std::int64_t round = 0; rounds < 0 || round < rounds; ++round) {
+    if (round > 0) std::this_thread::sleep_for(std::chrono::seconds(interval));
+    std::size_t answered = 0;
+    json lines = json::array();
+    for (auto& n : nodes) {
+      json line = {{"node", n.url}};
+      auto j = n.client->get_json("/v1/log/head");
+      auto head = j ? audit::Head::from_json(n.url, *j) : Result<audit::Head>(j.error());
+      if (!head) {
+        line["error"] = head.error().code + ": " + head.error().message;
+      } else {
+        ++answered;
+        line["height"] = head->height;
+        line["log_size"] = head->log_size;
+        line["log_root"] = head->log_root;
+        if (members) {
+          auto [valid, quorum] = certificate(*members, *head);
+          line["attestations"] = valid;
+          if (valid < quorum) {
+            line["error"] = "uncertified: " + std::to_string(valid) + " valid attestations by genesis voters, " +
+                            std::to_string(quorum) + " needed";
+            lines.push_back(line);
+            continue;
+          }
+        }
+        auto fork = tracker.observe(*head, proof);
+        if (!fork) {
+          line["error"] = fork.error().code + ": " + fork.error().message;
+        } else if (*fork) {
+          if (ctx.json()) {
+            ctx.out << json{{"fork", (*fork)->to_json()}}.dump(2) << "\n";
+          } else {
+            ctx.out << "FORK (" << (*fork)->kind << "): " << (*fork)->detail << "\nEvidence (both signed heads):\n"
+                    << (*fork)->to_json().dump(2) << "\n";
+          }
+          if (state_file) (void)files::write_atomic(*state_file, tracker.to_json().dump(2) + "\n", 0644, files::Overwrite::yes);
+          return kInvalid;
+        } else {
+          line["consistent"] = true;
+        }
+      }
+      lines.push_back(line);
+    }
+    if (ctx.json()) {
+      ctx.out << json{{"round", round + 1}, {"nodes", lines}}.dump() << "\n";
+    } else {
+      for (const auto& l : lines) {
+        ctx.out << field(l, "node") << "  ";
+        if (l.contains("error")) {
+          ctx.out << "error: " << string_at(l, "error") << "\n";
+          continue;
+        }
+        ctx.out << "height " << field(l, "height") << "  log " << field(l, "log_size") << "  root "
+                << short_id(string_at(l, "log_root"), 16) << "  consistent";
+        if (l.contains("attestations")) ctx.out << "  (" << field(l, "attestations") << " attestations)";
+        ctx.out << "\n";
+      }
+    }
+    ctx.out.flush();
+    if (state_file) {
+      if (Status s = files::write_atomic(*state_file, tracker.to_json().dump(2) + "\n", 0644, files::Overwrite::yes); !s) return ctx.fail(s.error());
+    }
+    if (once && answered == 0) return ctx.fail(make_error("unreachable", "no node answered with a tree head"));
+  }
+  return kOk;
 }
 
 }  // namespace
@@ -119,12 +274,26 @@ std::vector<Command> audit_commands() {
       .min_positionals = 1,
       .max_positionals = 1,
       .run = &verify});
-  out.push_back(
-      Command{.name = "monitor",
-              .synopsis = "--node URL...",
-              .summary = "Watch several nodes' tree heads for consistency. NOT AVAILABLE IN THIS BUILD (exits 1).",
-              .options = {{"node", "URL", "a node to watch", true}},
-              .run = &unavailable});
+  out.push_back(Command{
+      .name = "monitor",
+      .synopsis = "--node URL[,TOKEN_FILE]... [--once | --polls N] [--interval S] [--genesis FILE] [--state FILE]",
+      .summary = "Watch nodes' certified tree heads: one append-only log, no forks (CT-style monitor).",
+      .description =
+          "Each round asks every node for its certified head (GET /v1/log/head) and checks it against the largest\n"
+          "head verified so far with an RFC 6962 consistency proof (GET /v1/log/consistency), and that no two heads\n"
+          "of the same size have different roots. With --genesis, each head must also carry a quorum of valid\n"
+          "attestations by genesis's voting nodes. A fork is printed with both signed heads as evidence (exit 5).\n"
+          "--state keeps what was verified between runs, so a rolled-back or rewritten log is caught by a later run\n"
+          "(e.g. --once from cron). Runs until interrupted unless --once or --polls.",
+      .options = {{"node", "URL[,TOKEN_FILE]", "a node to watch, with its own token file if tokens differ per node", true},
+                  {"once", "", "one round, then exit"},
+                  {"polls", "N", "N rounds, then exit"},
+                  {"interval", "S", "seconds between rounds (default 5)"},
+                  {"genesis", "FILE", "check each head's attestations against genesis's voting nodes"},
+                  {"state", "FILE", "load and save the verified heads here"},
+                  {"json", "", "one JSON line per round"}},
+      .uses_node = true,
+      .run = &monitor});
   return out;
 }
 

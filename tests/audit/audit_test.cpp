@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "clients/audit/verify.h"
+#include "clients/cli/cli.h"
 #include "crypto/merkle.h"
 #include "node/ledger/bundle.h"
 #include "node/ledger/format.h"
@@ -296,4 +297,30 @@ TEST_CASE("audit: the node refuses bundles it must not give", "[audit]") {
   p = st.s.call_json("GET", "/v1/documents/WR-TJ-1/bundle", nullptr, "hmm", &status);
   CHECK(status == 403);
   CHECK(p["code"] == "forbidden");
+}
+
+TEST_CASE("audit: onebill verify prints what held and exits 0, or the failed check and exits 5", "[audit][cli]") {
+  Story& st = story();
+  const auto dir = st.s.net.dir();
+  const auto write = [](const std::filesystem::path& p, const std::string& text) { std::ofstream(p) << text; };
+  write(dir / "bundle.json", st.bundle.dump());
+  json tampered = st.bundle;
+  tampered["entries"].erase(st.find(tampered, "pledge.approve", "PL-A"));
+  write(dir / "tampered.json", tampered.dump());
+  const auto run = [&](const std::vector<std::string>& args, std::string& out) {
+    std::istringstream in;
+    std::ostringstream o;
+    std::ostringstream e;
+    const int code = clients::cli::run(args, in, o, e, [](const std::string&) { return std::optional<std::string>(); });
+    out = o.str() + e.str();
+    return code;
+  };
+  std::string out;
+  CHECK(run({"verify", (dir / "bundle.json").string(), "--genesis", st.s.net.genesis_path().string()}, out) == 0);
+  CHECK(out.find("VERIFIED: 7 entries on 2 documents") != std::string::npos);
+  CHECK(out.find("PL-A") != std::string::npos);
+  CHECK(run({"verify", (dir / "tampered.json").string(), "--genesis", st.s.net.genesis_path().string()}, out) == 5);
+  CHECK(out.find("NOT VERIFIED: history check failed at entry") != std::string::npos);
+  CHECK(run({"verify", (dir / "bundle.json").string(), "--genesis", st.s.net.genesis_path().string(), "--json"}, out) == 0);
+  CHECK(json::parse(out)["counts"]["replayed"] == 7);
 }

@@ -1,5 +1,5 @@
 // Command-line handling: every command and its --help, usage errors (exit 2, naming the argument, nothing written),
-// the commands not in this build, and the same checks through the built binary.
+// verify's exit codes, and the same checks through the built binary.
 #include <catch2/catch.hpp>
 
 #include "cli_util.h"
@@ -54,15 +54,17 @@ TEST_CASE("every command has --help with its usage and exit codes", "[cli]") {
   CHECK(group.out.find("genesis add-org") != std::string::npos);
 }
 
-TEST_CASE("verify and monitor say they are not in this build", "[cli]") {
-  auto v = run_cli({"verify", "bundle.json", "--genesis", "genesis.json"});
-  CHECK(v.code == 1);
-  CHECK(v.err.find("not available in this build") != std::string::npos);
-  auto m = run_cli({"monitor", "--node", "http://127.0.0.1:1", "--node", "http://127.0.0.1:2"});
-  CHECK(m.code == 1);
-  CHECK(m.err.find("not available in this build") != std::string::npos);
-  CHECK(run_cli({"verify", "--help"}).out.find("NOT AVAILABLE IN THIS BUILD") != std::string::npos);
-  CHECK(run_cli({"monitor", "--help"}).out.find("NOT AVAILABLE IN THIS BUILD") != std::string::npos);
+TEST_CASE("verify: usage errors exit 2, a bundle that does not hold exits 5 naming the check", "[cli]") {
+  TempDir dir;
+  CHECK(run_cli({"verify", "bundle.json"}).code == 2);  // --genesis is required
+  onebill::test::spit(dir / "g.json", "{}");
+  onebill::test::spit(dir / "b.json", "not json");
+  CHECK(run_cli({"verify", dir / "b.json", "--genesis", dir / "missing.json"}).code == 2);
+  CHECK(run_cli({"verify", dir / "b.json", "--genesis", dir / "g.json"}).code == 2);
+  onebill::test::spit(dir / "b.json", "{}");
+  auto r = run_cli({"verify", dir / "b.json", "--genesis", dir / "g.json"});
+  CHECK(r.code == 5);
+  CHECK(r.out.find("NOT VERIFIED: genesis check failed") != std::string::npos);
 }
 
 TEST_CASE("usage errors exit 2 and name what is wrong", "[cli]") {
