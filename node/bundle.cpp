@@ -29,7 +29,7 @@ struct BlockInfo {
   ledger::BlockHeader header;
   std::string hash;
   std::vector<std::string> ids;
-  std::vector<crypto::Digest> tx_leaves, result_leaves;
+  std::vector<crypto::Digest> result_leaves;
 };
 
 class Builder {
@@ -59,12 +59,11 @@ Result<const BlockInfo*> Builder::block(std::int64_t h) {
   if (!rec) return rec.error();
   auto header = ledger::BlockHeader::from_json((*rec)["header"]);
   if (!header) return corrupt("block " + std::to_string(h) + ": " + header.error().message);
-  BlockInfo b{*header, (*rec).value("hash", ""), {}, {}, {}};
+  BlockInfo b{*header, (*rec).value("hash", ""), {}, {}};
   for (const auto& r : (*rec)["results"]) {
     ledger::EntryResult res{r.value("id", ""), r.value("status", "") == "accepted", r.value("reason", ""),
                             r.value("reads", "")};
     b.ids.push_back(res.id);
-    b.tx_leaves.push_back(ledger::log_leaf(src_.alg, res.id));
     b.result_leaves.push_back(ledger::result_leaf(src_.alg, res));
   }
   return &blocks_.emplace(h, std::move(b)).first->second;
@@ -160,14 +159,20 @@ Result<ledger::BundleEntry> Builder::entry(const std::string& id) {
   if (!reads) return reads.error();
   auto rs = ledger::reads_from_json(*reads);
   if (!rs) return corrupt("w/" + id + ": " + rs.error().message);
-  e.reads = std::move(*rs);
+  // The bundle's own documents: the verifier has their values from its replay, so only their hash goes here.
+  for (auto& [k, v] : *rs) {
+    if (src_.elide && v && k.starts_with(contracts::keys::kDocument) &&
+        documents_.count(k.substr(contracts::keys::kDocument.size())) != 0) {
+      e.elided.emplace(k, crypto::hash(src_.alg, *v));
+    } else {
+      e.reads.emplace(k, std::move(v));
+    }
+  }
   auto b = block(e.height);
   if (!b) return b.error();
   e.block_entries = (*b)->ids.size();
-  auto txp = crypto::inclusion_proof(src_.alg, (*b)->tx_leaves, e.index);
   auto rp = crypto::inclusion_proof(src_.alg, (*b)->result_leaves, e.index);
-  if (!txp || !rp) return corrupt("block " + std::to_string(e.height) + " has no entry " + std::to_string(e.index));
-  e.tx_proof = std::move(*txp);
+  if (!rp) return corrupt("block " + std::to_string(e.height) + " has no entry " + std::to_string(e.index));
   e.result_proof = std::move(*rp);
   if (e.accepted) {
     e.leaf = (*rec)["leaf"].get<std::uint64_t>();

@@ -20,6 +20,7 @@ struct BundleSource {
   std::string head_hash;
   std::vector<ledger::Attestation> head_attestations;
   std::size_t quorum = 1;  // attestations that certify a header (voters / 2 + 1)
+  bool elide = true;       // give only the hash of reads of the bundle's own documents (the verifier has them)
 };
 
 // At most this many documents in one bundle (the document and those linked to it); more is "bundle_too_large".

@@ -1,6 +1,9 @@
 #include "clients/audit/verify.h"
 
+#include <algorithm>
+#include <atomic>
 #include <memory>
+#include <thread>
 #include <set>
 #include <utility>
 #include <vector>
@@ -52,8 +55,8 @@ struct Block {
 
 class Verifier {
  public:
-  Verifier(std::string_view genesis_text, const json& bundle_json, const Progress& progress)
-      : genesis_text_(genesis_text), bundle_json_(bundle_json), progress_(progress) {}
+  Verifier(std::string_view genesis_text, const json& bundle_json, const Progress& progress, unsigned threads)
+      : genesis_text_(genesis_text), bundle_json_(bundle_json), progress_(progress), threads_(std::max(1u, threads)) {}
 
   Report run();
 
@@ -70,7 +73,7 @@ class Verifier {
   }
   bool load();
   bool check_order();
-  bool entry(const ledger::BundleEntry& e, const Block& blk);
+  bool entry(std::size_t i, const ledger::BundleEntry& e, const Block& blk);
   bool close_block(Block& blk);
   bool certify_chain();
   std::shared_ptr<crypto::PublicKey> key_of(const contracts::Key& k);
@@ -78,6 +81,7 @@ class Verifier {
   std::string_view genesis_text_;
   const json& bundle_json_;
   const Progress& progress_;
+  unsigned threads_ = 1;
   Report report_;
   crypto::HashAlg alg_{};
   std::optional<contracts::Membership> members_;
@@ -85,10 +89,50 @@ class Verifier {
   std::map<std::int64_t, Block> blocks_;
   const Block* head_ = nullptr;
   std::set<std::string, std::less<>> documents_;
-  std::map<std::string, std::optional<std::string>, std::less<>> tracked_;  // doc/{id} -> value after replay
+  struct Tracked {
+    std::optional<std::string> value;  // doc/{id} after the replay so far
+    crypto::Digest hash{};             // of value, when present
+  };
+  std::map<std::string, Tracked, std::less<>> tracked_;
+  // Checked ahead, in parallel: each entry's signature with its signer's genesis key (-1: not a genesis key),
+  // and an accepted entry's log proof.
+  struct Pre {
+    signed char sig = -1;
+    bool log_ok = false;
+  };
+  std::vector<Pre> pre_;
+  void precheck();
   std::set<std::pair<std::string, std::int64_t>> nonces_;
   std::map<std::string, std::shared_ptr<crypto::PublicKey>> keys_;
 };
+
+void Verifier::precheck() {
+  pre_.assign(bundle_.entries.size(), Pre{});
+  // Genesis keys of the signers, parsed once, before the threads start (the map is read-only after).
+  std::vector<std::shared_ptr<crypto::PublicKey>> keys(bundle_.entries.size());
+  for (std::size_t i = 0; i < bundle_.entries.size(); ++i) {
+    if (const contracts::Key* k = members_->key(bundle_.entries[i].envelope.tx.signer)) keys[i] = key_of(*k);
+  }
+  const auto& head = head_->b->header;
+  const auto head_root = crypto::digest_from_hex(head.log_root).value();
+  std::atomic<std::size_t> cursor{0};
+  constexpr std::size_t kChunk = 64;
+  const auto work = [&] {
+    for (std::size_t start; (start = cursor.fetch_add(kChunk)) < pre_.size();) {
+      for (std::size_t i = start; i < std::min(start + kChunk, pre_.size()); ++i) {
+        const auto& e = bundle_.entries[i];
+        if (keys[i]) pre_[i].sig = keys[i]->verify(e.envelope.canonical_tx, e.envelope.sig) ? 1 : 0;
+        pre_[i].log_ok = e.accepted && e.leaf && *e.leaf < head.log_size &&
+                         crypto::verify_inclusion(alg_, ledger::log_leaf(alg_, e.envelope.id), *e.leaf, head.log_size,
+                                                  e.log_proof, head_root);
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads_; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+}
 
 std::shared_ptr<crypto::PublicKey> Verifier::key_of(const contracts::Key& k) {
   if (auto it = keys_.find(k.id); it != keys_.end()) return it->second;
@@ -125,7 +169,7 @@ bool Verifier::load() {
   if (documents_.count(bundle_.document) == 0) {
     return fail("format", "bundle", "the document asked for is not among the bundle's documents", bundle_.document);
   }
-  for (const auto& d : documents_) tracked_[contracts::keys::document(d)] = std::nullopt;
+  for (const auto& d : documents_) tracked_[contracts::keys::document(d)] = Tracked{};
   return true;
 }
 
@@ -157,45 +201,53 @@ bool Verifier::check_order() {
   return true;
 }
 
-bool Verifier::entry(const ledger::BundleEntry& e, const Block& blk) {
+bool Verifier::entry(std::size_t i, const ledger::BundleEntry& e, const Block& blk) {
   const auto& h = blk.b->header;
   const std::string where = at(e);
-  // The block committed to the entry's id at its position...
-  if (e.index >= e.block_entries ||
-      !crypto::verify_inclusion(alg_, ledger::log_leaf(alg_, e.envelope.id), e.index, e.block_entries, e.tx_proof,
-                                crypto::digest_from_hex(h.tx_root).value())) {
-    return fail("tx_proof", where, "the entry is not in its block's tx_root at that position");
+  // The entry's whole read set: the values given, and the bundle documents' values from the replay so far. Every
+  // read of a bundle document must be the state the bundle's earlier entries leave: an entry on the document that
+  // is missing between two others is caught here.
+  contracts::ReadSet reads = e.reads;
+  const auto incomplete = [&](const std::string& key, const Tracked& t, const std::string& found) {
+    return fail("history", where,
+                "the entry read " + key + " as it was after an entry that is not in the bundle: the document's "
+                "history is incomplete",
+                t.value ? "value of hash " + crypto::hex(t.hash) : "absent", found);
+  };
+  for (const auto& [k, hash] : e.elided) {
+    auto t = tracked_.find(k);
+    if (t == tracked_.end()) return fail("format", where, "a read of " + k + " is elided but it is not a bundle document");
+    if (!t->second.value || t->second.hash != hash) return incomplete(k, t->second, "value of hash " + crypto::hex(hash));
+    reads.insert_or_assign(k, t->second.value);
+    ++report_.counts.chained_reads;
   }
-  ++report_.counts.tx_proofs;
-  // ...and to its outcome and reads.
-  const ledger::EntryResult recorded = e.result(alg_);
-  if (!crypto::verify_inclusion(alg_, ledger::result_leaf(alg_, recorded), e.index, e.block_entries, e.result_proof,
-                                crypto::digest_from_hex(h.result_root).value())) {
-    return fail("result_proof", where,
-                "the outcome or the reads given for the entry are not what its block certified (result_root)");
-  }
-  ++report_.counts.result_proofs;
-
-  // The reads of the bundle's documents must be the state the bundle's own earlier entries leave.
   for (const auto& [k, v] : e.reads) {
     auto t = tracked_.find(k);
     if (t == tracked_.end()) continue;
-    if (t->second != v) {
-      return fail("history", where,
-                  "the entry read " + k + " as it was after an entry that is not in the bundle: the document's "
-                  "history is incomplete",
-                  short_value(t->second, alg_), short_value(v, alg_));
-    }
+    if (t->second.value != v) return incomplete(k, t->second, short_value(v, alg_));
     ++report_.counts.chained_reads;
   }
+  // The block certified the entry's id, outcome and reads at its position.
+  if (e.index >= e.block_entries ||
+      !crypto::verify_inclusion(alg_, ledger::result_leaf(alg_, e.result(alg_, reads)), e.index, e.block_entries,
+                                e.result_proof, crypto::digest_from_hex(h.result_root).value())) {
+    return fail("result_proof", where,
+                "the entry, its outcome or its reads are not what its block certified (result_root)");
+  }
+  ++report_.counts.result_proofs;
 
   // Replay, as the node applied it (contracts::apply_block): signer, signature, then the contracts.
   contracts::Outcome outcome;
   auto key = contracts::resolve_signer(e.envelope, *members_);
   bool bad_sig = false;
   if (key) {
-    auto pub = key_of(**key);
-    if (pub && pub->verify(e.envelope.canonical_tx, e.envelope.sig)) {
+    // A key id is never reused, so a genesis key's check made ahead stands for the key in force now.
+    bool valid = pre_[i].sig == 1;
+    if (pre_[i].sig < 0) {
+      auto pub = key_of(**key);
+      valid = pub && pub->verify(e.envelope.canonical_tx, e.envelope.sig);
+    }
+    if (valid) {
       ++report_.counts.signatures;
     } else {
       bad_sig = true;
@@ -204,7 +256,7 @@ bool Verifier::entry(const ledger::BundleEntry& e, const Block& blk) {
   if (bad_sig) {
     outcome = contracts::Outcome::rejected(e.envelope.id, contracts::reason::kBadSignature, "");
   } else {
-    RecordedReads view(e.reads);
+    RecordedReads view(reads);
     const contracts::BlockContext ctx{e.height, h.time, static_cast<std::int64_t>(e.index)};
     auto applied = contracts::apply(e.envelope, ctx, view, *members_);
     if (!applied) return fail("replay", where, applied.error().message);
@@ -220,7 +272,7 @@ bool Verifier::entry(const ledger::BundleEntry& e, const Block& blk) {
                                       : "replaying the contracts over the entry gives another outcome",
                 status(e.accepted, e.reason), status(outcome.accepted, outcome.reason));
   }
-  if (ledger::reads_hash(alg_, outcome.reads) != recorded.reads) {
+  if (outcome.reads != reads) {
     return fail("replay", where, "the contracts read other keys than the entry's recorded reads");
   }
   ++report_.counts.replayed;
@@ -228,9 +280,7 @@ bool Verifier::entry(const ledger::BundleEntry& e, const Block& blk) {
   if (!e.accepted) return true;
   // Accepted: in the head's log, a fresh nonce, and its writes carried forward.
   const auto& head = head_->b->header;
-  if (!e.leaf || *e.leaf >= head.log_size ||
-      !crypto::verify_inclusion(alg_, ledger::log_leaf(alg_, e.envelope.id), *e.leaf, head.log_size, e.log_proof,
-                                crypto::digest_from_hex(head.log_root).value())) {
+  if (!pre_[i].log_ok) {
     return fail("log_proof", where, "the entry is not in the log of the head (size " + std::to_string(head.log_size) + ")");
   }
   ++report_.counts.log_proofs;
@@ -240,7 +290,10 @@ bool Verifier::entry(const ledger::BundleEntry& e, const Block& blk) {
   }
   ++report_.counts.nonces;
   for (const auto& [k, v] : outcome.writes) {
-    if (auto t = tracked_.find(k); t != tracked_.end()) t->second = v;
+    if (auto t = tracked_.find(k); t != tracked_.end()) {
+      t->second.value = v;
+      if (v) t->second.hash = crypto::hash(alg_, *v);
+    }
   }
   if (outcome.membership_change) {
     if (Status s = members_->apply(*outcome.membership_change); !s) return fail("replay", where, s.error().message);
@@ -305,18 +358,19 @@ bool Verifier::certify_chain() {
 
 Report Verifier::run() {
   if (!load() || !check_order()) return report_;
+  precheck();
   std::size_t done = 0;
-  auto next = bundle_.entries.begin();
+  std::size_t next = 0;
   for (auto& [height, blk] : blocks_) {
-    for (; next != bundle_.entries.end() && next->height == height; ++next) {
-      if (!entry(*next, blk)) return report_;
+    for (; next < bundle_.entries.size() && bundle_.entries[next].height == height; ++next) {
+      if (!entry(next, bundle_.entries[next], blk)) return report_;
       if (progress_) progress_(++done, bundle_.entries.size());
     }
     if (!close_block(blk)) return report_;
   }
   if (!certify_chain()) return report_;
   for (const auto& d : documents_) {
-    const auto& v = tracked_.at(contracts::keys::document(d));
+    const auto& v = tracked_.at(contracts::keys::document(d)).value;
     report_.documents[d] = v ? json::parse(*v, nullptr, false) : json(nullptr);
   }
   report_.ok = true;
@@ -335,7 +389,6 @@ json Report::to_json() const {
               {"signatures", counts.signatures},
               {"signer_rejections", counts.signer_rejections},
               {"nonces", counts.nonces},
-              {"tx_proofs", counts.tx_proofs},
               {"result_proofs", counts.result_proofs},
               {"log_proofs", counts.log_proofs},
               {"replayed", counts.replayed},
@@ -353,8 +406,9 @@ json Report::to_json() const {
   return j;
 }
 
-Report verify_bundle(std::string_view genesis_text, const json& bundle, const Progress& progress) {
-  return Verifier(genesis_text, bundle, progress).run();
+Report verify_bundle(std::string_view genesis_text, const json& bundle, const Progress& progress, unsigned threads) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  return Verifier(genesis_text, bundle, progress, threads).run();
 }
 
 }  // namespace onebill::audit

@@ -2,7 +2,8 @@
 // (docs/audit.md says what each check proves and what it assumes; docs/formats/bundle.md the format).
 //
 // Links only crypto, contracts and the ledger formats — no node code — so an auditor can build and run it alone.
-// Pure: no clock, no I/O, no threads; the caller reads the files.
+// No clock, no I/O (the caller reads the files). Signatures and log proofs are checked ahead on `threads` threads;
+// everything else runs in ledger order, so the first failure reported is the same whatever the thread count.
 #pragma once
 
 #include <cstddef>
@@ -22,8 +23,7 @@ struct Counts {
   std::size_t signatures = 0;        // signatures verified with the signer's key in force at its height
   std::size_t signer_rejections = 0; // entries recorded as rejected for their signer (unknown/revoked key, bad sig)
   std::size_t nonces = 0;            // accepted entries whose (key, nonce) is fresh and unique
-  std::size_t tx_proofs = 0;         // entry ids proven in their block's tx_root
-  std::size_t result_proofs = 0;     // outcomes and reads proven in their block's result_root
+  std::size_t result_proofs = 0;     // ids, outcomes and reads proven in their block's result_root
   std::size_t log_proofs = 0;        // accepted entries proven in the head's log
   std::size_t replayed = 0;          // entries whose outcome the contracts reproduced
   std::size_t chained_reads = 0;     // reads of the bundle's documents that matched the state replay gives
@@ -36,7 +36,7 @@ struct Counts {
 
 // The first thing that did not hold.
 struct Failure {
-  std::string check;     // format | genesis | order | tx_proof | result_proof | log_proof | signature | nonce |
+  std::string check;     // format | genesis | order | result_proof | log_proof | signature | nonce |
                          // replay | history | membership | certificate | head
   std::string where;     // "entry <id> (height h, index i)", "block <h>", or "bundle"
   std::string expected;  // may be empty
@@ -61,6 +61,8 @@ struct Report {
 
 using Progress = std::function<void(std::size_t done, std::size_t total)>;
 
-Report verify_bundle(std::string_view genesis_text, const nlohmann::json& bundle, const Progress& progress = {});
+// threads = 0: one per hardware thread.
+Report verify_bundle(std::string_view genesis_text, const nlohmann::json& bundle, const Progress& progress = {},
+                     unsigned threads = 0);
 
 }  // namespace onebill::audit

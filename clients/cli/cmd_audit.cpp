@@ -54,8 +54,7 @@ void print_report(std::ostream& out, const audit::Report& r) {
   t.row({"signatures", std::to_string(c.signatures), "signed by a key genesis or governance gave the signer"});
   t.row({"signer rejections", std::to_string(c.signer_rejections), "unknown/revoked key or bad signature, as recorded"});
   t.row({"nonces", std::to_string(c.nonces), "no accepted entry reuses a key's nonce"});
-  t.row({"tx proofs", std::to_string(c.tx_proofs), "each entry is in its block, at its position"});
-  t.row({"result proofs", std::to_string(c.result_proofs), "each outcome and its reads are what the block certified"});
+  t.row({"result proofs", std::to_string(c.result_proofs), "each entry, its outcome and reads are in its block"});
   t.row({"log proofs", std::to_string(c.log_proofs), "each accepted entry is in the head's append-only log"});
   t.row({"replayed", std::to_string(c.replayed), "the contracts reproduce every recorded outcome"});
   t.row({"chained reads", std::to_string(c.chained_reads), "no entry on these documents is missing between two"});

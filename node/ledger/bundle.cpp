@@ -74,7 +74,7 @@ Result<BundleBlock> block_from_json(const json& j, const std::string& where) {
 
 Result<BundleEntry> entry_from_json(const json& j, const std::string& where, crypto::HashAlg alg) {
   if (Status s = closed(j, where,
-                        {"height", "index", "block_entries", "envelope", "status", "reads", "tx_proof", "result_proof"},
+                        {"height", "index", "block_entries", "envelope", "status", "reads", "result_proof"},
                         {"reason", "leaf", "log_proof"});
       !s) {
     return s.error();
@@ -107,12 +107,19 @@ Result<BundleEntry> entry_from_json(const json& j, const std::string& where, cry
   if (e.accepted != j.contains("leaf") || e.accepted != j.contains("log_proof")) {
     return bad(where, e.accepted ? "an accepted entry needs leaf and log_proof" : "a rejected entry is not in the log");
   }
-  auto reads = reads_from_json(j["reads"]);
-  if (!reads) return bad(where + ".reads", reads.error().message);
-  e.reads = std::move(*reads);
-  auto txp = digests(j["tx_proof"], where + ".tx_proof");
-  if (!txp) return txp.error();
-  e.tx_proof = std::move(*txp);
+  if (!j["reads"].is_object()) return bad(where + ".reads", "expected an object");
+  for (const auto& [k, v] : j["reads"].items()) {
+    if (v.is_null()) {
+      e.reads.emplace(k, std::nullopt);
+    } else if (v.is_string()) {
+      e.reads.emplace(k, v.get<std::string>());
+    } else if (v.is_object() && v.size() == 1 && v.contains("hash") && v["hash"].is_string() &&
+               crypto::digest_from_hex(v["hash"].get<std::string>())) {
+      e.elided.emplace(k, *crypto::digest_from_hex(v["hash"].get<std::string>()));
+    } else {
+      return bad(where + ".reads[\"" + k.substr(0, 80) + "\"]", "expected a string, null or {\"hash\"}");
+    }
+  }
   auto rp = digests(j["result_proof"], where + ".result_proof");
   if (!rp) return rp.error();
   e.result_proof = std::move(*rp);
@@ -127,10 +134,16 @@ Result<BundleEntry> entry_from_json(const json& j, const std::string& where, cry
   return e;
 }
 
+json reads_json(const BundleEntry& e) {
+  json j = reads_to_json(e.reads);
+  for (const auto& [k, h] : e.elided) j[k] = {{"hash", crypto::hex(h)}};
+  return j;
+}
+
 }  // namespace
 
-EntryResult BundleEntry::result(crypto::HashAlg alg) const {
-  return EntryResult{envelope.id, accepted, reason, reads_hash(alg, reads)};
+EntryResult BundleEntry::result(crypto::HashAlg alg, const contracts::ReadSet& all_reads) const {
+  return EntryResult{envelope.id, accepted, reason, reads_hash(alg, all_reads)};
 }
 
 json Bundle::to_json() const {
@@ -147,8 +160,7 @@ json Bundle::to_json() const {
               {"block_entries", e.block_entries},
               {"envelope", contracts::envelope_to_json(e.envelope)},
               {"status", e.accepted ? "accepted" : "rejected"},
-              {"reads", reads_to_json(e.reads)},
-              {"tx_proof", digests_to_json(e.tx_proof)},
+              {"reads", reads_json(e)},
               {"result_proof", digests_to_json(e.result_proof)}};
     if (!e.accepted) j["reason"] = e.reason;
     if (e.leaf) {

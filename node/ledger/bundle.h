@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,13 +40,16 @@ struct BundleEntry {
   contracts::Envelope envelope;
   bool accepted = false;
   std::string reason;               // when rejected
+  // What the entry read. Values of the bundle's own documents (doc/{id} for an id in Bundle::documents) are not
+  // repeated: `elided` holds their hash, and a verifier takes the value from its own replay of the earlier entries.
   contracts::ReadSet reads;
-  std::vector<crypto::Digest> tx_proof;      // inclusion of log_leaf(id) at `index` in header.tx_root
+  std::map<std::string, crypto::Digest, std::less<>> elided;
   std::vector<crypto::Digest> result_proof;  // inclusion of result_leaf(result) at `index` in header.result_root
   std::optional<std::uint64_t> leaf;         // accepted: the entry's index in the log
   std::vector<crypto::Digest> log_proof;     // accepted: inclusion at `leaf` in the head's log
 
-  EntryResult result(crypto::HashAlg alg) const;  // the result as its block recorded it
+  // The result as its block recorded it, given the entry's whole read set (reads + the elided values).
+  EntryResult result(crypto::HashAlg alg, const contracts::ReadSet& all_reads) const;
 };
 
 struct Bundle {

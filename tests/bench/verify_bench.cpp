@@ -1,0 +1,206 @@
+// Offline verification speed: builds an audit bundle of N entries the way nodes certify them (contracts applied
+// block by block, headers with tx/result roots, the transparency log, attestations), then times `onebill verify`'s
+// work on it — parsing the JSON text and audit::verify_bundle — single-threaded. Prints one line:
+//
+//   entries=N alg=ecdsa-p256 bytes=B parse_s=P verify_s=V entries_per_s=R
+//
+// tests/bench/verify-vs-openssl runs it beside `openssl speed` and reports the ratio (docs/performance.md).
+//
+//   verify_bench [--entries N] [--alg ecdsa-p256|ed25519|sm2] [--block B] [--out FILE (and FILE.genesis.json)]
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include <unistd.h>
+
+#include "clients/audit/verify.h"
+#include "contracts/apply.h"
+#include "contracts/membership.h"
+#include "crypto/merkle.h"
+#include "node/ledger/bundle.h"
+#include "node/ledger/format.h"
+#include "tests/support/testnet.h"
+
+using namespace onebill;
+using nlohmann::json;
+
+namespace {
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The entries of group g (4 per group): a bonded receipt issued, a pledge on it requested, approved by customs and
+// accepted by the bank.
+std::vector<json> group(testing::TestNet& net, std::size_t g) {
+  const std::string wr = "WR-" + std::to_string(g);
+  const std::string pl = "PL-" + std::to_string(g);
+  json receipt = {{"holder", "trader"},
+                  {"goods",
+                   {{"description", "Copper cathodes"}, {"hs", "740311"}, {"quantity", 25}, {"unit", "TNE"}, {"gross_kg", 25000}}},
+                  {"location", "CNTSN"},
+                  {"lot", "LOT-" + std::to_string(g)},
+                  {"bonded", true}};
+  json pledge = {{"collateral", wr}, {"bank", "bank1"}, {"amount", {{"value", 30000000}, {"ccy", "CNY"}}}, {"due", "2027-06-30"}};
+  return {net.envelope("tjwh", "receipt.issue", wr, receipt), net.envelope("trader", "pledge.request", pl, pledge),
+          net.envelope("customs", "pledge.approve", pl, {{"approve", true}, {"reference", "PA-" + std::to_string(g)}}),
+          net.envelope("bank1", "pledge.accept", pl, json::object())};
+}
+
+int fail(const std::string& what) {
+  std::cerr << "verify_bench: " << what << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t n = 100000;
+  std::size_t block_size = 500;
+  std::string alg_name = "ecdsa-p256";
+  std::string out_file;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (a == "--entries" && has_value) {
+      n = std::stoul(argv[++i]);
+    } else if (a == "--block" && has_value) {
+      block_size = std::stoul(argv[++i]);
+    } else if (a == "--alg" && has_value) {
+      alg_name = argv[++i];
+    } else if (a == "--out" && has_value) {
+      out_file = argv[++i];
+    } else {
+      std::cerr << "usage: verify_bench [--entries N] [--alg ecdsa-p256|ed25519|sm2] [--block B] [--out FILE]\n";
+      return 2;
+    }
+  }
+  auto sig_alg = crypto::parse_sig_alg(alg_name);
+  if (!sig_alg) return fail("unknown --alg " + alg_name);
+  n -= n % 4;
+  if (n == 0 || block_size == 0) return fail("--entries must be at least 4 and --block at least 1");
+
+  const auto dir = std::filesystem::temp_directory_path() / ("onebill-verify-bench-" + std::to_string(::getpid()));
+  testing::TestNet net(dir, 1, 0, *sig_alg);
+  const std::string genesis = read_file(net.genesis_path());
+  auto members = contracts::Membership::from_genesis(genesis);
+  auto node_key = crypto::PrivateKey::from_pem_any(read_file(net.nodes()[0].dir / "tls.pem"));
+  std::filesystem::remove_all(dir);
+  if (!members || !node_key) return fail("the test network does not load");
+  const auto alg = members->hash_alg();
+  auto ghash = ledger::genesis_hash(genesis, alg);
+
+  std::cerr << "signing " << n << " entries (" << alg_name << ")...\n";
+  std::vector<contracts::Envelope> entries;
+  entries.reserve(n);
+  for (std::size_t g = 0; g < n / 4; ++g) {
+    for (const auto& e : group(net, g)) {
+      auto env = contracts::envelope_from_json(e, alg);
+      if (!env) return fail("an entry does not parse: " + env.error().message);
+      entries.push_back(std::move(*env));
+    }
+  }
+
+  std::cerr << "applying and certifying...\n";
+  contracts::MemoryState state;
+  crypto::MemoryMerkleStore log_nodes;
+  crypto::MerkleLog log(alg, log_nodes);
+  ledger::Bundle bundle;
+  bundle.network = members->network();
+  bundle.genesis_hash = *ghash;
+  std::string prev = *ghash;
+  std::int64_t height = 0;
+  for (std::size_t start = 0; start < n; start += block_size) {
+    const std::size_t count = std::min(block_size, n - start);
+    std::span<const contracts::Envelope> block(entries.data() + start, count);
+    ++height;
+    const std::int64_t time = 1795600800000 + height * 1000;
+    auto result = contracts::apply_block(block, height, time, state, *members, nullptr);
+    if (!result) return fail("apply: " + result.error().message);
+    state.apply(result->writes);
+    // The block's tx and result trees, as logs (O(log n) proofs).
+    crypto::MemoryMerkleStore tx_nodes;
+    crypto::MemoryMerkleStore result_nodes;
+    crypto::MerkleLog tx_tree(alg, tx_nodes);  // the block's tx_root
+    crypto::MerkleLog result_tree(alg, result_nodes);
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto& o = result->outcomes[i];
+      if (!o.accepted) return fail("entry " + std::to_string(start + i) + " was rejected: " + o.reason);
+      ledger::BundleEntry e;
+      e.height = height;
+      e.index = i;
+      e.block_entries = count;
+      e.envelope = block[i];
+      e.accepted = true;
+      e.reads = o.reads;
+      e.leaf = log.append(ledger::log_leaf(alg, block[i].id));
+      tx_tree.append(ledger::log_leaf(alg, block[i].id));
+      result_tree.append(ledger::result_leaf(alg, e.result(alg, e.reads)));
+      // Values of the bundle's documents are elided, as the node does (every document here is in the bundle).
+      for (auto it = e.reads.begin(); it != e.reads.end();) {
+        if (it->second && it->first.starts_with(contracts::keys::kDocument)) {
+          e.elided.emplace(it->first, crypto::hash(alg, *it->second));
+          it = e.reads.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      bundle.entries.push_back(std::move(e));
+    }
+    ledger::BlockHeader h;
+    h.height = height;
+    h.prev = prev;
+    h.time = time;
+    h.tx_root = crypto::hex(*tx_tree.root());
+    h.result_root = crypto::hex(*result_tree.root());
+    h.log_size = log.size();
+    h.log_root = crypto::hex(*log.root());
+    h.membership_hash = crypto::hex(*members->hash());
+    h.writes_hash = crypto::hex(contracts::digest_writes(alg, result->writes));
+    prev = h.hash_hex(alg);
+    auto att = ledger::attest(*node_key, "n1", members->network(), height, prev);
+    if (!att) return fail("attest: " + att.error().message);
+    bundle.blocks.push_back(ledger::BundleBlock{h, {*att}});
+    for (std::size_t i = 0; i < count; ++i) {
+      auto& e = bundle.entries[start + i];
+      e.result_proof = *result_tree.inclusion_proof(i, count);
+    }
+  }
+  for (auto& e : bundle.entries) e.log_proof = *log.inclusion_proof(*e.leaf, log.size());
+  bundle.head_height = height;
+  bundle.head_hash = prev;
+  bundle.document = "WR-0";
+  std::set<std::string> docs;
+  for (std::size_t g = 0; g < n / 4; ++g) {
+    docs.insert("WR-" + std::to_string(g));
+    docs.insert("PL-" + std::to_string(g));
+  }
+  bundle.documents.assign(docs.begin(), docs.end());
+  const std::string text = bundle.to_json().dump();
+  if (!out_file.empty()) {  // the bundle, and its genesis beside it (FILE.genesis.json), for 'onebill verify'
+    std::ofstream(out_file) << text;
+    std::ofstream(out_file + ".genesis.json") << genesis;
+  }
+
+  std::cerr << "verifying " << text.size() << " bytes...\n";
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  json parsed = json::parse(text);
+  const auto t1 = Clock::now();
+  const audit::Report report = audit::verify_bundle(genesis, parsed);
+  const auto t2 = Clock::now();
+  if (!report.ok) return fail("the bundle does not verify: " + report.to_json().dump());
+  if (report.counts.replayed != n || report.counts.signatures != n) return fail("not every entry was checked");
+  const double parse_s = std::chrono::duration<double>(t1 - t0).count();
+  const double verify_s = std::chrono::duration<double>(t2 - t1).count();
+  std::cout << "entries=" << n << " alg=" << alg_name << " bytes=" << text.size() << " parse_s=" << parse_s
+            << " verify_s=" << verify_s << " entries_per_s=" << static_cast<double>(n) / (parse_s + verify_s) << "\n";
+  return 0;
+}
