@@ -49,9 +49,13 @@ void NodeImpl::raft_main() {
         }
       }
     }
-    while (now >= next_tick_) {
+    // At most one tick per pass, and ticks missed while this thread was held up (a slow apply, an fsync, a starved
+    // CPU) are dropped, as Go's time.Ticker drops them for etcd: charging them all at once would make a follower
+    // that just heard from the leader campaign anyway, and under load cost the cluster its leader.
+    if (now >= next_tick_) {
       raft->tick();
       next_tick_ += tick;
+      if (next_tick_ <= now) next_tick_ = now + tick;
     }
     maybe_propose(now);
     while (!halted_ && raft->has_ready()) handle_ready();
