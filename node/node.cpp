@@ -288,6 +288,10 @@ void NodeImpl::stop() {
   raft.reset();
   raft_storage.reset();
   ledger.reset();
+  {
+    std::lock_guard lock(source_mu_);
+    sources_.clear();  // they hold LevelDB snapshots of the database closed next
+  }
   store.reset();  // closes LevelDB
   log.info("node stopped", {{"node", node_id}});
 }

@@ -182,28 +182,8 @@ class Cluster {
   std::vector<pid_t> pids_;
 };
 
-json bill(const std::string& container) {
-  json b = testing::sample_bill_body();
-  b["equipment"][0]["ref"] = container;
-  b["cargo"][0]["equipment_ref"] = container;
-  return b;
-}
-
-// Valid ISO 6346 numbers for many distinct bills: owner "TCLU", serial i, check digit computed.
-std::string container(int i) {
-  std::string s = "TCLU" + std::string(6 - std::to_string(i).size(), '0') + std::to_string(i);
-  int values[26];
-  for (int c = 0, v = 10; c < 26; ++c, ++v) {
-    if (v % 11 == 0) ++v;
-    values[c] = v;
-  }
-  long sum = 0;
-  for (int k = 0; k < 10; ++k) {
-    int v = k < 4 ? values[s[static_cast<std::size_t>(k)] - 'A'] : s[static_cast<std::size_t>(k)] - '0';
-    sum += static_cast<long>(v) << k;
-  }
-  return s + std::to_string(sum % 11 % 10);
-}
+using testing::bill;
+using testing::container;
 
 }  // namespace
 

@@ -64,5 +64,10 @@ class TestNet {
 nlohmann::json sample_bill_body();
 nlohmann::json sample_event_body(int leg, const std::string& event, const std::string& at,
                                  const std::vector<std::string>& refs);
+// sample_bill_body() on container `container` instead of the sample's (the equipment index allows one live bill
+// per container).
+nlohmann::json bill(const std::string& container);
+// A valid ISO 6346 container number for serial i: owner "TCLU", six digits, check digit computed.
+std::string container(int i);
 
 }  // namespace onebill::testing

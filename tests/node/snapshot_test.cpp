@@ -1,0 +1,436 @@
+// State snapshots without a network (node/snapshot.h, docs/storage.md §6): a snapshot built from one node's
+// database is checked and installed into another database that is behind; snapshots a lying leader could send
+// are refused with the old state intact; and a crash at every step of the install (FaultInjectionEnv drops what
+// was not synced) leaves, after a restart, either the old state or the whole new one — never a mix.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include <unistd.h>
+
+#include "consensus/storage/leveldb_storage.h"
+#include "contracts/membership.h"
+#include "node/config.h"
+#include "node/ledger/format.h"
+#include "node/node.h"
+#include "node/node_impl.h"
+#include "node/snapshot.h"
+#include "node/store.h"
+#include "tests/support/fault_env.h"
+#include "tests/support/testnet.h"
+
+using namespace onebill;
+using nlohmann::json;
+namespace fs = std::filesystem;
+using Records = std::vector<std::pair<std::string, std::string>>;
+
+namespace {
+
+// The ledger records of a database: every key except the Raft log, attestations and node-local x/ records (what
+// a snapshot must carry, whatever the content format says).
+std::map<std::string, std::string> ledger_records(const node::Store& store) {
+  std::map<std::string, std::string> out;
+  std::unique_ptr<leveldb::Iterator> it(store.db()->NewIterator(leveldb::ReadOptions()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string k = it->key().ToString();
+    if (k.starts_with("r/") || k.starts_with("a/") || (k.starts_with("x/") && k != "x/applied")) continue;
+    out[k] = it->value().ToString();
+  }
+  return out;
+}
+
+std::map<std::string, std::string> ledger_records(const fs::path& db) {
+  auto s = node::Store::open(db);
+  REQUIRE(s.ok());
+  return ledger_records(**s);
+}
+
+consensus::ConfState genesis_conf(const contracts::Membership& m) {
+  consensus::ConfState c;
+  for (const auto& [id, n] : m.nodes()) (n.voter ? c.voters : c.learners).push_back(node::raft_id(id));
+  std::sort(c.voters.begin(), c.voters.end());
+  std::sort(c.learners.begin(), c.learners.end());
+  return c;
+}
+
+// A one-voter network run in this process: `first` entries applied and its database copied (the "old" state a
+// node that fell behind has), then `more` entries. Built once for all the tests here.
+struct Source {
+  testing::TestNet net{fs::temp_directory_path() / ("onebill-snapshot-" + std::to_string(::getpid())), 1, 0,
+                       crypto::SigAlg::ecdsa_p256, json{{"snapshot_interval", 0}}};
+  fs::path db;      // the node's database after every entry
+  fs::path old_db;  // a copy taken after the first entries
+  std::string genesis_hash;
+  contracts::Membership membership;
+  node::SnapshotTrust trust;
+
+  Source() : membership(*contracts::Membership::from_genesis(genesis_text())) {
+    auto config = node::load_config(net.nodes()[0].config);
+    REQUIRE(config.ok());
+    db = config->data_dir / "db";
+    old_db = net.dir() / "old-db";
+    run(*config, 0, 2);
+    fs::copy(db, old_db, fs::copy_options::recursive);
+    run(*config, 2, 5);
+    auto g = ledger::genesis_hash(genesis_text(), membership.hash_alg());
+    REQUIRE(g.ok());
+    genesis_hash = *g;
+    trust = node::SnapshotTrust{genesis_hash, membership.network(), membership.hash_alg(), membership};
+  }
+  ~Source() { fs::remove_all(net.dir()); }
+
+  std::string genesis_text() const {
+    std::ifstream in(net.genesis_path(), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+
+  void run(const node::NodeConfig& config, int from, int to) {
+    node::Logger log(node::LogLevel::error);
+    auto n = node::Node::create(config, log);
+    REQUIRE(n.ok());
+    REQUIRE((*n)->start().ok());
+    auto call = [&](const std::string& method, const std::string& target, const std::string& body) {
+      node::http::Request req(boost::beast::http::string_to_verb(method), target, 11);
+      req.set(boost::beast::http::field::authorization, "Bearer " + testing::TestNet::token("crct"));
+      req.body() = body;
+      req.prepare_payload();
+      return (*n)->call(std::move(req));
+    };
+    for (int i = 0; i < 100 && call("GET", "/readyz", "").response.result_int() != 200; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    for (int i = from; i < to; ++i) {
+      json env = net.envelope("crct", "bill.issue", "OB-SN" + std::to_string(i), testing::bill(testing::container(500 + i)));
+      auto r = call("POST", "/v1/transactions", env.dump());
+      REQUIRE(r.response.result_int() == 200);
+      REQUIRE(json::parse(r.response.body())["status"] == "accepted");
+    }
+    // The single voter attests each block right after applying it; give the last attestation time to be stored.
+    for (int i = 0; i < 100; ++i) {
+      auto head = json::parse(call("GET", "/v1/log/head", "").response.body(), nullptr, false);
+      if (head.is_object() && head.value("height", 0) == to) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    (*n)->stop();
+  }
+};
+
+Source& source() {
+  static Source s;
+  return s;
+}
+
+// A snapshot of the source's database with its certificate at `certified_top` or below, and its content.
+struct Built {
+  node::SnapshotManifest manifest;
+  Records records;
+  consensus::Term term = 0;
+};
+
+Built build(std::int64_t certified_top) {
+  Source& src = source();
+  auto store = node::Store::open(src.db);
+  REQUIRE(store.ok());
+  auto cert = node::load_certified_head(**store, src.membership, src.membership.network(), src.membership.hash_alg(),
+                                        certified_top, 1000);
+  REQUIRE(cert.ok());
+  REQUIRE(cert->has_value());
+  auto snap = node::SnapshotSource::build(**store, src.genesis_hash, *cert);
+  REQUIRE(snap.ok());
+  Built b;
+  b.manifest = (*snap)->manifest();
+  std::string after;
+  for (int i = 0; i < 100000; ++i) {
+    auto chunk = (*snap)->read(after, 300);  // small chunks: many requests, records never split
+    REQUIRE(chunk.ok());
+    std::string_view in = chunk->records;
+    while (!in.empty()) {
+      std::uint32_t klen = 0, vlen = 0;
+      for (int k = 3; k >= 0; --k) klen = (klen << 8) | static_cast<std::uint8_t>(in[static_cast<std::size_t>(k)]);
+      std::string key(in.substr(4, klen));
+      for (int k = 3; k >= 0; --k) vlen = (vlen << 8) | static_cast<std::uint8_t>(in[4 + klen + static_cast<std::size_t>(k)]);
+      b.records.emplace_back(key, std::string(in.substr(8 + klen, vlen)));
+      in.remove_prefix(8 + klen + vlen);
+    }
+    if (chunk->done) break;
+    after = chunk->last_key;
+  }
+  auto raft = consensus::LevelDbStorage::open((*store)->db(), "r/", genesis_conf(src.membership));
+  REQUIRE(raft.ok());
+  auto term = (*raft)->term(b.manifest.point.raft_index);
+  REQUIRE(term.ok());
+  b.term = *term;
+  return b;
+}
+
+// Makes the manifest describe `records` again (a forger who controls both).
+void reseal(node::SnapshotManifest& m, const Records& records) {
+  crypto::Hasher h(crypto::HashAlg::sha256);
+  m.records = records.size();
+  m.bytes = 0;
+  for (const auto& [k, v] : records) {
+    std::string rec;
+    node::append_snapshot_record(rec, k, v);
+    h.update(rec);
+    m.bytes += rec.size();
+  }
+  m.content_hash = crypto::hex(h.finish());
+}
+
+std::string& value_of(Records& records, const std::string& key) {
+  for (auto& [k, v] : records) {
+    if (k == key) return v;
+  }
+  FAIL("no record " << key);
+  static std::string none;
+  return none;
+}
+
+// Rewrites the block header at `height` with `edit`, then re-links every later block and x/applied and reseals:
+// a consistent forgery of the chain, which only the checks against trust anchors can catch.
+void forge_header(Built& b, std::int64_t height, const std::function<void(json&)>& edit) {
+  crypto::HashAlg alg = source().membership.hash_alg();
+  std::string prev;
+  for (std::int64_t h = height; h <= b.manifest.point.height; ++h) {
+    std::string& v = value_of(b.records, node::key::block(static_cast<std::uint64_t>(h)));
+    json rec = json::parse(v);
+    if (h == height) edit(rec["header"]);
+    if (h > height) rec["header"]["prev"] = prev;
+    auto header = ledger::BlockHeader::from_json(rec["header"]);
+    REQUIRE(header.ok());
+    prev = header->hash_hex(alg);
+    rec["hash"] = prev;
+    v = rec.dump();
+  }
+  b.manifest.point.header_hash = prev;
+  value_of(b.records, "x/applied") = b.manifest.point.to_json().dump();
+  reseal(b.manifest, b.records);
+}
+
+std::string stream(const Records& records) {
+  std::string out;
+  for (const auto& [k, v] : records) node::append_snapshot_record(out, k, v);
+  return out;
+}
+
+// Receives `b` into `staging` through `env`: Status of create, add or finish, whichever failed first.
+Status receive(const Built& b, leveldb::Env* env, const fs::path& staging) {
+  auto r = node::SnapshotReceiver::create(env, staging.string(), b.manifest, source().trust);
+  if (!r) return r.error();
+  // Two records per chunk.
+  for (std::size_t i = 0; i < b.records.size(); i += 2) {
+    Records part(b.records.begin() + static_cast<std::ptrdiff_t>(i),
+                 b.records.begin() + static_cast<std::ptrdiff_t>(std::min(i + 2, b.records.size())));
+    if (Status s = (*r)->add(stream(part)); !s) return s;
+  }
+  return (*r)->finish();
+}
+
+consensus::Ready ready_for(const Built& b) {
+  consensus::Ready rd;
+  consensus::Snapshot snap;
+  snap.meta.index = b.manifest.point.raft_index;
+  snap.meta.term = b.term;
+  snap.meta.conf_state = genesis_conf(source().membership);
+  std::string text = b.manifest.encode();
+  snap.data.assign(text.begin(), text.end());
+  rd.snapshot = std::move(snap);
+  rd.hard_state = consensus::HardState{b.term, 0, b.manifest.point.raft_index};
+  rd.must_sync = true;
+  return rd;
+}
+
+// A fresh copy of the old database to install into.
+struct Target {
+  fs::path dir;
+  fs::path db;
+  fs::path staging;
+  explicit Target(const std::string& name)
+      : dir(source().net.dir() / ("target-" + name)), db(dir / "db"), staging(dir / "snapshot.incoming") {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    fs::copy(source().old_db, db, fs::copy_options::recursive);
+  }
+  ~Target() { fs::remove_all(dir); }
+};
+
+// What a restart does with a database: Node::create resumes an interrupted install, opens the ledger and
+// re-creates the Raft core with invariant checks on.
+void restart(const fs::path& dir) {
+  auto config = node::load_config(source().net.nodes()[0].config);
+  REQUIRE(config.ok());
+  config->data_dir = dir;
+  node::Logger log(node::LogLevel::error);
+  auto n = node::Node::create(*config, log);
+  REQUIRE(n.ok());
+}
+
+}  // namespace
+
+TEST_CASE("snapshot: built from one database and installed into one behind, it carries every ledger record", "[node][snapshot]") {
+  Built b = build(2);  // certified at height 2, applied at 5: a chain of four headers to check
+  CHECK(b.manifest.certified_height == 2);
+  CHECK(b.manifest.point.height == 5);
+  Target t("install");
+  REQUIRE(receive(b, leveldb::Env::Default(), t.staging).ok());
+  {
+    auto store = node::Store::open(t.db);
+    REQUIRE(store.ok());
+    auto raft = consensus::LevelDbStorage::open((*store)->db(), "r/", genesis_conf(source().membership));
+    REQUIRE(raft.ok());
+    REQUIRE(node::install_snapshot(**store, **raft, t.staging.string(), b.manifest, ready_for(b)).ok());
+    CHECK((*raft)->snapshot_meta().index == b.manifest.point.raft_index);
+    CHECK_FALSE((*store)->get(node::key::kInstalling)->has_value());
+    // The manifest's attestations are stored, so the certified head survives.
+    CHECK((*store)->get(node::key::attestation(2, "n1"))->has_value());
+  }
+  CHECK_FALSE(fs::exists(t.staging));
+  CHECK(ledger_records(t.db) == ledger_records(source().db));
+  restart(t.dir);
+}
+
+TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was", "[node][snapshot]") {
+  Target t("refuse");
+  auto old = ledger_records(t.db);
+  REQUIRE(old != ledger_records(source().db));
+  auto refused = [&](Built b, const std::string& why) {
+    INFO(why);
+    Status s = receive(b, leveldb::Env::Default(), t.staging);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().code == "bad_snapshot");
+    CHECK(s.error().message.find(why) != std::string::npos);
+    CHECK(ledger_records(t.db) == old);
+  };
+  SECTION("content that does not hash to the manifest") {
+    Built b = build(2);
+    std::string& doc = value_of(b.records, node::key::state("doc/OB-SN3"));
+    doc[doc.size() / 2] = doc[doc.size() / 2] == 'x' ? 'y' : 'x';
+    refused(b, "does not hash");
+  }
+  SECTION("keys out of order") {
+    Built b = build(2);
+    std::swap(b.records[3], b.records[4]);
+    reseal(b.manifest, b.records);
+    refused(b, "increasing order");
+  }
+  SECTION("a key that is not ledger state") {
+    Built b = build(2);
+    b.records.insert(b.records.begin(), {"a/forged", "{}"});
+    reseal(b.manifest, b.records);
+    refused(b, "outside the ledger state");
+  }
+  SECTION("x/applied that is not the manifest's") {
+    Built b = build(2);
+    json applied = json::parse(value_of(b.records, "x/applied"));
+    applied["time"] = applied["time"].get<std::int64_t>() + 1;
+    value_of(b.records, "x/applied") = applied.dump();
+    reseal(b.manifest, b.records);
+    refused(b, "x/applied differs");
+  }
+  SECTION("a certified header without a quorum of valid attestations") {
+    Built none = build(2);
+    none.manifest.attestations.clear();
+    refused(none, "valid attestations");
+    Built forged = build(2);
+    REQUIRE_FALSE(forged.manifest.attestations.empty());
+    std::string& sig = forged.manifest.attestations[0].sig;
+    sig[sig.size() / 2] = sig[sig.size() / 2] == 'A' ? 'B' : 'A';
+    refused(forged, "valid attestations");
+    Built other = build(2);
+    other.manifest.attestations[0].node = "l9";  // not a voter
+    refused(other, "valid attestations");
+  }
+  SECTION("a header chain whose prev links are broken") {
+    Built b = build(2);
+    std::string& v = value_of(b.records, node::key::block(3));
+    json rec = json::parse(v);
+    rec["header"]["prev"] = std::string(64, '0');
+    auto header = ledger::BlockHeader::from_json(rec["header"]);
+    REQUIRE(header.ok());
+    rec["hash"] = header->hash_hex(source().membership.hash_alg());
+    v = rec.dump();
+    reseal(b.manifest, b.records);
+    refused(b, "does not link");
+  }
+  SECTION("a certified hash that is not the chain's") {
+    Built b = build(2);
+    forge_header(b, 2, [](json& h) { h["time"] = h["time"].get<std::int64_t>() + 1; });
+    refused(b, "certified hash");
+  }
+  SECTION("a membership that is not the header's") {
+    Built b = build(2);
+    forge_header(b, 5, [](json& h) { h["membership_hash"] = std::string(64, 'a'); });
+    refused(b, "membership");
+  }
+  SECTION("a Merkle log that is not the header's log root") {
+    Built b = build(2);
+    forge_header(b, 5, [](json& h) { h["log_root"] = std::string(64, 'b'); });
+    refused(b, "log_root");
+    Built node = build(2);
+    // Log size 5: the root reads the subtrees (level 2, index 0) and (level 0, index 4).
+    std::string& v = value_of(node.records, node::key::merkle(2, 0));
+    v[0] = static_cast<char>(v[0] ^ 1);
+    reseal(node.manifest, node.records);
+    refused(node, "log_root");
+  }
+  SECTION("another network's snapshot") {
+    Built b = build(2);
+    b.manifest.genesis = std::string(64, 'c');
+    refused(b, "genesis");
+  }
+  SECTION("more or fewer records than the manifest says") {
+    Built b = build(2);
+    b.records.pop_back();
+    refused(b, "records");
+  }
+  restart(t.dir);
+}
+
+TEST_CASE("snapshot: a crash at any step of the install leaves the old state or, after a restart, the whole new one", "[node][snapshot]") {
+  Built b = build(5);
+  auto old_state = ledger_records(source().old_db);
+  auto new_state = ledger_records(source().db);
+  // Runs the install through a FaultInjectionEnv up to `steps` (0: nothing, 1: marker, 2: staged records written,
+  // 3: the whole install), cuts the power (what was not synced is lost), restarts, and says which state it has.
+  auto crash_after = [&](int steps, bool write_error_in_step2) {
+    Target t("crash" + std::to_string(steps) + (write_error_in_step2 ? "e" : ""));
+    testing::FaultInjectionEnv env;
+    REQUIRE(receive(b, &env, t.staging).ok());
+    {
+      auto store = node::Store::open(t.db, &env);
+      REQUIRE(store.ok());
+      auto raft = consensus::LevelDbStorage::open((*store)->db(), "r/", genesis_conf(source().membership));
+      REQUIRE(raft.ok());
+      consensus::Ready rd = ready_for(b);
+      if (steps == 3) {
+        REQUIRE(node::install_snapshot(**store, **raft, t.staging.string(), b.manifest, rd).ok());
+      } else if (steps >= 1) {
+        REQUIRE(node::begin_snapshot_install(**store, t.staging.string(), b.manifest, rd.snapshot->meta).ok());
+        if (steps >= 2) {
+          env.set_write_error(write_error_in_step2);
+          Status s = node::apply_staged_snapshot(**store, t.staging.string(), b.manifest);
+          CHECK(s.ok() != write_error_in_step2);
+        }
+      }
+    }
+    env.drop_unsynced_data();
+    env.set_write_error(false);
+    restart(t.dir);
+    auto now = ledger_records(t.db);
+    CHECK((now == old_state || now == new_state));
+    auto store = node::Store::open(t.db);
+    REQUIRE(store.ok());
+    CHECK_FALSE((*store)->get(node::key::kInstalling)->has_value());
+    return now == new_state;
+  };
+  CHECK_FALSE(crash_after(0, false));
+  CHECK(crash_after(1, false));
+  CHECK(crash_after(2, false));
+  CHECK(crash_after(2, true));
+  CHECK(crash_after(3, false));
+}
