@@ -651,10 +651,11 @@ Result<std::unique_ptr<PeerTransport>> PeerTransport::create(asio::io_context& i
   auto fail = [&](const char* step) {
     return make_error("listen_failed", std::string(step) + " " + std::string(listen_address) + ": " + ec.message());
   };
-  if (impl->acceptor.open(endpoint.protocol(), ec)) return fail("cannot open a socket for");
-  if (impl->acceptor.set_option(tcp::acceptor::reuse_address(true), ec)) return fail("cannot set SO_REUSEADDR on");
-  if (impl->acceptor.bind(endpoint, ec)) return fail("cannot bind");
-  if (impl->acceptor.listen(asio::socket_base::max_listen_connections, ec)) return fail("cannot listen on");
+  // Errors through `ec` only: with BOOST_ASIO_NO_DEPRECATED (the whole build) these members return void.
+  if (impl->acceptor.open(endpoint.protocol(), ec); ec) return fail("cannot open a socket for");
+  if (impl->acceptor.set_option(tcp::acceptor::reuse_address(true), ec); ec) return fail("cannot set SO_REUSEADDR on");
+  if (impl->acceptor.bind(endpoint, ec); ec) return fail("cannot bind");
+  if (impl->acceptor.listen(asio::socket_base::max_listen_connections, ec); ec) return fail("cannot listen on");
   const auto local = impl->acceptor.local_endpoint(ec);
   if (ec) return fail("cannot read the port of");
   impl->port = local.port();
