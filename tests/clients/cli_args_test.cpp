@@ -164,7 +164,7 @@ TEST_CASE("the built binary: exit codes across the process boundary", "[cli][bin
   CHECK(run_binary(dir, {"verify", "b.json", "--genesis", "g.json"}).code == 2);  // files that are not there
   onebill::test::spit(dir / "g.json", "{}");
   onebill::test::spit(dir / "b.json", "{}");
-  CHECK(run_binary(dir, {"verify", "b.json", "--genesis", "g.json"}).code == 5);  // a bundle that does not verify
+  CHECK(run_binary(dir, {"verify", dir / "b.json", "--genesis", dir / "g.json"}).code == 5);  // does not verify
   // A node that is not there: an error, not a usage error.
   auto down = run_binary(dir, {"status", "--node", "http://127.0.0.1:1"});
   CHECK(down.code == 1);
