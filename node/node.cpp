@@ -228,8 +228,8 @@ Status NodeImpl::start() {
     peers.push_back(consensus::PeerInfo{raft_id(id), n.raft, std::move(*pub)});
   }
   std::string raft_listen = config.listen_raft ? config.listen_raft->text() : me->raft;
-  auto t = consensus::PeerTransport::create(
-      io, self, *tls_key, raft_listen, std::move(peers),
+  auto t = network_factory(PeerNetworkParams{
+      &io, self, &*tls_key, raft_listen, std::move(peers),
       [this](consensus::NodeId from, consensus::Channel ch, consensus::Bytes payload) {
         if (ch == consensus::Channel::raft) {
           post_to_raft(RaftInput{from, std::move(payload)});
@@ -246,7 +246,7 @@ Status NodeImpl::start() {
           auto a = ledger::Attestation::from_json(j);
           if (a && node_names.count(from) != 0 && a->node == node_names[from]) on_attestation(*a, false);
         }
-      });
+      }});
   if (!t) return t.error();
   transport = std::move(*t);
 
@@ -307,8 +307,9 @@ void NodeImpl::post_to_raft(Input input) {
 Node::Node(std::unique_ptr<NodeImpl> impl) : impl_(std::move(impl)) {}
 Node::~Node() { stop(); }
 
-Result<std::unique_ptr<Node>> Node::create(const NodeConfig& config, Logger& log) {
+Result<std::unique_ptr<Node>> Node::create(const NodeConfig& config, Logger& log, PeerNetworkFactory network) {
   auto impl = std::make_unique<NodeImpl>(config, log);
+  impl->network_factory = std::move(network);
   if (Status s = impl->init(); !s) return s.error();
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }

@@ -17,6 +17,7 @@
 #include "node/config.h"
 #include "node/http/server.h"
 #include "node/log.h"
+#include "node/peer_network.h"
 
 namespace onebill::node {
 
@@ -27,7 +28,9 @@ class Node {
   // Loads genesis and keys, opens (or initialises) the data dir and checks it belongs to this genesis.
   // Errors are the reasons the daemon refuses to start ("bad_config", "bad_genesis", "genesis_mismatch",
   // "bad_key", "io_error", "corruption"), each with a message for the operator.
-  static Result<std::unique_ptr<Node>> create(const NodeConfig& config, Logger& log);
+  // `network` replaces the TLS peer transport (tests: several nodes in one process over an in-memory network).
+  static Result<std::unique_ptr<Node>> create(const NodeConfig& config, Logger& log,
+                                              PeerNetworkFactory network = tls_peer_network());
   ~Node();
 
   // Binds the API and peer ports and starts the threads.

@@ -22,7 +22,6 @@
 #include "consensus/message.h"
 #include "consensus/raw_node.h"
 #include "consensus/storage/leveldb_storage.h"
-#include "consensus/transport/transport.h"
 #include "contracts/envelope.h"
 #include "contracts/membership.h"
 #include "crypto/keys.h"
@@ -32,6 +31,7 @@
 #include "node/ledger/ledger.h"
 #include "node/log.h"
 #include "node/metrics.h"
+#include "node/peer_network.h"
 #include "node/snapshot.h"
 #include "node/store.h"
 #include "node/worker_pool.h"
@@ -103,7 +103,8 @@ class NodeImpl {
   std::optional<consensus::RawNode> raft;  // Raft thread only
 
   boost::asio::io_context io{1};
-  std::unique_ptr<consensus::PeerTransport> transport;
+  PeerNetworkFactory network_factory;  // how start() joins the peer network (default: TLS)
+  std::unique_ptr<PeerNetwork> transport;
   std::unique_ptr<http::Server> server;
   http::Handler api_handler;
   std::unique_ptr<EventHub> events;
