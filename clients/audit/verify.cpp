@@ -45,6 +45,102 @@ std::string short_value(const std::optional<std::string>& v, crypto::HashAlg alg
   return "value of " + std::to_string(v->size()) + " bytes, hash " + crypto::hex(crypto::hash(alg, *v));
 }
 
+// Splitting the bundle's text so its entries can be parsed on several threads. The scanner only finds where each
+// value starts and ends (strings with their escapes, nested brackets); nlohmann parses every piece strictly, so a
+// malformed bundle is still refused, naming the piece.
+std::size_t skip_ws(std::string_view t, std::size_t i) {
+  while (i < t.size() && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r')) ++i;
+  return i;
+}
+
+// The end of the string starting at t[i] == '"' (one past its closing quote), or npos.
+std::size_t skip_string(std::string_view t, std::size_t i) {
+  for (++i; i < t.size(); ++i) {
+    if (t[i] == '\\') {
+      ++i;
+    } else if (t[i] == '"') {
+      return i + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// The end of the value starting at t[i], or npos.
+std::size_t skip_value(std::string_view t, std::size_t i) {
+  if (i >= t.size()) return std::string_view::npos;
+  if (t[i] == '"') return skip_string(t, i);
+  if (t[i] == '{' || t[i] == '[') {
+    int depth = 0;
+    for (; i < t.size(); ++i) {
+      const char c = t[i];
+      if (c == '"') {
+        i = skip_string(t, i);
+        if (i == std::string_view::npos) return i;
+        --i;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if ((c == '}' || c == ']') && --depth == 0) {
+        return i + 1;
+      }
+    }
+    return std::string_view::npos;
+  }
+  while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' && t[i] != '\n' && t[i] != '\t' &&
+         t[i] != '\r') {
+    ++i;
+  }
+  return i;
+}
+
+// The pieces of a JSON object (key -> value text) or array (value texts); nullopt when the text is not one.
+std::optional<std::vector<std::pair<std::string, std::string_view>>> split(std::string_view t, bool object) {
+  std::vector<std::pair<std::string, std::string_view>> out;
+  std::size_t i = skip_ws(t, 0);
+  if (i >= t.size() || t[i] != (object ? '{' : '[')) return std::nullopt;
+  i = skip_ws(t, i + 1);
+  if (i < t.size() && t[i] == (object ? '}' : ']')) return skip_ws(t, i + 1) == t.size() ? std::optional(out) : std::nullopt;
+  while (i < t.size()) {
+    std::string key;
+    if (object) {
+      const std::size_t end = t[i] == '"' ? skip_string(t, i) : std::string_view::npos;
+      if (end == std::string_view::npos) return std::nullopt;
+      json k = json::parse(t.substr(i, end - i), nullptr, false);
+      if (!k.is_string()) return std::nullopt;
+      key = k.get<std::string>();
+      i = skip_ws(t, end);
+      if (i >= t.size() || t[i] != ':') return std::nullopt;
+      i = skip_ws(t, i + 1);
+    }
+    const std::size_t end = skip_value(t, i);
+    if (end == std::string_view::npos || end == i) return std::nullopt;
+    out.emplace_back(std::move(key), t.substr(i, end - i));
+    i = skip_ws(t, end);
+    if (i < t.size() && t[i] == ',') {
+      i = skip_ws(t, i + 1);
+      continue;
+    }
+    if (i < t.size() && t[i] == (object ? '}' : ']')) return skip_ws(t, i + 1) == t.size() ? std::optional(out) : std::nullopt;
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// Runs fn(i) for i in [0, n) on `threads` threads, in chunks.
+template <class Fn>
+void parallel_for(std::size_t n, unsigned threads, const Fn& fn) {
+  std::atomic<std::size_t> cursor{0};
+  constexpr std::size_t kChunk = 64;
+  const auto work = [&] {
+    for (std::size_t start; (start = cursor.fetch_add(kChunk)) < n;) {
+      for (std::size_t i = start; i < std::min(start + kChunk, n); ++i) fn(i);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+}
+
 struct Block {
   const ledger::BundleBlock* b = nullptr;
   std::string hash;
@@ -55,8 +151,13 @@ struct Block {
 
 class Verifier {
  public:
-  Verifier(std::string_view genesis_text, const json& bundle_json, const Progress& progress, unsigned threads)
-      : genesis_text_(genesis_text), bundle_json_(bundle_json), progress_(progress), threads_(std::max(1u, threads)) {}
+  Verifier(std::string_view genesis_text, const json* bundle_json, std::string_view bundle_text,
+           const Progress& progress, unsigned threads)
+      : genesis_text_(genesis_text),
+        bundle_json_(bundle_json),
+        bundle_text_(bundle_text),
+        progress_(progress),
+        threads_(std::max(1u, threads)) {}
 
   Report run();
 
@@ -79,7 +180,9 @@ class Verifier {
   std::shared_ptr<crypto::PublicKey> key_of(const contracts::Key& k);
 
   std::string_view genesis_text_;
-  const json& bundle_json_;
+  const json* bundle_json_;       // the bundle parsed, or
+  std::string_view bundle_text_;  // its text, parsed here on several threads
+  Result<ledger::Bundle> parse_text();
   const Progress& progress_;
   unsigned threads_ = 1;
   Report report_;
@@ -99,39 +202,71 @@ class Verifier {
   struct Pre {
     signed char sig = -1;
     bool log_ok = false;
+    std::atomic<bool> done{false};
   };
+  static constexpr std::size_t kChunk = 32;
   std::vector<Pre> pre_;
+  std::vector<std::shared_ptr<crypto::PublicKey>> keys_ahead_;
+  crypto::Digest head_root_{};
+  std::atomic<std::size_t> cursor_{0};
+  std::vector<std::thread> workers_;
   void precheck();
+  void check_ahead(std::size_t i);
+  const Pre& ahead(std::size_t i);
+  void stop_workers();
+
+ public:
+  ~Verifier() { stop_workers(); }
+
+ private:
   std::set<std::pair<std::string, std::int64_t>> nonces_;
   std::map<std::string, std::shared_ptr<crypto::PublicKey>> keys_;
 };
 
 void Verifier::precheck() {
-  pre_.assign(bundle_.entries.size(), Pre{});
-  // Genesis keys of the signers, parsed once, before the threads start (the map is read-only after).
-  std::vector<std::shared_ptr<crypto::PublicKey>> keys(bundle_.entries.size());
+  pre_ = std::vector<Pre>(bundle_.entries.size());
+  // Genesis keys of the signers, parsed once, before the threads start (read-only after).
+  keys_ahead_.assign(bundle_.entries.size(), nullptr);
   for (std::size_t i = 0; i < bundle_.entries.size(); ++i) {
-    if (const contracts::Key* k = members_->key(bundle_.entries[i].envelope.tx.signer)) keys[i] = key_of(*k);
+    if (const contracts::Key* k = members_->key(bundle_.entries[i].envelope.tx.signer)) keys_ahead_[i] = key_of(*k);
   }
-  const auto& head = head_->b->header;
-  const auto head_root = crypto::digest_from_hex(head.log_root).value();
-  std::atomic<std::size_t> cursor{0};
-  constexpr std::size_t kChunk = 64;
-  const auto work = [&] {
-    for (std::size_t start; (start = cursor.fetch_add(kChunk)) < pre_.size();) {
-      for (std::size_t i = start; i < std::min(start + kChunk, pre_.size()); ++i) {
-        const auto& e = bundle_.entries[i];
-        if (keys[i]) pre_[i].sig = keys[i]->verify(e.envelope.canonical_tx, e.envelope.sig) ? 1 : 0;
-        pre_[i].log_ok = e.accepted && e.leaf && *e.leaf < head.log_size &&
-                         crypto::verify_inclusion(alg_, ledger::log_leaf(alg_, e.envelope.id), *e.leaf, head.log_size,
-                                                  e.log_proof, head_root);
+  head_root_ = crypto::digest_from_hex(head_->b->header.log_root).value();
+  // The workers run ahead of the ledger-order pass in run(), which waits for each entry's result (pipelined).
+  for (unsigned t = 0; t + 1 < threads_; ++t) {
+    workers_.emplace_back([this] {
+      for (std::size_t start; (start = cursor_.fetch_add(kChunk)) < pre_.size();) {
+        for (std::size_t i = start; i < std::min(start + kChunk, pre_.size()); ++i) check_ahead(i);
       }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads_; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+    });
+  }
+}
+
+void Verifier::check_ahead(std::size_t i) {
+  const auto& e = bundle_.entries[i];
+  const auto& head = head_->b->header;
+  Pre& p = pre_[i];
+  if (keys_ahead_[i]) p.sig = keys_ahead_[i]->verify(e.envelope.canonical_tx, e.envelope.sig) ? 1 : 0;
+  p.log_ok = e.accepted && e.leaf && *e.leaf < head.log_size &&
+             crypto::verify_inclusion(alg_, ledger::log_leaf(alg_, e.envelope.id), *e.leaf, head.log_size, e.log_proof,
+                                      head_root_);
+  p.done.store(true, std::memory_order_release);
+  p.done.notify_one();
+}
+
+const Verifier::Pre& Verifier::ahead(std::size_t i) {
+  Pre& p = pre_[i];
+  if (workers_.empty()) {
+    if (!p.done.load(std::memory_order_relaxed)) check_ahead(i);  // one thread: no one runs ahead
+  } else {
+    p.done.wait(false, std::memory_order_acquire);
+  }
+  return p;
+}
+
+void Verifier::stop_workers() {
+  cursor_.store(pre_.size());  // nothing more to take
+  for (auto& t : workers_) t.join();
+  workers_.clear();
 }
 
 std::shared_ptr<crypto::PublicKey> Verifier::key_of(const contracts::Key& k) {
@@ -144,6 +279,44 @@ std::shared_ptr<crypto::PublicKey> Verifier::key_of(const contracts::Key& k) {
   return out;
 }
 
+Result<ledger::Bundle> Verifier::parse_text() {
+  const auto bad = [](const std::string& what) { return make_error("bad_bundle", what); };
+  const auto not_json = [](const std::string& what) { return make_error("bad_json", what); };
+  auto top = split(bundle_text_, true);
+  if (!top) return not_json("the bundle is not a JSON object");
+  json rest = json::object();
+  std::string_view entries_text;
+  for (const auto& [k, v] : *top) {
+    if (rest.contains(k) || (k == "entries" && !entries_text.empty())) return bad("bundle: duplicate field \"" + k + "\"");
+    if (k == "entries") {
+      entries_text = v;
+      continue;
+    }
+    json value = json::parse(v, nullptr, false);
+    if (value.is_discarded()) return not_json("bundle." + k + ": not JSON");
+    rest[k] = std::move(value);
+  }
+  rest["entries"] = json::array();
+  auto b = ledger::Bundle::from_json(rest, alg_);
+  if (!b) return b.error();
+  if (entries_text.empty()) return b;
+  auto pieces = split(entries_text, false);
+  if (!pieces) return entries_text.starts_with("[") ? not_json("bundle.entries: not JSON") : bad("bundle.entries: expected an array");
+  std::vector<std::optional<Result<ledger::BundleEntry>>> parsed(pieces->size());
+  parallel_for(pieces->size(), threads_, [&](std::size_t i) {
+    const std::string where = "bundle.entries[" + std::to_string(i) + "]";
+    json j = json::parse((*pieces)[i].second, nullptr, false);
+    parsed[i] = j.is_discarded() ? Result<ledger::BundleEntry>(not_json(where + ": not JSON"))
+                                 : ledger::BundleEntry::from_json(j, where, alg_);
+  });
+  b->entries.reserve(parsed.size());
+  for (auto& p : parsed) {
+    if (!*p) return (*p).error();
+    b->entries.push_back(std::move(p->value()));
+  }
+  return b;
+}
+
 bool Verifier::load() {
   auto m = contracts::Membership::from_genesis(genesis_text_);
   if (!m) return fail("genesis", "genesis", "the genesis file does not load: " + m.error().code + ": " + m.error().message);
@@ -152,8 +325,8 @@ bool Verifier::load() {
   report_.network = members_->network();
   auto ghash = ledger::genesis_hash(genesis_text_, alg_);
   if (!ghash) return fail("genesis", "genesis", ghash.error().message);
-  auto b = ledger::Bundle::from_json(bundle_json_, alg_);
-  if (!b) return fail("format", "bundle", b.error().message);
+  auto b = bundle_json_ != nullptr ? ledger::Bundle::from_json(*bundle_json_, alg_) : parse_text();
+  if (!b) return fail(b.error().code == "bad_json" ? "json" : "format", "bundle", b.error().message);
   bundle_ = std::move(*b);
   report_.document = bundle_.document;
   report_.head_height = bundle_.head_height;
@@ -242,8 +415,9 @@ bool Verifier::entry(std::size_t i, const ledger::BundleEntry& e, const Block& b
   bool bad_sig = false;
   if (key) {
     // A key id is never reused, so a genesis key's check made ahead stands for the key in force now.
-    bool valid = pre_[i].sig == 1;
-    if (pre_[i].sig < 0) {
+    const Pre& pre = ahead(i);
+    bool valid = pre.sig == 1;
+    if (pre.sig < 0) {
       auto pub = key_of(**key);
       valid = pub && pub->verify(e.envelope.canonical_tx, e.envelope.sig);
     }
@@ -280,7 +454,7 @@ bool Verifier::entry(std::size_t i, const ledger::BundleEntry& e, const Block& b
   if (!e.accepted) return true;
   // Accepted: in the head's log, a fresh nonce, and its writes carried forward.
   const auto& head = head_->b->header;
-  if (!pre_[i].log_ok) {
+  if (!ahead(i).log_ok) {
     return fail("log_proof", where, "the entry is not in the log of the head (size " + std::to_string(head.log_size) + ")");
   }
   ++report_.counts.log_proofs;
@@ -359,6 +533,10 @@ bool Verifier::certify_chain() {
 Report Verifier::run() {
   if (!load() || !check_order()) return report_;
   precheck();
+  struct Join {
+    Verifier& v;
+    ~Join() { v.stop_workers(); }
+  } join{*this};
   std::size_t done = 0;
   std::size_t next = 0;
   for (auto& [height, blk] : blocks_) {
@@ -408,7 +586,13 @@ json Report::to_json() const {
 
 Report verify_bundle(std::string_view genesis_text, const json& bundle, const Progress& progress, unsigned threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  return Verifier(genesis_text, bundle, progress, threads).run();
+  return Verifier(genesis_text, &bundle, {}, progress, threads).run();
+}
+
+Report verify_bundle_text(std::string_view genesis_text, std::string_view bundle, const Progress& progress,
+                          unsigned threads) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  return Verifier(genesis_text, nullptr, bundle, progress, threads).run();
 }
 
 }  // namespace onebill::audit

@@ -36,7 +36,7 @@ struct Counts {
 
 // The first thing that did not hold.
 struct Failure {
-  std::string check;     // format | genesis | order | result_proof | log_proof | signature | nonce |
+  std::string check;     // json (not JSON text) | format | genesis | order | result_proof | log_proof | signature | nonce |
                          // replay | history | membership | certificate | head
   std::string where;     // "entry <id> (height h, index i)", "block <h>", or "bundle"
   std::string expected;  // may be empty
@@ -64,5 +64,9 @@ using Progress = std::function<void(std::size_t done, std::size_t total)>;
 // threads = 0: one per hardware thread.
 Report verify_bundle(std::string_view genesis_text, const nlohmann::json& bundle, const Progress& progress = {},
                      unsigned threads = 0);
+// The same from the bundle's text, whose entries are parsed on the threads too (what 'onebill verify' uses). A
+// text that is not JSON fails the "json" check.
+Report verify_bundle_text(std::string_view genesis_text, std::string_view bundle, const Progress& progress = {},
+                          unsigned threads = 0);
 
 }  // namespace onebill::audit

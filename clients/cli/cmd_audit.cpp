@@ -79,10 +79,11 @@ int verify(Context& ctx) {
   const std::string genesis_path = ctx.args.required("genesis");
   const std::string genesis = ctx.read_input("the genesis file", genesis_path);
   const std::string text = ctx.read_input("the bundle", bundle_path, std::size_t{4} << 30);
-  json bundle = json::parse(text, nullptr, false);
-  if (bundle.is_discarded()) throw UsageError{"the bundle " + bundle_path + " is not JSON"};
   ProgressBar bar(ctx);
-  const audit::Report report = audit::verify_bundle(genesis, bundle, bar.callback());
+  const audit::Report report = audit::verify_bundle_text(genesis, text, bar.callback());
+  if (report.failure && report.failure->check == "json") {
+    throw UsageError{"the bundle " + bundle_path + " is not JSON (" + report.failure->message + ")"};
+  }
   if (ctx.json()) {
     ctx.out << report.to_json().dump(2) << "\n";
     return report.ok ? kOk : kInvalid;

@@ -142,6 +142,10 @@ json reads_json(const BundleEntry& e) {
 
 }  // namespace
 
+Result<BundleEntry> BundleEntry::from_json(const json& j, const std::string& where, crypto::HashAlg alg) {
+  return entry_from_json(j, where, alg);
+}
+
 EntryResult BundleEntry::result(crypto::HashAlg alg, const contracts::ReadSet& all_reads) const {
   return EntryResult{envelope.id, accepted, reason, reads_hash(alg, all_reads)};
 }

@@ -48,6 +48,9 @@ struct BundleEntry {
   std::optional<std::uint64_t> leaf;         // accepted: the entry's index in the log
   std::vector<crypto::Digest> log_proof;     // accepted: inclusion at `leaf` in the head's log
 
+  // One element of Bundle::entries (strict, as Bundle::from_json); `where` names it in errors.
+  static Result<BundleEntry> from_json(const nlohmann::json& j, const std::string& where, crypto::HashAlg alg);
+
   // The result as its block recorded it, given the entry's whole read set (reads + the elided values).
   EntryResult result(crypto::HashAlg alg, const contracts::ReadSet& all_reads) const;
 };

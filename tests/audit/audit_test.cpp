@@ -340,3 +340,22 @@ TEST_CASE("audit: onebill verify prints what held and exits 0, or the failed che
   CHECK(run({"verify", (dir / "bundle.json").string(), "--genesis", st.s.net.genesis_path().string(), "--json"}, out) == 0);
   CHECK(json::parse(out)["counts"]["replayed"] == 7);
 }
+
+TEST_CASE("audit: the verifier reads the bundle's text on several threads with the same answers", "[audit]") {
+  Story& st = story();
+  const std::string text = st.bundle.dump();
+  for (unsigned threads : {1u, 2u, 4u}) {
+    auto r = audit::verify_bundle_text(st.genesis, text, {}, threads);
+    INFO(threads << " threads: " << r.to_json().dump());
+    REQUIRE(r.ok);
+    CHECK(r.documents == st.verify(st.bundle).documents);
+  }
+  json tampered = st.bundle;
+  tampered["entries"].erase(st.find(tampered, "pledge.approve", "PL-A"));
+  auto f = audit::verify_bundle_text(st.genesis, tampered.dump(2), {}, 2);
+  REQUIRE(f.failure);
+  CHECK(f.failure->check == "history");
+  CHECK(audit::verify_bundle_text(st.genesis, text.substr(0, text.size() / 2)).failure->check == "json");
+  CHECK(audit::verify_bundle_text(st.genesis, "[1,2]").failure->check == "json");
+  CHECK(audit::verify_bundle_text(st.genesis, R"({"format":1,"format":2})").failure->check == "format");
+}
