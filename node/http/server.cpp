@@ -35,7 +35,10 @@ Reply problem(unsigned status, std::string_view code, std::string_view detail, u
                          {"status", status},
                          {"code", std::string(code)},
                          {"detail", std::string(detail)}};
-  Reply r = json_reply(status, body.dump(), version, keep_alive);
+  // `detail` may quote the request (a path, a query value) and so hold bytes that are not UTF-8; nlohmann's dump
+  // throws on those, which turned a 404 into a 500. Such bytes come out as U+FFFD instead.
+  Reply r = json_reply(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), version,
+                       keep_alive);
   r.response.set(beast_http::field::content_type, "application/problem+json");
   return r;
 }
