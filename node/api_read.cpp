@@ -354,7 +354,7 @@ http::Reply Api::status(const http::Request& req) {
   json peers = json::array();
   auto ts = node_.transport->stats();
   for (const auto& ps : ts.peers) {
-    auto name = node_.node_names.count(ps.id) ? node_.node_names.at(ps.id) : std::to_string(ps.id);
+    auto name = node_.node_name(ps.id).empty() ? std::to_string(ps.id) : node_.node_name(ps.id);
     json pj = {{"node", name}, {"address", ps.address}, {"connected", ps.connected},
                {"inbound", ps.inbound_connected}, {"dropped_messages", ps.dropped_messages}};
     if (v.match.count(name)) {
@@ -378,7 +378,9 @@ http::Reply Api::status(const http::Request& req) {
               {"log_size", p.log_size},
               {"pending", node_.pending_count()},
               {"diverged", node_.diverged()},
-              {"peers", peers}};
+              {"peers", peers},
+              {"raft_voters", v.voters},
+              {"raft_learners", v.learners}};
   if (node_.diverged()) out["diverged_reason"] = node_.diverged_reason();
   if (auto head = node_.certified()) out["certified"] = {{"height", head->height}, {"header_hash", head->header_hash}};
   return ok(200, out, req);

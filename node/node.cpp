@@ -50,8 +50,31 @@ std::shared_ptr<const contracts::Membership> NodeImpl::membership_view() const {
 
 void NodeImpl::publish_membership(const contracts::Membership& m) {
   auto copy = std::make_shared<const contracts::Membership>(m);
+  {
+    std::lock_guard lock(membership_mu_);
+    for (const auto& [id, n] : m.nodes()) node_names_[raft_id(id)] = id;
+    membership_ = std::move(copy);
+  }
+  if (transport) {
+    if (Status s = transport->update_peers(peer_table(m)); !s) {
+      log.warn("cannot update the peer table", {{"code", s.error().code}, {"detail", s.error().message}});
+    }
+  }
+}
+
+std::string NodeImpl::node_name(consensus::NodeId id) const {
   std::lock_guard lock(membership_mu_);
-  membership_ = std::move(copy);
+  auto it = node_names_.find(id);
+  return it == node_names_.end() ? std::string() : it->second;
+}
+
+std::vector<consensus::PeerInfo> NodeImpl::peer_table(const contracts::Membership& m) const {
+  std::vector<consensus::PeerInfo> peers;
+  for (const auto& [id, n] : m.nodes()) {
+    auto pub = crypto::PublicKey::from_pem_any(n.tls_pub);
+    if (pub) peers.push_back(consensus::PeerInfo{raft_id(id), n.raft, std::move(*pub)});
+  }
+  return peers;
 }
 
 RaftView NodeImpl::view() const {
@@ -71,21 +94,18 @@ Status NodeImpl::init() {
   if (!gh) return gh.error();
   genesis_hash = *gh;
   node_id = config.node_id;
-  const contracts::Node* me = membership->node(node_id);
-  if (me == nullptr) return make_error("bad_config", "node '" + node_id + "' is not listed in genesis");
   self = raft_id(node_id);
-  for (const auto& [id, n] : membership->nodes()) node_names[raft_id(id)] = id;
-
-  // Keys: the node's TLS key must be the one genesis lists for it.
+  // A node not in genesis may have been added by governance (node.add): its key is checked against the
+  // membership the ledger holds, below. Until it is a member it needs its listen addresses in the config.
+  const contracts::Node* me = membership->node(node_id);
+  if (me == nullptr && (!config.listen_raft || !config.listen_api)) {
+    return make_error("bad_config", "node '" + node_id + "' is not listed in genesis; a node added by governance "
+                                    "(node.add) needs listen.api and listen.raft in its config");
+  }
   auto tls_pem = read_file(config.tls_key, "tls_key");
   if (!tls_pem) return tls_pem.error();
   auto tk = crypto::PrivateKey::from_pem_any(*tls_pem);
   if (!tk) return make_error("bad_key", "tls_key " + config.tls_key.string() + ": " + tk.error().message);
-  auto listed = crypto::PublicKey::from_pem_any(me->tls_pub);
-  if (!listed || listed->to_der() != tk->public_key().to_der()) {
-    return make_error("bad_key", "tls_key " + config.tls_key.string() + " is not the key genesis lists for node " +
-                                     node_id);
-  }
   tls_key = std::move(*tk);
   if (config.org_key) {
     auto pem = read_file(*config.org_key, "org_key");
@@ -180,7 +200,19 @@ Status NodeImpl::init() {
   genesis_membership = *membership;
   ledger = std::make_unique<Ledger>(*store, *membership, genesis_hash, *pool, verified);
   if (Status s = ledger->open(); !s) return s;
+  publish_membership(*membership);  // genesis nodes keep their names even after a node.remove
   publish_membership(ledger->membership());
+  // The node's TLS key must be the one the membership lists for it (genesis, or the node.add that added it).
+  if (const contracts::Node* listed_node = ledger->membership().node(node_id)) {
+    auto listed = crypto::PublicKey::from_pem_any(listed_node->tls_pub);
+    if (!listed || listed->to_der() != tls_key->public_key().to_der()) {
+      return make_error("bad_key", "tls_key " + config.tls_key.string() + " is not the key the membership lists "
+                                   "for node " + node_id);
+    }
+  } else {
+    log.warn("this node is not in the membership (yet): it follows once a governance node.add adds it",
+             {{"node", node_id}});
+  }
   reload_certified_head();  // from the stored attestations: the certified head survives a restart
   // The state is still exactly at the recorded snapshot: serve it as it is.
   if (auto snap = raft_storage->snapshot(); snap && !snap->empty() &&
@@ -221,15 +253,13 @@ Status NodeImpl::init() {
 Status NodeImpl::start() {
   auto membership = membership_view();
   const contracts::Node* me = membership->node(node_id);
-  std::vector<consensus::PeerInfo> peers;
-  for (const auto& [id, n] : membership->nodes()) {
-    auto pub = crypto::PublicKey::from_pem_any(n.tls_pub);
-    if (!pub) return make_error("bad_genesis", "node " + id + " has an unreadable tls_pub");
-    peers.push_back(consensus::PeerInfo{raft_id(id), n.raft, std::move(*pub)});
+  if (me == nullptr && (!config.listen_raft || !config.listen_api)) {
+    return make_error("bad_config", "node '" + node_id + "' is not in the membership: listen.api and listen.raft "
+                                    "are needed in its config");
   }
   std::string raft_listen = config.listen_raft ? config.listen_raft->text() : me->raft;
   auto t = network_factory(PeerNetworkParams{
-      &io, self, &*tls_key, raft_listen, std::move(peers),
+      &io, self, &*tls_key, raft_listen, peer_table(*membership),
       [this](consensus::NodeId from, consensus::Channel ch, consensus::Bytes payload) {
         if (ch == consensus::Channel::raft) {
           post_to_raft(RaftInput{from, std::move(payload)});
@@ -244,7 +274,7 @@ Status NodeImpl::start() {
         } else if (ch == consensus::Channel::attest) {
           nlohmann::json j = nlohmann::json::parse(payload.begin(), payload.end(), nullptr, false);
           auto a = ledger::Attestation::from_json(j);
-          if (a && node_names.count(from) != 0 && a->node == node_names[from]) on_attestation(*a, false);
+          if (a && raft_id(a->node) == from) on_attestation(*a, false);
         }
       }});
   if (!t) return t.error();

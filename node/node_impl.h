@@ -61,6 +61,8 @@ struct RaftView {
   std::uint64_t applied = 0;
   std::uint64_t last_index = 0;
   std::map<std::string, std::uint64_t> match;  // leader only: node id → match index
+  std::vector<std::string> voters;    // the Raft configuration in effect (node ids)
+  std::vector<std::string> learners;
 };
 
 class NodeImpl {
@@ -80,7 +82,6 @@ class NodeImpl {
   std::string network;
   std::string node_id;
   consensus::NodeId self = 0;
-  std::map<consensus::NodeId, std::string> node_names;  // raft id → node id
   std::optional<crypto::PrivateKey> tls_key;
   std::optional<crypto::PrivateKey> org_key;  // for `sign` tokens
   std::optional<contracts::Membership> genesis_membership;  // membership as genesis defines it
@@ -114,7 +115,12 @@ class NodeImpl {
 
   // ---- membership as of the last applied block, for admission on the I/O thread ----
   std::shared_ptr<const contracts::Membership> membership_view() const;
+  // Also remembers the nodes' names and, once the peer network runs, gives it the new peer table.
   void publish_membership(const contracts::Membership& m);
+  // The node id of a Raft id, for any node that was ever in the membership; "" if unknown. Any thread.
+  std::string node_name(consensus::NodeId id) const;
+  // The peer network's table: every node of `m` with its address and pinned key (unreadable keys skipped).
+  std::vector<consensus::PeerInfo> peer_table(const contracts::Membership& m) const;
 
   // ---- the inbox: I/O thread → Raft thread ----
   struct RaftInput {
@@ -142,6 +148,9 @@ class NodeImpl {
   void apply_committed(const std::vector<consensus::Entry>& entries);
   void maybe_propose(std::chrono::steady_clock::time_point now);
   void publish_view();
+  // Leader only: proposes the next Raft configuration change that brings the Raft voters and learners to the
+  // membership's nodes (governance node.add / node.remove): add a learner, promote it once caught up, remove.
+  void reconcile_conf(std::chrono::steady_clock::time_point now);
   void on_applied(AppliedBlock block);  // Raft thread → posts to the I/O thread
 
   // ---- state snapshots (snapshot_loop.cpp) ----
@@ -172,6 +181,8 @@ class NodeImpl {
  private:
   mutable std::mutex membership_mu_;
   std::shared_ptr<const contracts::Membership> membership_;
+  std::map<consensus::NodeId, std::string> node_names_;  // raft id → node id, of every node ever a member
+  std::chrono::steady_clock::time_point next_conf_attempt_{};  // Raft thread: reconcile_conf's pace
 
   std::mutex inbox_mu_;
   std::condition_variable inbox_cv_;

@@ -58,6 +58,7 @@ void NodeImpl::raft_main() {
       if (next_tick_ <= now) next_tick_ = now + tick;
     }
     maybe_propose(now);
+    reconcile_conf(now);
     while (!halted_ && raft->has_ready()) handle_ready();
     if (!halted_) maybe_snapshot(false);
     pending_count_.store(pending_.size());
@@ -245,6 +246,49 @@ void NodeImpl::on_applied(AppliedBlock block) {
   });
 }
 
+void NodeImpl::reconcile_conf(Clock::time_point now) {
+  if (halted_ || now < next_conf_attempt_) return;
+  auto st = raft->status();
+  if (st.role != consensus::Role::kLeader) return;
+  next_conf_attempt_ = now + tick;  // at most one attempt per tick; the core allows one pending change anyway
+  const contracts::Membership& m = ledger->membership();
+  std::map<consensus::NodeId, bool> want;  // raft id → voter
+  for (const auto& [id, n] : m.nodes()) want[raft_id(id)] = n.voter;
+  std::optional<consensus::ConfChange> change;
+  // Removals first (another member before this leader itself), then additions, then promotions of caught-up
+  // learners. A voter the membership lists as a learner is left alone: governance has no demotion.
+  for (auto id : st.conf.voters) {
+    if (want.count(id) == 0 && (!change || change->node == self)) change = {consensus::ConfChangeType::kRemoveVoter, id};
+  }
+  for (auto id : st.conf.learners) {
+    if (want.count(id) == 0 && (!change || change->node == self)) change = {consensus::ConfChangeType::kRemoveVoter, id};
+  }
+  for (const auto& [id, voter] : want) {
+    if (change) break;
+    if (!st.conf.is_member(id)) {
+      change = {consensus::ConfChangeType::kAddLearner, id};
+    } else if (voter && st.conf.is_learner(id)) {
+      auto p = st.progress.find(id);
+      // Caught up: it holds everything committed (a new voter that lags would stall commits it must count in).
+      if (p != st.progress.end() && p->second.match >= st.hard_state.commit) {
+        change = {consensus::ConfChangeType::kPromoteLearner, id};
+      }
+    }
+  }
+  if (!change) return;
+  Status s = raft->propose_conf_change(*change);
+  if (!s) {
+    if (s.error().code != "conf_change_pending") {
+      log.debug("configuration change not proposed", {{"code", s.error().code}, {"detail", s.error().message}});
+    }
+    return;
+  }
+  std::string name = node_name(change->node);
+  log.info("proposed a Raft configuration change for a governance membership change",
+           {{"change", consensus::to_string(change->type)}, {"node", name.empty() ? std::to_string(change->node) : name}});
+  metrics.counter("onebill_conf_changes_proposed_total", "Raft configuration changes proposed for governance").inc();
+}
+
 void NodeImpl::publish_view() {
   auto st = raft->status();
   RaftView v;
@@ -256,14 +300,19 @@ void NodeImpl::publish_view() {
   }
   if (halted_) v.role = "halted";
   v.term = st.hard_state.term;
-  auto name = node_names.find(st.lead);
-  v.leader = name != node_names.end() ? name->second : "";
+  v.leader = node_name(st.lead);
   v.commit = st.hard_state.commit;
   v.applied = ledger->last().raft_index;
   v.last_index = st.last_index;
+  auto name_of = [&](consensus::NodeId id) {
+    std::string n = node_name(id);
+    return n.empty() ? std::to_string(id) : n;
+  };
+  for (auto id : st.conf.voters) v.voters.push_back(name_of(id));
+  for (auto id : st.conf.learners) v.learners.push_back(name_of(id));
   for (const auto& [id, p] : st.progress) {
-    auto n = node_names.find(id);
-    if (n != node_names.end()) v.match[n->second] = p.match;
+    std::string n = node_name(id);
+    if (!n.empty()) v.match[n] = p.match;
   }
   std::lock_guard lock(view_mu_);
   view_ = std::move(v);

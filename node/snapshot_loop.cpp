@@ -113,7 +113,7 @@ void NodeImpl::on_snapshot_message(consensus::NodeId from, const consensus::Byte
 
 bool NodeImpl::install_from_leader(const consensus::Ready& rd) {
   const consensus::SnapshotMeta& meta = rd.snapshot->meta;
-  auto leader_name = node_names.count(leader_) != 0 ? node_names[leader_] : std::to_string(leader_);
+  auto leader_name = node_name(leader_).empty() ? std::to_string(leader_) : node_name(leader_);
   auto refuse = [&](const std::string& why) {
     log.error("refused a state snapshot from the leader",
               {{"raft_index", std::to_string(meta.index)}, {"leader", leader_name}, {"reason", why}});
@@ -139,7 +139,8 @@ bool NodeImpl::install_from_leader(const consensus::Ready& rd) {
   // Ask the leader first, then any other peer (content at one index is the same on every honest node).
   std::vector<consensus::NodeId> peers;
   if (leader_ != 0 && leader_ != self) peers.push_back(leader_);
-  for (const auto& [id, name] : node_names) {
+  for (const auto& [name, n] : membership_view()->nodes()) {
+    consensus::NodeId id = raft_id(name);
     if (id != self && id != leader_) peers.push_back(id);
   }
   if (peers.empty()) return refuse("no peer to fetch the content from");

@@ -35,12 +35,15 @@ struct Reply {
 class InProcess {
  public:
   // Starts every node (learners only when `start_learners`).
-  InProcess(const std::string& name, int voters, int learners = 0, json params = {}, bool start_learners = true)
+  // Starts every node in genesis (learners only when `start_learners`); `spares` nodes outside genesis are set up
+  // but not started.
+  InProcess(const std::string& name, int voters, int learners = 0, json params = {}, bool start_learners = true,
+            int spares = 0)
       : net_(std::filesystem::temp_directory_path() / ("onebill-inproc-" + name + "-" + std::to_string(::getpid())),
-             voters, learners, crypto::SigAlg::ecdsa_p256, std::move(params)) {
+             voters, learners, crypto::SigAlg::ecdsa_p256, std::move(params), spares) {
     nodes_.resize(net_.nodes().size());
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
-      if (start_learners || net_.nodes()[i].voter) start(i);
+      if (net_.nodes()[i].in_genesis && (start_learners || net_.nodes()[i].voter)) start(i);
     }
   }
   ~InProcess() {
@@ -107,6 +110,32 @@ class InProcess {
     return false;
   }
 
+  // Proposes a governance action through node i and has orgs approve it until it executes (a majority of the 11
+  // test organisations). Returns the height it executed at.
+  std::int64_t govern(std::size_t i, const std::string& proposal, const json& body) {
+    Reply r = call(i, "POST", "/v1/transactions", net_.envelope("crct", "gov.propose", proposal, body));
+    REQUIRE(r.status == 200);
+    REQUIRE(r.body["status"] == "accepted");
+    for (const char* org : {"hmm", "tjport", "customs", "bank1", "bank2"}) {
+      r = call(i, "POST", "/v1/transactions", net_.envelope(org, "gov.approve", proposal, json::object()), org);
+      REQUIRE(r.status == 200);
+      REQUIRE(r.body["status"] == "accepted");
+    }
+    Reply p = call(i, "GET", "/v1/documents/" + proposal, nullptr, "audit");
+    REQUIRE(p.status == 200);
+    INFO(p.body.dump());
+    REQUIRE(p.body["executed"].is_number());
+    return r.body["height"].get<std::int64_t>();
+  }
+  // Waits (bounded) until node i's status satisfies `pred`.
+  bool wait_status(std::size_t i, const std::function<bool(const json&)>& pred, int rounds = 500) {
+    for (int round = 0; round < rounds; ++round) {
+      if (nodes_[i] && pred(status(i))) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+
   // Submits a new bill through node i and waits for its commit.
   Reply submit_bill(std::size_t i, int n) {
     json env = net_.envelope("crct", "bill.issue", "OB-IP" + std::to_string(n), bill(container(3000 + n)));
@@ -168,4 +197,56 @@ TEST_CASE("in-process: a follower cut off from the others catches up when it ret
   REQUIRE(c.wait_height(cut, height));
   CHECK(c.call(cut, "GET", "/v1/blocks/" + std::to_string(height)).body["hash"] ==
         c.call(leader, "GET", "/v1/blocks/" + std::to_string(height)).body["hash"]);
+}
+
+namespace {
+bool lists(const json& a, const std::string& id) {
+  if (!a.is_array()) return false;
+  for (const auto& x : a) {
+    if (x == id) return true;
+  }
+  return false;
+}
+}  // namespace
+
+TEST_CASE("in-process: governance node.add and node.remove change the Raft configuration", "[node][inprocess]") {
+  InProcess c("govern", 3, 0, {}, true, 1);
+  const std::size_t added = 3;  // n4, not in genesis
+  const std::string id = c.net().nodes()[added].id;
+  std::size_t leader = c.wait_leader();
+  REQUIRE(c.submit_bill(leader, 0).status == 200);
+  // The new node may start before it is added: it waits, a member of nothing.
+  c.start(added);
+  CHECK(c.status(added)["voter"] == false);
+
+  std::int64_t at = c.govern(leader, "P-ADD", {{"action", "node.add"}, {"params", c.net().nodes()[added].entry}});
+  // The leader adds it as a learner, then promotes it once it caught up; it applies everything and attests.
+  REQUIRE(c.wait_status(leader, [&](const json& s) { return lists(s["raft_voters"], id); }));
+  CHECK(c.status(leader)["raft_voters"].size() == 4);
+  REQUIRE(c.wait_height(added, at));
+  CHECK(c.wait_status(added, [](const json& s) { return s["voter"] == true; }));
+  Reply r = c.submit_bill(added, 1);  // through the new node, forwarded to the leader
+  REQUIRE(r.status == 200);
+  std::int64_t h = r.body["height"].get<std::int64_t>();
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    REQUIRE(c.wait_height(i, h));
+    CHECK(c.call(i, "GET", "/v1/blocks/" + std::to_string(h)).body["hash"] ==
+          c.call(leader, "GET", "/v1/blocks/" + std::to_string(h)).body["hash"]);
+  }
+  // Four voters now: its attestation counts toward the certificate.
+  CHECK(c.wait_status(added, [&](const json& s) { return s.contains("certified") && s["certified"]["height"] >= h; }));
+
+  // Remove a genesis voter other than the leader: the Raft configuration follows, the rest go on.
+  leader = c.wait_leader();
+  std::size_t gone = (leader + 1) % 3;
+  const std::string gone_id = c.net().nodes()[gone].id;
+  c.govern(leader, "P-REMOVE", {{"action", "node.remove"}, {"params", {{"id", gone_id}}}});
+  REQUIRE(c.wait_status(leader, [&](const json& s) {
+    return !lists(s["raft_voters"], gone_id) && !lists(s["raft_learners"], gone_id);
+  }));
+  c.stop(gone);
+  std::size_t via = leader == added ? (leader + 2) % 3 : added;
+  r = c.submit_bill(via, 2);
+  REQUIRE(r.status == 200);
+  CHECK(r.body["status"] == "accepted");
 }

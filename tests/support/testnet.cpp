@@ -35,7 +35,7 @@ std::uint16_t free_port() {
   return a.local_endpoint().port();
 }
 
-TestNet::TestNet(std::filesystem::path dir, int voters, int learners, crypto::SigAlg alg, json params)
+TestNet::TestNet(std::filesystem::path dir, int voters, int learners, crypto::SigAlg alg, json params, int spares)
     : dir_(std::move(dir)) {
   std::filesystem::remove_all(dir_);
   std::filesystem::create_directories(dir_);
@@ -52,11 +52,14 @@ TestNet::TestNet(std::filesystem::path dir, int voters, int learners, crypto::Si
   static const char* kNodeOrgs[] = {"crct", "tjport", "customs", "bank1", "tjwh", "crct", "crct"};
   json gnodes = json::array();
   std::map<std::string, crypto::PrivateKey> tls;
-  for (int i = 0; i < voters + learners; ++i) {
-    bool voter = i < voters;
+  for (int i = 0; i < voters + learners + spares; ++i) {
+    bool spare = i >= voters + learners;
+    bool voter = i < voters || spare;
+    int number = spare ? i - learners : i;  // spares are numbered after the voters
     TestNodeInfo n;
-    n.id = voter ? "n" + std::to_string(i + 1) : "l" + std::to_string(i - voters + 1);
-    n.org = voter ? kNodeOrgs[i % 7] : "audit";
+    n.id = voter ? "n" + std::to_string(number + 1) : "l" + std::to_string(i - voters + 1);
+    n.org = voter ? kNodeOrgs[number % 7] : "audit";
+    n.in_genesis = !spare;
     n.voter = voter;
     n.raft_port = free_port();
     n.api_port = free_port();
@@ -64,12 +67,13 @@ TestNet::TestNet(std::filesystem::path dir, int voters, int learners, crypto::Si
     n.config = n.dir / "config.json";
     std::filesystem::create_directories(n.dir);
     auto tk = crypto::PrivateKey::generate(crypto::SigAlg::ecdsa_p256);
-    gnodes.push_back({{"id", n.id},
-                      {"org", n.org},
-                      {"raft", "127.0.0.1:" + std::to_string(n.raft_port)},
-                      {"api", "127.0.0.1:" + std::to_string(n.api_port)},
-                      {"tls_pub", tk->public_key().to_pem()},
-                      {"voter", voter}});
+    n.entry = {{"id", n.id},
+               {"org", n.org},
+               {"raft", "127.0.0.1:" + std::to_string(n.raft_port)},
+               {"api", "127.0.0.1:" + std::to_string(n.api_port)},
+               {"tls_pub", tk->public_key().to_pem()},
+               {"voter", voter}};
+    if (!spare) gnodes.push_back(n.entry);
     write(n.dir / "tls.pem", tk->to_pem());
     nodes_.push_back(n);
   }
@@ -93,6 +97,7 @@ TestNet::TestNet(std::filesystem::path dir, int voters, int learners, crypto::Si
                    {"tokens", tokens},
                    {"log_level", "warn"},
                    {"commit_wait_ms", 10000}};
+    if (!n.in_genesis) config["listen"] = {{"api", n.entry["api"]}, {"raft", n.entry["raft"]}};
     write(n.config, config.dump(2));
   }
 }

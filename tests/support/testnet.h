@@ -6,6 +6,8 @@
 //   crct (mto, rail_carrier), hmm (sea_carrier), tjport (port), customs (customs), bank1, bank2 (bank),
 //   tjwh (warehouse), shipper, trader, buyer (trader), audit (auditor).
 // Nodes n1..nN belong, in order, to crct, tjport, customs, bank1, tjwh (then crct again); learners l1.. to audit.
+// Spare nodes (n{N+1}..) are set up like voters but left out of genesis, for tests of governance node.add; their
+// configs carry their listen addresses.
 // Every node's config holds a token per organisation, "token-<org>", with submit, sign and read scopes (the node
 // signs only for its own organisation).
 #pragma once
@@ -30,6 +32,8 @@ struct TestNodeInfo {
   std::uint16_t api_port = 0;
   std::filesystem::path dir;     // config.json, tls.pem, data/ live here
   std::filesystem::path config;  // dir / "config.json"
+  bool in_genesis = true;         // false: a spare node, for a governance node.add
+  nlohmann::json entry;           // the node as genesis lists it (or as node.add would add it)
 };
 
 // A free TCP port on 127.0.0.1 (bound and released; tests use it at once).
@@ -38,7 +42,7 @@ std::uint16_t free_port();
 class TestNet {
  public:
   TestNet(std::filesystem::path dir, int voters, int learners = 0,
-          crypto::SigAlg alg = crypto::SigAlg::ecdsa_p256, nlohmann::json params = {});
+          crypto::SigAlg alg = crypto::SigAlg::ecdsa_p256, nlohmann::json params = {}, int spares = 0);
 
   const std::filesystem::path& dir() const { return dir_; }
   const std::filesystem::path& genesis_path() const { return genesis_path_; }
