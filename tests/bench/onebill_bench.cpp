@@ -154,7 +154,8 @@ struct CpuWatch {
   }
 };
 
-// Reads back a sample of committed entries: onebill GET /v1/transactions/{id}, etcd POST /v3/kv/range.
+// Reads back a sample of committed entries, each from a node chosen round-robin (not necessarily the one that
+// answered): onebill GET /v1/transactions/{id}, etcd POST /v3/kv/range.
 std::pair<std::size_t, std::size_t> check_sample(const LoadResult& r, const std::vector<std::vector<Entry>>& lanes,
                                                  const std::vector<std::uint16_t>& ports, bool etcd, std::size_t n) {
   std::size_t tried = 0, ok = 0;
@@ -170,9 +171,16 @@ std::pair<std::size_t, std::size_t> check_sample(const LoadResult& r, const std:
                             R"({"key":")" + crypto::base64_encode(crypto::as_bytes(key)) + "\"}");
       if (a.status == 200 && a.body.find(crypto::base64_encode(crypto::as_bytes(e.envelope))) != std::string::npos) ++ok;
     } else {
-      auto a = http_request(port, "GET", "/v1/transactions/" + e.id, "", kBenchToken);
-      json j = json::parse(a.body, nullptr, false);
-      if (a.status == 200 && j.is_object() && j.value("status", "") == "accepted" && j.value("id", "") == e.id) ++ok;
+      // Another node may not have applied that block yet: a few tries, 100 ms apart.
+      for (int attempt = 0; attempt < 20; ++attempt) {
+        auto a = http_request(port, "GET", "/v1/transactions/" + e.id, "", kBenchToken);
+        json j = json::parse(a.body, nullptr, false);
+        if (a.status == 200 && j.is_object() && j.value("status", "") == "accepted" && j.value("id", "") == e.id) {
+          ++ok;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
     }
   }
   return {ok, tried};
