@@ -127,7 +127,9 @@ class Engine {
     }
     for (const auto& e : j["results"]) {
       std::string st = e.value("status", "");
-      if (st == "pending") {
+      std::string code = e.value("code", "");
+      if (st == "pending" || code == "no_leader" || code == "overloaded" || code == "not_ready") {
+        ++r_.resent["batch entry " + (st == "pending" ? st : code)];
         out.verdict = Verdict::retry;  // the whole batch again: recorded entries answer at once
         return out;
       }
@@ -210,8 +212,10 @@ class Engine {
         }
         Outcome out = classify(res.result_int(), res.body());
         if (out.verdict == Verdict::retry) {
-          std::string code = res.result_int() == 202 ? "" : " " + field_str(res.body(), "code");
-          ++r_.resent[std::to_string(res.result_int()) + code];
+          if (res.result_int() != 200) {  // a batch counted its cause in classify()
+            std::string code = res.result_int() == 202 ? "" : " " + field_str(res.body(), "code");
+            ++r_.resent[std::to_string(res.result_int()) + code];
+          }
           if (res.result_int() != 202) co_await pause(std::chrono::milliseconds(20));
           continue;
         }

@@ -40,6 +40,7 @@ struct Flags {
   std::string etcd_ports, pids;
   std::size_t check = 100;
   int rounds = 10;
+  double presign_rate = 0;  // entries/s to pre-sign for (0: a default per workload)
   bool keep = false;
 };
 
@@ -54,6 +55,8 @@ void usage() {
   --block-max-entries N, --block-max-delay-ms MS   genesis params (default: the node's, 2000 and 5)
   --rounds R             failover rounds (default 10)
   --check N              committed entries read back afterwards (default 100)
+  --presign-rate R       pre-sign for R entries/s over the run (default 12000 closed loop, 1.2 x RATE open
+                         loop, 2000 single, 3000 failover); a lane that runs out stops and the result says so
   --onebilld PATH        the node binary (default: the one built with this tool)
   --etcd P1,P2,...       drive etcd's JSON gateway on these 127.0.0.1 client ports instead of onebill
   --pids P1,P2,...       processes to report CPU and RSS for (with --etcd)
@@ -84,6 +87,7 @@ Flags parse(int argc, char** argv) {
     else if (a == "--onebilld") f.onebilld = value();
     else if (a == "--etcd") f.etcd_ports = value();
     else if (a == "--pids") f.pids = value();
+    else if (a == "--presign-rate") f.presign_rate = std::stod(value());
     else if (a == "--keep") f.keep = true;
     else if (a == "-h" || a == "--help") { usage(); std::exit(0); }
     else if (f.workload.empty()) f.workload = a;
@@ -223,7 +227,8 @@ int main(int argc, char** argv) {
   // Pre-sign enough entries for the run (closed loop: a generous bound; the result says if a lane ran out).
   double total_s = f.seconds + f.warmup;
   double per_s = f.workload == "open-loop" ? f.rate * 1.2 : f.workload == "single" ? 2000 : 12000;
-  if (f.workload == "failover") total_s = f.rounds * 6.0;
+  if (f.workload == "failover") total_s = f.rounds * 5.0, per_s = 3000;
+  if (f.presign_rate > 0) per_s = f.presign_rate;
   auto per_lane = static_cast<std::size_t>(per_s * total_s / f.connections) + 40;
   auto t_sign = steady_seconds();
   auto lanes = make_entries(net, keys, f.connections, per_lane, std::max(1u, std::thread::hardware_concurrency()));
@@ -274,10 +279,15 @@ int main(int argc, char** argv) {
               << "leveldb:     node defaults (node/store.cpp: 16 MiB write buffer, 64 MiB block cache, 512 files); "
                  "Raft log synced once per Ready, state batch per block unsynced\n";
   }
-  std::cout << "load:        " << (f.rate > 0 ? "open loop at " + fmt(f.rate, 0) + " entries/s" : std::string("closed loop"))
-            << ", " << f.connections << " connections, " << f.batch_size << " entr" << (f.batch_size > 1 ? "ies" : "y")
-            << "/request, " << fmt(f.warmup) << " s warm-up + " << fmt(f.seconds) << " s measured\n"
-            << "entries:     " << count << " pre-signed in " << fmt(t_sign) << " s, mean " << bytes / std::max<std::size_t>(1, count)
+  if (f.workload == "failover") {
+    std::cout << "load:        closed loop, " << f.connections << " connections, " << f.rounds
+              << " rounds of 5 s: kill -9 the leader 2 s in, restart it after; ?timeout_ms=1000, 202/503 resent\n";
+  } else {
+    std::cout << "load:        " << (f.rate > 0 ? "open loop at " + fmt(f.rate, 0) + " entries/s" : std::string("closed loop"))
+              << ", " << f.connections << " connections, " << f.batch_size << " entr" << (f.batch_size > 1 ? "ies" : "y")
+              << "/request, " << fmt(f.warmup) << " s warm-up + " << fmt(f.seconds) << " s measured\n";
+  }
+  std::cout << "entries:     " << count << " pre-signed in " << fmt(t_sign) << " s, mean " << bytes / std::max<std::size_t>(1, count)
             << " bytes, mix";
   for (const auto& [k, v] : mix) std::cout << " " << k << " " << 100 * v / count << "%";
   std::cout << " (bill = 2 issue + 26 event per cycle), " << keys << " key slots\n"
