@@ -12,7 +12,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -21,11 +20,10 @@
 #include <unistd.h>
 
 #include "clients/audit/verify.h"
-#include "contracts/apply.h"
 #include "contracts/membership.h"
-#include "crypto/merkle.h"
 #include "node/ledger/bundle.h"
 #include "node/ledger/format.h"
+#include "tests/support/bundle_builder.h"
 #include "tests/support/testnet.h"
 
 using namespace onebill;
@@ -101,7 +99,6 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(dir);
   if (!members || !node_key) return fail("the test network does not load");
   const auto alg = members->hash_alg();
-  auto ghash = ledger::genesis_hash(genesis, alg);
 
   std::cerr << "signing " << n << " entries (" << alg_name << ")...\n";
   std::vector<contracts::Envelope> entries;
@@ -115,81 +112,12 @@ int main(int argc, char** argv) {
   }
 
   std::cerr << "applying and certifying...\n";
-  contracts::MemoryState state;
-  crypto::MemoryMerkleStore log_nodes;
-  crypto::MerkleLog log(alg, log_nodes);
-  ledger::Bundle bundle;
-  bundle.network = members->network();
-  bundle.genesis_hash = *ghash;
-  std::string prev = *ghash;
-  std::int64_t height = 0;
-  for (std::size_t start = 0; start < n; start += block_size) {
-    const std::size_t count = std::min(block_size, n - start);
-    std::span<const contracts::Envelope> block(entries.data() + start, count);
-    ++height;
-    const std::int64_t time = 1795600800000 + height * 1000;
-    auto result = contracts::apply_block(block, height, time, state, *members, nullptr);
-    if (!result) return fail("apply: " + result.error().message);
-    state.apply(result->writes);
-    // The block's tx and result trees, as logs (O(log n) proofs).
-    crypto::MemoryMerkleStore tx_nodes;
-    crypto::MemoryMerkleStore result_nodes;
-    crypto::MerkleLog tx_tree(alg, tx_nodes);  // the block's tx_root
-    crypto::MerkleLog result_tree(alg, result_nodes);
-    for (std::size_t i = 0; i < count; ++i) {
-      const auto& o = result->outcomes[i];
-      if (!o.accepted) return fail("entry " + std::to_string(start + i) + " was rejected: " + o.reason);
-      ledger::BundleEntry e;
-      e.height = height;
-      e.index = i;
-      e.block_entries = count;
-      e.envelope = block[i];
-      e.accepted = true;
-      e.reads = o.reads;
-      e.leaf = log.append(ledger::log_leaf(alg, block[i].id));
-      tx_tree.append(ledger::log_leaf(alg, block[i].id));
-      result_tree.append(ledger::result_leaf(alg, e.result(alg, e.reads)));
-      // Values of the bundle's documents are elided, as the node does (every document here is in the bundle).
-      for (auto it = e.reads.begin(); it != e.reads.end();) {
-        if (it->second && it->first.starts_with(contracts::keys::kDocument)) {
-          e.elided.emplace(it->first, crypto::hash(alg, *it->second));
-          it = e.reads.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      bundle.entries.push_back(std::move(e));
-    }
-    ledger::BlockHeader h;
-    h.height = height;
-    h.prev = prev;
-    h.time = time;
-    h.tx_root = crypto::hex(*tx_tree.root());
-    h.result_root = crypto::hex(*result_tree.root());
-    h.log_size = log.size();
-    h.log_root = crypto::hex(*log.root());
-    h.membership_hash = crypto::hex(*members->hash());
-    h.writes_hash = crypto::hex(contracts::digest_writes(alg, result->writes));
-    prev = h.hash_hex(alg);
-    auto att = ledger::attest(*node_key, "n1", members->network(), height, prev);
-    if (!att) return fail("attest: " + att.error().message);
-    bundle.blocks.push_back(ledger::BundleBlock{h, {*att}});
-    for (std::size_t i = 0; i < count; ++i) {
-      auto& e = bundle.entries[start + i];
-      e.result_proof = *result_tree.inclusion_proof(i, count);
-    }
+  auto bundle = testing::certify_as_bundle(genesis, entries, *node_key, "n1", {.block_size = block_size});
+  if (!bundle) return fail("building the bundle: " + bundle.error().message);
+  for (const auto& e : bundle->entries) {
+    if (!e.accepted) return fail("an entry was rejected: " + e.reason);
   }
-  for (auto& e : bundle.entries) e.log_proof = *log.inclusion_proof(*e.leaf, log.size());
-  bundle.head_height = height;
-  bundle.head_hash = prev;
-  bundle.document = "WR-0";
-  std::set<std::string> docs;
-  for (std::size_t g = 0; g < n / 4; ++g) {
-    docs.insert("WR-" + std::to_string(g));
-    docs.insert("PL-" + std::to_string(g));
-  }
-  bundle.documents.assign(docs.begin(), docs.end());
-  const std::string text = bundle.to_json().dump();
+  const std::string text = bundle->to_json().dump();
   if (!out_file.empty()) {  // the bundle, and its genesis beside it (FILE.genesis.json), for 'onebill verify'
     std::ofstream(out_file) << text;
     std::ofstream(out_file + ".genesis.json") << genesis;

@@ -98,7 +98,8 @@ FuzzNet::FuzzNet() {
     public_keys_.emplace(key_id, k.public_key());
     private_keys_.emplace(id, std::move(k));
   }
-  crypto::PrivateKey node_key = key_for("node", 99);
+  node_key_ = key_for("node", 99);
+  const crypto::PrivateKey& node_key = *node_key_;
   genesis_ = {{"network", "onebill-fuzz"},
               {"hash", "sha256"},
               {"orgs", gorgs},

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,11 @@ class FuzzNet {
   contracts::Envelope sign(const std::string& org, const std::string& type, const std::string& doc,
                            const nlohmann::json& body, std::int64_t nonce) const;
 
+  // The key of the network's one voting node n1 (Ed25519, fixed), for attestations in bundle seeds.
+  const crypto::PrivateKey& node_key() const { return *node_key_; }
+  // genesis() as text (what a verifier is given).
+  std::string genesis_text() const { return genesis_.dump(); }
+
   // The entries that built the state, in order (also seeds).
   const std::vector<contracts::Envelope>& story() const { return story_; }
 
@@ -51,6 +57,7 @@ class FuzzNet {
   contracts::Membership membership_;
   contracts::MemoryState state_;
   std::map<std::string, crypto::PrivateKey> private_keys_;
+  std::optional<crypto::PrivateKey> node_key_;
   std::map<std::string, crypto::PublicKey> public_keys_;
   std::vector<contracts::Envelope> story_;
   std::int64_t height_ = 0;

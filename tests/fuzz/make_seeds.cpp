@@ -1,12 +1,13 @@
 // Writes the committed seed corpora of the fuzz targets (tests/fuzz/corpus/<target>/): valid inputs built the way
 // the node builds them, and near-valid ones one mistake away (a wrong signature, an unknown field, a bad header).
 //
-//   build-fuzz/tests/fuzz/fuzz_make_seeds tests/fuzz/corpus tests/data/vectors
+//   build-fuzz/tests/fuzz/fuzz_make_seeds tests/fuzz/corpus tests/data/vectors [TARGET]   (TARGET: only that one)
 //
 // Deterministic except for the ECDSA and SM2 signatures of hmm and bank1 (randomized by their algorithms), so a
 // rerun rewrites those few files with other, equally valid, bytes. tests/fuzz/run does not run it: the corpora are
 // committed, and regenerated only when a format changes.
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -18,6 +19,7 @@
 #include "crypto/canonical_json.h"
 #include "node/ledger/format.h"
 #include "tests/fuzz/fuzz_net.h"
+#include "tests/support/bundle_builder.h"
 
 namespace {
 
@@ -278,17 +280,51 @@ void http_seeds() {
 
 }  // namespace
 
+// Bundles of the story, certified by the network's node key (tests/support/bundle_builder.h), and near-valid ones.
+void bundle_seeds() {
+  const FuzzNet& net = FuzzNet::get();
+  const auto& story = net.story();
+  auto elided = onebill::testing::certify_as_bundle(net.genesis_text(), story, net.node_key(), "n1", {.block_size = 2, .elide = true});
+  auto plain = onebill::testing::certify_as_bundle(net.genesis_text(), story, net.node_key(), "n1",
+                                                   {.block_size = 2, .elide = false});
+  if (!elided || !plain) {
+    std::fprintf(stderr, "bundle seeds: %s\n", (!elided ? elided : plain).error().message.c_str());
+    std::exit(1);
+  }
+  const json b = elided->to_json();
+  seed("bundle", "story-elided", b.dump());
+  seed("bundle", "story-full-reads", plain->to_json().dump(1));
+  json dropped = b;
+  dropped["entries"].erase(dropped["entries"].begin() + 1);
+  seed("bundle", "near-dropped-entry", dropped.dump());
+  json flipped = b;
+  flipped["entries"][0]["status"] = "rejected";
+  flipped["entries"][0]["reason"] = "bad_body";
+  flipped["entries"][0].erase("leaf");
+  flipped["entries"][0].erase("log_proof");
+  seed("bundle", "near-flipped-outcome", flipped.dump());
+  json no_atts = b;
+  no_atts["blocks"].back()["attestations"] = json::array();
+  seed("bundle", "near-uncertified-head", no_atts.dump());
+  json swapped = b;
+  std::swap(swapped["entries"][0], swapped["entries"][1]);
+  seed("bundle", "near-reordered", swapped.dump());
+}
+
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s CORPUS_DIR VECTORS_DIR\n", argv[0]);
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: %s CORPUS_DIR VECTORS_DIR [TARGET]\n", argv[0]);
     return 2;
   }
   out_root = argv[1];
-  canonical_json_seeds(argv[2]);
-  envelope_seeds();
-  block_seeds();
-  peer_frame_seeds();
-  http_seeds();
+  const std::string only = argc == 4 ? argv[3] : "";
+  const auto want = [&](const char* t) { return only.empty() || only == t; };
+  if (want("canonical_json")) canonical_json_seeds(argv[2]);
+  if (want("envelope")) envelope_seeds();
+  if (want("block")) block_seeds();
+  if (want("peer_frames")) peer_frame_seeds();
+  if (want("http_api")) http_seeds();
+  if (want("bundle")) bundle_seeds();
   std::printf("%d seed files written under %s\n", written, out_root.c_str());
   return 0;
 }
