@@ -12,6 +12,13 @@ namespace onebill::node {
 namespace {
 
 constexpr auto kInflightNonceTtl = std::chrono::seconds(60);
+// How long a follower waits for the leader's answer to a forward before answering leader_unreachable.
+constexpr auto kForwardTimeout = std::chrono::seconds(5);
+
+nlohmann::json status_json(const Status& s) {
+  if (s) return nullptr;
+  return {{"code", s.error().code}, {"message", s.error().message}};
+}
 
 std::string iso_now() {
   auto now = std::chrono::system_clock::now();
@@ -78,37 +85,130 @@ Result<std::optional<TxAnswer>> NodeImpl::precheck(const contracts::Envelope& e)
   }
   auto now = std::chrono::steady_clock::now();
   auto slot = inflight_nonces_.find({e.tx.signer, e.tx.nonce});
-  if (slot != inflight_nonces_.end() && slot->second.first != e.id && now - slot->second.second < kInflightNonceTtl) {
+  if (slot != inflight_nonces_.end() && slot->second.id != e.id && now - slot->second.since < kInflightNonceTtl) {
     return make_error("nonce_used", "nonce " + std::to_string(e.tx.nonce) + " is taken by an entry in flight");
   }
-  inflight_nonces_[{e.tx.signer, e.tx.nonce}] = {e.id, now};
+  bool admitted = slot != inflight_nonces_.end() && slot->second.id == e.id && slot->second.admitted;
+  inflight_nonces_[{e.tx.signer, e.tx.nonce}] = NonceSlot{e.id, now, admitted};
   if (inflight_nonces_.size() > 100000) {  // forget old reservations rather than grow without bound
     for (auto it = inflight_nonces_.begin(); it != inflight_nonces_.end();) {
-      it = now - it->second.second > kInflightNonceTtl ? inflight_nonces_.erase(it) : std::next(it);
+      it = now - it->second.since > kInflightNonceTtl ? inflight_nonces_.erase(it) : std::next(it);
     }
   }
   return std::optional<TxAnswer>();
 }
 
-Status NodeImpl::route(const contracts::Envelope& e) {
-  Status s;
-  if (diverged_.load()) {
-    s = make_error("diverged", "this node has diverged from the network and stopped");
-  } else if (halted_.load()) {
-    s = make_error("not_ready", "this node stopped taking part in consensus (see its log and /readyz)");
-  } else if (pending_count_.load() >= config.admission_queue) {
-    s = make_error("overloaded", "the admission queue is full; retry later");
-  } else if (leader_seen_.load() == 0) {
-    s = make_error("no_leader", "the network has no leader right now; retry shortly");
+void NodeImpl::release_nonce(const contracts::Envelope& e) {
+  auto slot = inflight_nonces_.find({e.tx.signer, e.tx.nonce});
+  if (slot != inflight_nonces_.end() && slot->second.id == e.id) inflight_nonces_.erase(slot);
+}
+
+Status NodeImpl::admit_local(const contracts::Envelope& e) {
+  if (diverged_.load()) return make_error("diverged", "this node has diverged from the network and stopped");
+  if (halted_.load()) {
+    return make_error("not_ready", "this node stopped taking part in consensus (see its log and /readyz)");
   }
-  if (!s) {
-    // Not admitted after all: free the nonce it reserved.
-    auto slot = inflight_nonces_.find({e.tx.signer, e.tx.nonce});
-    if (slot != inflight_nonces_.end() && slot->second.first == e.id) inflight_nonces_.erase(slot);
-    return s;
+  auto slot = inflight_nonces_.find({e.tx.signer, e.tx.nonce});
+  bool retry = slot != inflight_nonces_.end() && slot->second.id == e.id && slot->second.admitted;
+  // A retry of an entry already admitted here is no new load: handed on again (the Raft thread and the ledger
+  // drop duplicates), never refused as overloaded.
+  if (!retry && pending_count_.load() >= config.admission_queue) {
+    return make_error("overloaded", "the admission queue is full; retry later");
   }
   post_to_raft(e);
+  if (slot != inflight_nonces_.end() && slot->second.id == e.id) slot->second.admitted = true;
+  if (!retry) pending_count_.fetch_add(1);  // the Raft thread sets the exact count when it takes the entry
   return {};
+}
+
+boost::asio::awaitable<std::vector<Status>> NodeImpl::route(std::vector<contracts::Envelope> entries) {
+  std::vector<Status> out(entries.size());
+  if (entries.empty()) co_return out;
+  consensus::NodeId leader = leader_seen_.load();
+  if (diverged_.load() || halted_.load() || leader == self) {
+    for (std::size_t i = 0; i < entries.size(); ++i) out[i] = admit_local(entries[i]);
+  } else if (leader == 0) {
+    for (auto& s : out) s = make_error("no_leader", "the network has no leader right now; retry shortly");
+  } else {
+    // Forward to the leader and wait for its admission's answer, so a full queue or a refusal there reaches
+    // the client as it would on the leader, and a forward that gets nowhere is an error, not silence.
+    std::uint64_t id = next_forward_++;
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& e : entries) list.push_back(contracts::envelope_to_json(e));
+    std::string body = nlohmann::json{{"q", id}, {"entries", std::move(list)}}.dump();
+    auto w = std::make_shared<ForwardWait>(io);
+    w->leader = leader;
+    forwards_[id] = w;
+    Status sent = transport->send(leader, consensus::Channel::forward, consensus::Bytes(body.begin(), body.end()));
+    if (sent) {
+      w->timer.expires_after(kForwardTimeout);
+      co_await w->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    }
+    forwards_.erase(id);
+    if (w->answer && w->answer->size() == entries.size()) {
+      out = std::move(*w->answer);
+    } else {
+      std::string leader_name = node_name(leader);
+      metrics.counter("onebill_forwards_failed_total", "Forwards to the leader that got no answer").inc();
+      for (auto& s : out) {
+        s = make_error("leader_unreachable", "the leader " + leader_name + " did not answer the forwarded entry " +
+                                                 "in time; it may not have been admitted: submit it again (the "
+                                                 "same entry is never recorded twice)");
+      }
+    }
+  }
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (!out[i]) release_nonce(entries[i]);  // not admitted
+  }
+  co_return out;
+}
+
+void NodeImpl::on_forward(consensus::NodeId from, const consensus::Bytes& payload) {
+  nlohmann::json j = nlohmann::json::parse(payload.begin(), payload.end(), nullptr, false);
+  if (!j.is_object()) return;
+  if (j.contains("a") && j["a"].is_number_unsigned() && j.contains("results") && j["results"].is_array()) {
+    // The leader's answer to one of our forwards.
+    auto it = forwards_.find(j["a"].get<std::uint64_t>());
+    if (it == forwards_.end() || it->second->leader != from) return;
+    std::vector<Status> answer;
+    for (const auto& r : j["results"]) {
+      if (r.is_null()) {
+        answer.emplace_back();
+      } else if (r.is_object() && r.contains("code") && r["code"].is_string()) {
+        answer.emplace_back(make_error(r["code"].get<std::string>(), r.value("message", std::string())));
+      } else {
+        return;
+      }
+    }
+    it->second->answer = std::move(answer);
+    it->second->timer.cancel();
+    return;
+  }
+  if (!j.contains("q") || !j["q"].is_number_unsigned() || !j.contains("entries") || !j["entries"].is_array()) return;
+  // A follower's forward: the same admission as a submission made here.
+  nlohmann::json results = nlohmann::json::array();
+  for (const auto& item : j["entries"]) {
+    Status s;
+    auto e = contracts::envelope_from_json(item, alg);
+    if (!e) {
+      s = e.error();
+    } else if (leader_seen_.load() != self) {
+      s = make_error("no_leader", "the forward reached a node that no longer leads; retry shortly");
+    } else {
+      auto pre = precheck(*e);
+      if (!pre) {
+        s = pre.error();
+      } else if (!pre->has_value()) {
+        s = admit_local(*e);
+        if (!s) release_nonce(*e);
+      }  // else already recorded: the follower learns the outcome when it applies that block
+    }
+    results.push_back(status_json(s));
+  }
+  std::uint64_t q = j["q"].get<std::uint64_t>();
+  if (q == 0) return;  // handed on without waiting for an answer
+  std::string body = nlohmann::json{{"a", q}, {"results", std::move(results)}}.dump();
+  (void)transport->send(from, consensus::Channel::forward, consensus::Bytes(body.begin(), body.end()));
 }
 
 boost::asio::awaitable<TxAnswer> NodeImpl::wait_for(const std::string& id, std::chrono::milliseconds timeout) {

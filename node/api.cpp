@@ -4,6 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 #include "crypto/canonical_json.h"
@@ -24,7 +25,7 @@ unsigned status_for(std::string_view code) {
       {"method_not_allowed", 405}, {"body_too_large", 413}, {"unknown_key", 422},   {"revoked_key", 422},
       {"bad_signature", 422},   {"stale_nonce", 409},    {"nonce_used", 409},       {"no_org_key", 422},
       {"no_certified_head", 404}, {"bad_size", 400},     {"no_leader", 503},        {"overloaded", 503},
-      {"diverged", 503},        {"not_ready", 503},      {"timeout", 504}};
+      {"diverged", 503},        {"not_ready", 503},      {"timeout", 504},          {"leader_unreachable", 503}};
   auto it = kStatus.find(code);
   return it == kStatus.end() ? 500 : it->second;
 }
@@ -146,7 +147,7 @@ Api::Api(NodeImpl& node) : node_(node) {}
 
 http::Reply Api::error(const Error& e, const http::Request& req) const {
   http::Reply r = http::problem(status_for(e.code), e.code, e.message, req.version(), req.keep_alive());
-  if (e.code == "no_leader" || e.code == "overloaded" || e.code == "not_ready") {
+  if (e.code == "no_leader" || e.code == "overloaded" || e.code == "not_ready" || e.code == "leader_unreachable") {
     r.response.set(boost::beast::http::field::retry_after, "1");
   }
   return r;
@@ -259,7 +260,7 @@ net::awaitable<http::Reply> Api::dispatch(const http::Request& req, std::string&
       route = "GET /v1/documents";
       co_return list_documents(req, *target, *principal);
     }
-    co_await wait_min_height(*target);
+    if (Status s = co_await wait_min_height(*target); !s) co_return error(s.error(), req);
     if (segments.size() == 3) {
       route = "GET /v1/documents/{id}";
       co_return get_document(req, segments[2], *principal);
@@ -300,21 +301,27 @@ net::awaitable<http::Reply> Api::dispatch(const http::Request& req, std::string&
   co_return error(make_error("not_found", "no such endpoint: " + std::string(req.method_string()) + " " + path), req);
 }
 
-net::awaitable<void> Api::wait_min_height(const Target& t) {
+net::awaitable<Status> Api::wait_min_height(const Target& t) {
   auto it = t.query.find("min_height");
-  if (it == t.query.end()) co_return;
-  std::int64_t want = 0;
-  try {
-    want = std::stoll(it->second);
-  } catch (...) {
-    co_return;
+  if (it == t.query.end()) co_return Status{};
+  const std::string& text = it->second;
+  if (text.empty() || text.size() > 18 ||
+      !std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    co_return make_error("bad_query", "min_height must be a non-negative decimal integer");
   }
-  // Read-your-writes across nodes: wait (bounded) until this node has applied that height.
+  const std::int64_t want = std::stoll(text);
+  // Read-your-writes across nodes: wait (bounded by the commit wait) until this node has applied that height.
   net::steady_timer timer(node_.io);
-  for (int i = 0; i < 200 && node_.ledger->last().height < want; ++i) {
-    timer.expires_after(std::chrono::milliseconds(50));
+  const auto deadline = std::chrono::steady_clock::now() + node_.config.commit_wait;
+  while (node_.ledger->last().height < want) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      co_return make_error("not_ready", "this node has applied height " + std::to_string(node_.ledger->last().height) +
+                                            ", not yet min_height " + text + "; retry, or read from another node");
+    }
+    timer.expires_after(std::chrono::milliseconds(20));
     co_await timer.async_wait(net::as_tuple(net::use_awaitable));
   }
+  co_return Status{};
 }
 
 // ---- writes ----
@@ -355,7 +362,10 @@ net::awaitable<http::Reply> Api::submit(const http::Request& req, const Target& 
   auto pre = node_.precheck(*e);
   if (!pre) co_return error(pre.error(), req);
   if (pre->has_value()) co_return ok(200, (*pre)->to_json(), req);  // the same entry again: its first answer
-  if (Status s = node_.route(*e); !s) co_return error(s.error(), req);
+  std::vector<contracts::Envelope> one;
+  one.push_back(*e);
+  std::vector<Status> routed = co_await node_.route(std::move(one));
+  if (!routed[0]) co_return error(routed[0].error(), req);
   if (wait == "none") co_return ok(202, json{{"id", e->id}, {"status", "pending"}}, req);
   TxAnswer answer = co_await node_.wait_for(e->id, timeout);
   co_return ok(answer.status == "pending" ? 202 : 200, answer.to_json(), req);
@@ -370,6 +380,8 @@ net::awaitable<http::Reply> Api::submit_batch(const http::Request& req, const Ta
   if (list->size() > 1000) co_return error(make_error("too_large", "at most 1000 entries per batch"), req);
   std::vector<json> answers(list->size());
   std::vector<std::pair<std::size_t, std::string>> waiting;
+  std::vector<contracts::Envelope> admitted;  // passed the checks here, to hand to the leader in one go
+  std::vector<std::size_t> admitted_at;
   for (std::size_t i = 0; i < list->size(); ++i) {
     auto e = envelope_from((*list)[i], who);
     Result<std::optional<TxAnswer>> pre = e ? node_.precheck(*e) : Result<std::optional<TxAnswer>>(e.error());
@@ -382,12 +394,22 @@ net::awaitable<http::Reply> Api::submit_batch(const http::Request& req, const Ta
       answers[i] = (*pre)->to_json();
       continue;
     }
-    if (Status s = node_.route(*e); !s) {
-      answers[i] = {{"id", e->id}, {"status", "error"}, {"code", s.error().code}, {"detail", s.error().message}};
+    admitted.push_back(std::move(*e));
+    admitted_at.push_back(i);
+  }
+  std::vector<Status> routed = co_await node_.route(admitted);
+  for (std::size_t k = 0; k < admitted.size(); ++k) {
+    std::size_t i = admitted_at[k];
+    const std::string& id = admitted[k].id;
+    if (!routed[k]) {
+      answers[i] = {{"id", id},
+                    {"status", "error"},
+                    {"code", routed[k].error().code},
+                    {"detail", routed[k].error().message}};
       continue;
     }
-    answers[i] = {{"id", e->id}, {"status", "pending"}};
-    waiting.emplace_back(i, e->id);
+    answers[i] = {{"id", id}, {"status", "pending"}};
+    waiting.emplace_back(i, id);
   }
   std::string wait = t.query.count("wait") ? t.query.at("wait") : "commit";
   if (wait == "commit") {

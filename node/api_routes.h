@@ -30,7 +30,9 @@ class Api {
   bool sees_everything(const Principal& p) const;
   Status may_read(const Principal& p, const nlohmann::json& doc) const;
   Result<nlohmann::json> load_document(const std::string& id) const;
-  boost::asio::awaitable<void> wait_min_height(const Target& t);
+  // ?min_height=H: waits (up to the commit wait) until this node applied height H. Errors: "bad_query" (not a
+  // non-negative decimal integer), "not_ready" (not reached in time; answered 503 with Retry-After).
+  boost::asio::awaitable<Status> wait_min_height(const Target& t);
 
   Result<contracts::Envelope> envelope_from(const nlohmann::json& body, const Principal& who);
   boost::asio::awaitable<http::Reply> submit(const http::Request& req, const Target& t, const Principal& who);

@@ -34,6 +34,12 @@ Result<TokenStore> TokenStore::from_json(const nlohmann::json& tokens) {
         !t["sha256"].is_string() || !t.contains("scopes") || !t["scopes"].is_array()) {
       return make_error("bad_config", where + " needs org, sha256 and scopes");
     }
+    for (const auto& [k, v] : t.items()) {
+      if (k != "name" && k != "org" && k != "sha256" && k != "scopes") {
+        return make_error("bad_config", "unknown field '" + where + "." + k + "'");
+      }
+    }
+    if (t.contains("name") && !t["name"].is_string()) return make_error("bad_config", where + ".name must be a string");
     std::string hash = t["sha256"].get<std::string>();
     if (!crypto::digest_from_hex(hash)) return make_error("bad_config", where + ".sha256 is not 64 hex digits");
     Principal p;

@@ -79,6 +79,9 @@ Result<NodeConfig> parse_config(std::string_view text, const std::filesystem::pa
     if (!k.is_object() || !k.contains("id") || !k["id"].is_string() || !k.contains("path") || !k["path"].is_string()) {
       return bad("org_key must be {\"id\": \"org/name\", \"path\": \"key.pem\"}");
     }
+    for (const auto& [f, v] : k.items()) {
+      if (f != "id" && f != "path") return bad("unknown field 'org_key." + f + "'");
+    }
     c.org_key_id = k["id"].get<std::string>();
     c.org_key = resolve(base_dir, k["path"].get<std::string>());
   }
@@ -105,8 +108,11 @@ Result<NodeConfig> parse_config(std::string_view text, const std::filesystem::pa
     c.log_level = *level;
   }
   if (j.contains("commit_wait_ms")) {
-    if (!j["commit_wait_ms"].is_number_unsigned()) return bad("commit_wait_ms must be a positive integer");
-    c.commit_wait = std::chrono::milliseconds(j["commit_wait_ms"].get<std::uint64_t>());
+    const auto& w = j["commit_wait_ms"];
+    if (!w.is_number_unsigned() || w.get<std::uint64_t>() < 1 || w.get<std::uint64_t>() > 120000) {
+      return bad("commit_wait_ms must be an integer in [1, 120000]");
+    }
+    c.commit_wait = std::chrono::milliseconds(w.get<std::uint64_t>());
   }
   if (j.contains("limits")) {
     const auto& l = j["limits"];

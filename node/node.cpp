@@ -264,11 +264,7 @@ Status NodeImpl::start() {
         if (ch == consensus::Channel::raft) {
           post_to_raft(RaftInput{from, std::move(payload)});
         } else if (ch == consensus::Channel::forward) {
-          std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
-          auto e = contracts::parse_envelope(text, alg);
-          if (!e) return;
-          auto pre = precheck(*e);
-          if (pre && !pre->has_value()) post_to_raft(std::move(*e));
+          on_forward(from, payload);
         } else if (ch == consensus::Channel::snapshot) {
           on_snapshot_message(from, payload);
         } else if (ch == consensus::Channel::attest) {

@@ -134,8 +134,15 @@ class NodeImpl {
   // Checks an envelope can go into a block: shape, key, signature, nonce window. Errors carry the HTTP-facing
   // code. Already-recorded entries return their recorded answer instead.
   Result<std::optional<TxAnswer>> precheck(const contracts::Envelope& e);
-  // Hands a checked entry to the leader (this node, or forwarded). Errors: no_leader, overloaded.
-  Status route(const contracts::Envelope& e);
+  // Hands checked entries to the leader: this node's queue when it leads, else one forward to the leader whose
+  // answer is awaited (kForwardTimeout). One Status per entry. Errors: diverged, not_ready, no_leader,
+  // overloaded, leader_unreachable (no answer: the entry may or may not have been admitted; resubmitting it is
+  // safe), or what the leader's admission refused it with.
+  boost::asio::awaitable<std::vector<Status>> route(std::vector<contracts::Envelope> entries);
+  // This node's own admission queue (the leader's half of route). Errors: diverged, not_ready, overloaded.
+  Status admit_local(const contracts::Envelope& e);
+  // The peer channel `forward` (I/O thread): a follower's request, or the leader's answer to ours.
+  void on_forward(consensus::NodeId from, const consensus::Bytes& payload);
   // Waits on the I/O thread until the entry is applied or the timeout passes.
   boost::asio::awaitable<TxAnswer> wait_for(const std::string& id, std::chrono::milliseconds timeout);
   Result<std::optional<TxAnswer>> recorded(const std::string& id) const;
@@ -205,11 +212,25 @@ class NodeImpl {
     std::optional<TxAnswer> answer;
   };
   std::unordered_map<std::string, std::vector<std::shared_ptr<Waiter>>> waiters_;
+  // I/O thread only: forwards to the leader waiting for its answer, by request id.
+  struct ForwardWait {
+    explicit ForwardWait(boost::asio::io_context& io) : timer(io) {}
+    boost::asio::steady_timer timer;
+    consensus::NodeId leader = 0;
+    std::optional<std::vector<Status>> answer;
+  };
+  std::map<std::uint64_t, std::shared_ptr<ForwardWait>> forwards_;
+  std::uint64_t next_forward_ = 1;
 
   // (key id, nonce) of entries admitted but not yet applied, so two different entries cannot race for one nonce
   // (I/O thread only).
-  std::map<std::pair<std::string, std::int64_t>, std::pair<std::string, std::chrono::steady_clock::time_point>>
-      inflight_nonces_;
+  struct NonceSlot {
+    std::string id;                              // the entry holding the nonce
+    std::chrono::steady_clock::time_point since;  // last checked
+    bool admitted = false;                        // in this node's admission queue already (a retry skips the limit)
+  };
+  std::map<std::pair<std::string, std::int64_t>, NonceSlot> inflight_nonces_;
+  void release_nonce(const contracts::Envelope& e);  // an entry not admitted after all gives its nonce back
 
   mutable std::mutex view_mu_;
   RaftView view_;

@@ -71,10 +71,12 @@ void NodeImpl::maybe_propose(Clock::time_point now) {
   if (pending_.empty()) return;
   if (leader_ != self) {
     if (leader_ == 0) return;  // kept until a leader is known (bounded by the admission queue)
-    for (const auto& e : pending_) {
-      std::string body = contracts::envelope_to_json(e).dump();
-      (void)transport->send(leader_, consensus::Channel::forward, consensus::Bytes(body.begin(), body.end()));
-    }
+    // Entries this node admitted as leader and did not propose before losing the lead: handed on to the new
+    // leader without waiting for its answer (request id 0). Their clients were answered when they were admitted.
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& e : pending_) list.push_back(contracts::envelope_to_json(e));
+    std::string body = nlohmann::json{{"q", 0}, {"entries", std::move(list)}}.dump();
+    (void)transport->send(leader_, consensus::Channel::forward, consensus::Bytes(body.begin(), body.end()));
     pending_.clear();
     pending_ids_.clear();
     return;

@@ -35,12 +35,14 @@ struct Reply {
 class InProcess {
  public:
   // Starts every node (learners only when `start_learners`).
+  using Edit = std::function<void(node::NodeConfig&)>;
   // Starts every node in genesis (learners only when `start_learners`); `spares` nodes outside genesis are set up
-  // but not started.
+  // but not started. `edit` changes every node's config before it starts.
   InProcess(const std::string& name, int voters, int learners = 0, json params = {}, bool start_learners = true,
-            int spares = 0)
+            int spares = 0, Edit edit = {})
       : net_(std::filesystem::temp_directory_path() / ("onebill-inproc-" + name + "-" + std::to_string(::getpid())),
-             voters, learners, crypto::SigAlg::ecdsa_p256, std::move(params), spares) {
+             voters, learners, crypto::SigAlg::ecdsa_p256, std::move(params), spares),
+        edit_(std::move(edit)) {
     nodes_.resize(net_.nodes().size());
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
       if (net_.nodes()[i].in_genesis && (start_learners || net_.nodes()[i].voter)) start(i);
@@ -58,11 +60,10 @@ class InProcess {
   std::size_t size() const { return nodes_.size(); }
   consensus::NodeId raft_id(std::size_t i) { return node::raft_id(net_.nodes()[i].id); }
 
-  // `edit` may change the node's config before it starts.
-  void start(std::size_t i, const std::function<void(node::NodeConfig&)>& edit = {}) {
+  void start(std::size_t i) {
     auto config = node::load_config(net_.nodes()[i].config);
     REQUIRE(config.ok());
-    if (edit) edit(*config);
+    if (edit_) edit_(*config);
     auto n = node::Node::create(*config, log_, wire_->factory());
     REQUIRE(n.ok());
     REQUIRE((*n)->start().ok());
@@ -144,6 +145,7 @@ class InProcess {
 
  private:
   testing::TestNet net_;
+  Edit edit_;
   std::shared_ptr<testing::MemoryNetwork> wire_ = testing::MemoryNetwork::create();
   node::Logger log_{node::LogLevel::error};
   std::vector<std::unique_ptr<node::Node>> nodes_;
@@ -249,4 +251,74 @@ TEST_CASE("in-process: governance node.add and node.remove change the Raft confi
   r = c.submit_bill(via, 2);
   REQUIRE(r.status == 200);
   CHECK(r.body["status"] == "accepted");
+}
+
+TEST_CASE("in-process: a forwarded entry the leader's full queue cannot take is answered 503 overloaded", "[node][inprocess]") {
+  // Blocks wait 3 s for more entries, and every queue holds one entry: the leader's fills with the first.
+  json params = {{"block_max_entries", 100}, {"block_max_delay_ms", 3000}, {"election_timeout_ms", {300, 600}}};
+  InProcess c("overload", 3, 0, params, true, 0, [](node::NodeConfig& cfg) { cfg.admission_queue = 1; });
+  std::size_t leader = c.wait_leader();
+  std::size_t follower = (leader + 1) % c.size();
+  json first = c.net().envelope("crct", "bill.issue", "OB-OV1", bill(container(4001)));
+  json second = c.net().envelope("crct", "bill.issue", "OB-OV2", bill(container(4002)));
+  Reply a = c.call(follower, "POST", "/v1/transactions?wait=none", first);
+  CHECK(a.status == 202);
+  Reply b = c.call(follower, "POST", "/v1/transactions?wait=none", second);
+  CHECK(b.status == 503);
+  CHECK(b.body["code"] == "overloaded");
+  CHECK(b.retry_after == "1");
+  // The first still commits; the refused one can be sent again once there is room.
+  Reply again = c.call(follower, "POST", "/v1/transactions?timeout_ms=8000", first);
+  CHECK(again.status == 200);
+  CHECK(again.body["status"] == "accepted");
+  Reply retry = c.call(follower, "POST", "/v1/transactions?timeout_ms=8000", second);
+  CHECK(retry.status == 200);
+  CHECK(retry.body["status"] == "accepted");
+}
+
+TEST_CASE("in-process: a forward that cannot reach the leader is answered 503 leader_unreachable, not dropped", "[node][inprocess]") {
+  InProcess c("unreachable", 3);
+  std::size_t leader = c.wait_leader();
+  std::size_t follower = (leader + 1) % c.size();
+  c.wire().isolate(c.raft_id(leader), true);
+  auto started = std::chrono::steady_clock::now();
+  Reply r = c.submit_bill(follower, 200);
+  auto took = std::chrono::steady_clock::now() - started;
+  // Either the follower still believed in the old leader (the forward went nowhere: an error after the forward
+  // timeout) or it already saw the leader go (no leader yet). Never a silent 202/pending.
+  CHECK(r.status == 503);
+  CHECK((r.body["code"] == "leader_unreachable" || r.body["code"] == "no_leader"));
+  CHECK(r.retry_after == "1");
+  CHECK(took < std::chrono::seconds(8));
+  // Once the others elect a leader, the same entry goes through.
+  c.stop(leader);
+  for (int i = 0; i < 300; ++i) {
+    json s = c.status(follower);
+    if (!s.value("leader", "").empty() && s["leader"] != c.net().nodes()[leader].id) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  Reply again = c.submit_bill(follower, 200);
+  CHECK(again.status == 200);
+  CHECK(again.body["status"] == "accepted");
+}
+
+TEST_CASE("in-process: min_height is parsed strictly and a height not reached in time is 503 not_ready", "[node][inprocess]") {
+  InProcess c("minheight", 1, 0, {}, true, 0,
+              [](node::NodeConfig& cfg) { cfg.commit_wait = std::chrono::milliseconds(300); });
+  c.wait_leader();
+  Reply r = c.submit_bill(0, 300);
+  REQUIRE(r.status == 200);
+  std::string doc = "/v1/documents/OB-IP300";
+  CHECK(c.call(0, "GET", doc + "?min_height=1", nullptr, "audit").status == 200);
+  CHECK(c.call(0, "GET", doc + "/history?min_height=0", nullptr, "audit").status == 200);
+  for (const char* bad : {"abc", "-1", "1x", "", "+1", "1e3", "99999999999999999999"}) {
+    INFO(bad);
+    Reply b = c.call(0, "GET", doc + "?min_height=" + bad, nullptr, "audit");
+    CHECK(b.status == 400);
+    CHECK(b.body["code"] == "bad_query");
+  }
+  Reply late = c.call(0, "GET", doc + "?min_height=1000", nullptr, "audit");
+  CHECK(late.status == 503);
+  CHECK(late.body["code"] == "not_ready");
+  CHECK(late.retry_after == "1");
 }

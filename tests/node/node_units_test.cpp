@@ -32,6 +32,15 @@ TEST_CASE("config: a good file parses and unknown fields and bad values are refu
   listen["listen"] = {{"api", "127.0.0.1:99999"}};
   CHECK_FALSE(parse_config(listen.dump(), "/").ok());
   CHECK_FALSE(parse_config("not json", "/").ok());
+  auto no_wait = base;
+  no_wait["commit_wait_ms"] = 0;
+  CHECK(parse_config(no_wait.dump(), "/").error().message.find("commit_wait_ms") != std::string::npos);
+  auto token_typo = base;
+  token_typo["tokens"] = {{{"org", "crct"}, {"sha256", std::string(64, 'a')}, {"scopes", {"read"}}, {"scope", "x"}}};
+  CHECK(parse_config(token_typo.dump(), "/").error().message.find("tokens[0].scope") != std::string::npos);
+  auto key_typo = base;
+  key_typo["org_key"] = {{"id", "crct/k1"}, {"path", "org.pem"}, {"pth", "x"}};
+  CHECK(parse_config(key_typo.dump(), "/").error().message.find("org_key.pth") != std::string::npos);
   auto scope = base;
   scope["tokens"] = {{{"org", "crct"}, {"sha256", std::string(64, 'a')}, {"scopes", {"root"}}}};
   CHECK(parse_config(scope.dump(), "/").error().message.find("root") != std::string::npos);
