@@ -67,9 +67,13 @@ class WorkerPool {
   void run() {
     std::unique_lock lock(mu_);
     for (;;) {
-      cv_.wait(lock, [&] { return stop_ || pending() != nullptr; });
+      // Take the job the wait saw: asking pending() again could find none, since the caller claims items without
+      // the lock (work_on) and may have taken the last one in between — a null job, which crashed a node under
+      // onebill-bench load. Holding the lock from here to ++active keeps the job alive (parallel_for waits for
+      // active == 0 under the lock before it removes the job).
+      Job* job = nullptr;
+      cv_.wait(lock, [&] { return stop_ || (job = pending()) != nullptr; });
       if (stop_) return;
-      Job* job = pending();
       ++job->active;
       lock.unlock();
       work_on(*job);
