@@ -44,7 +44,7 @@ class Builder {
   Status add_document_history(const std::string& doc, std::deque<std::string>& queue);
   Status link(const std::string& doc, std::deque<std::string>& queue);
   void want(const std::string& doc, std::deque<std::string>& queue);
-  Status add_membership_changes();
+  Status add_membership_changes(std::deque<std::string>& queue);
   Result<ledger::BundleEntry> entry(const std::string& id);
 
   const BundleSource& src_;
@@ -62,7 +62,7 @@ Result<const BlockInfo*> Builder::block(std::int64_t h) {
   BlockInfo b{*header, (*rec).value("hash", ""), {}, {}};
   for (const auto& r : (*rec)["results"]) {
     ledger::EntryResult res{r.value("id", ""), r.value("status", "") == "accepted", r.value("reason", ""),
-                            r.value("reads", "")};
+                            r.value("reads", ""), r.value("index", std::uint64_t{0})};
     b.ids.push_back(res.id);
     b.result_leaves.push_back(ledger::result_leaf(src_.alg, res));
   }
@@ -122,24 +122,43 @@ Status Builder::link(const std::string& doc, std::deque<std::string>& queue) {
   return {};
 }
 
-// Every entry that changed the membership up to the head (gov/change/{height}/{index} in state).
-Status Builder::add_membership_changes() {
+// Every entry that changed the membership up to the head (gov/change/{height}/{index} in state), and the proposal
+// it executed — a document of the bundle, with its whole history, so a verifier replays its approvals too.
+Status Builder::add_membership_changes(std::deque<std::string>& queue) {
   std::vector<std::pair<std::int64_t, std::size_t>> at;
-  Status s = src_.store.scan(key::state(contracts::keys::kMembershipChange), "", SIZE_MAX,
-                             [&](std::string_view k, std::string_view) {
-                               // .../{height:012}/{index:06}
-                               auto tail = k.substr(k.size() - 19);
-                               at.emplace_back(std::stoll(std::string(tail.substr(0, 12))),
-                                               static_cast<std::size_t>(std::stoul(std::string(tail.substr(13)))));
-                               return true;
-                             });
+  const std::string prefix = key::state(contracts::keys::kMembershipChange);
+  bool malformed = false;
+  Status s = src_.store.scan(prefix, "", SIZE_MAX, [&](std::string_view k, std::string_view) {
+    // {prefix}{height:012}/{index:06}
+    const std::string_view tail = k.substr(prefix.size());
+    const auto slash = tail.find('/');
+    std::int64_t h = 0;
+    std::size_t i = 0;
+    const auto digits = [](std::string_view d) {
+      return !d.empty() && d.size() <= 18 && d.find_first_not_of("0123456789") == std::string_view::npos;
+    };
+    if (slash == std::string_view::npos || !digits(tail.substr(0, slash)) || !digits(tail.substr(slash + 1))) {
+      malformed = true;
+      return false;
+    }
+    h = std::stoll(std::string(tail.substr(0, slash)));
+    i = static_cast<std::size_t>(std::stoull(std::string(tail.substr(slash + 1))));
+    at.emplace_back(h, i);
+    return true;
+  });
   if (!s) return s;
+  if (malformed) return corrupt("a membership change key is malformed");
   for (const auto& [h, i] : at) {
     if (h > src_.head_height) break;
     auto b = block(h);
     if (!b) return b.error();
     if (i >= (*b)->ids.size()) return corrupt("membership change at " + std::to_string(h) + "/" + std::to_string(i));
-    tx_ids_.insert((*b)->ids[i]);
+    const std::string& id = (*b)->ids[i];
+    tx_ids_.insert(id);
+    auto rec = get_json(src_.store, key::tx(id));
+    if (!rec) return rec.error();
+    const json& doc = (*rec)["envelope"]["tx"]["doc"];
+    if (doc.is_string()) want(doc.get<std::string>(), queue);
   }
   return {};
 }
@@ -193,6 +212,7 @@ Result<ledger::Bundle> Builder::build(const std::string& doc) {
 
   std::deque<std::string> queue;
   want(doc, queue);
+  if (Status s = add_membership_changes(queue); !s) return s.error();
   while (!queue.empty()) {
     if (documents_.size() > kMaxBundleDocuments) {
       return make_error("bundle_too_large", doc + " is linked to more than " + std::to_string(kMaxBundleDocuments) +
@@ -215,7 +235,10 @@ Result<ledger::Bundle> Builder::build(const std::string& doc) {
   if (documents_.count(doc) == 0) {
     return make_error("not_found", "document " + doc + " has no entry in the certified ledger yet");
   }
-  if (Status s = add_membership_changes(); !s) return s.error();
+  if (tx_ids_.size() > kMaxBundleEntries) {
+    return make_error("bundle_too_large", doc + " and the documents linked to it have more than " +
+                                              std::to_string(kMaxBundleEntries) + " entries");
+  }
 
   ledger::Bundle out;
   out.network = src_.network;

@@ -25,6 +25,8 @@ struct BundleSource {
 
 // At most this many documents in one bundle (the document and those linked to it); more is "bundle_too_large".
 inline constexpr std::size_t kMaxBundleDocuments = 256;
+// And at most this many entries (a bundle is built in memory: about 2.6 kB of JSON per entry).
+inline constexpr std::size_t kMaxBundleEntries = 200000;
 
 // The bundle of `doc` as of the source's head: errors not_found (no such document, or none of its entries is at
 // or below the head yet), bundle_too_large, or the store's.

@@ -24,11 +24,18 @@ json Fork::to_json() const {
 }
 
 Result<std::optional<Fork>> HeadTracker::observe(const Head& h, const ProofFn& proof) {
+  if (h.log_size == 0) return std::optional<Fork>();  // an empty log is a prefix of every log
   if (auto same = by_size_.find(h.log_size); same != by_size_.end() && same->second.log_root != h.log_root) {
     return std::optional<Fork>(Fork{"two_roots", same->second, h,
                                     "two different logs of size " + std::to_string(h.log_size) + ": roots " +
                                         same->second.log_root + " (" + same->second.node + ") and " + h.log_root +
                                         " (" + h.node + ")"});
+  }
+  if (auto same = by_height_.find(h.height); same != by_height_.end() && same->second.header_hash != h.header_hash) {
+    return std::optional<Fork>(Fork{"two_headers", same->second, h,
+                                    "two different certified headers at height " + std::to_string(h.height) + ": " +
+                                        same->second.header_hash + " (" + same->second.node + ") and " +
+                                        h.header_hash + " (" + h.node + ")"});
   }
   if (frontier_ && h.log_size != frontier_->log_size && h.log_size > 0) {
     const bool ahead = h.log_size > frontier_->log_size;
@@ -51,7 +58,9 @@ Result<std::optional<Fork>> HeadTracker::observe(const Head& h, const ProofFn& p
     frontier_ = h;
   }
   by_size_.emplace(h.log_size, h);
+  by_height_.emplace(h.height, h);
   while (by_size_.size() > kKeep) by_size_.erase(by_size_.begin());
+  while (by_height_.size() > kKeep) by_height_.erase(by_height_.begin());
   return std::optional<Fork>();
 }
 
@@ -77,6 +86,7 @@ Result<HeadTracker> HeadTracker::from_json(const json& j, crypto::HashAlg alg) {
   for (const auto& e : j["heads"]) {
     auto h = head(e);
     if (!h) return h.error();
+    t.by_height_.emplace(h->height, *h);
     t.by_size_.emplace(h->log_size, std::move(*h));
   }
   if (j.contains("frontier")) {

@@ -32,7 +32,9 @@ struct Head {
 };
 
 struct Fork {
-  std::string kind;  // "two_roots": same size, different roots; "inconsistent": the proof does not hold
+  // "two_roots": same size, different roots; "two_headers": same height, different certified headers;
+  // "inconsistent": the consistency proof does not hold
+  std::string kind;
   Head first;        // the head verified earlier
   Head second;       // the head that contradicts it
   std::string detail;
@@ -62,6 +64,7 @@ class HeadTracker {
   crypto::HashAlg alg_;
   std::optional<Head> frontier_;
   std::map<std::uint64_t, Head> by_size_;
+  std::map<std::int64_t, Head> by_height_;
 };
 
 }  // namespace onebill::audit

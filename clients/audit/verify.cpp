@@ -144,6 +144,10 @@ void parallel_for(std::size_t n, unsigned threads, const Fn& fn) {
 struct Block {
   const ledger::BundleBlock* b = nullptr;
   std::string hash;
+  // The voting nodes in force before the block's first entry (node id -> key): they, not voters the block itself
+  // adds, certify it; and a block that changes them cannot be certified through a later header's prev link.
+  std::map<std::string, std::string> voters_before;
+  bool voters_changed = false;
   bool certified = false;  // by its own attestations
   std::size_t valid_attestations = 0;
   std::size_t quorum = 0;
@@ -176,6 +180,8 @@ class Verifier {
   bool check_order();
   bool entry(std::size_t i, const ledger::BundleEntry& e, const Block& blk);
   bool close_block(Block& blk);
+  std::map<std::string, std::string> voters() const;
+  bool check_documents();
   bool certify_chain();
   std::shared_ptr<crypto::PublicKey> key_of(const contracts::Key& k);
 
@@ -353,7 +359,10 @@ bool Verifier::check_order() {
       return fail("order", "block " + std::to_string(b.header.height), "blocks must be in increasing height order");
     }
     last = b.header.height;
-    blocks_[b.header.height] = Block{&b, b.header.hash_hex(alg_), false, 0, 0};
+    Block blk;
+    blk.b = &b;
+    blk.hash = b.header.hash_hex(alg_);
+    blocks_[b.header.height] = std::move(blk);
   }
   auto head = blocks_.find(bundle_.head_height);
   if (head == blocks_.end()) return fail("head", "bundle", "the head block is not in the bundle");
@@ -432,7 +441,12 @@ bool Verifier::entry(std::size_t i, const ledger::BundleEntry& e, const Block& b
   } else {
     RecordedReads view(reads);
     const contracts::BlockContext ctx{e.height, h.time, static_cast<std::int64_t>(e.index)};
-    auto applied = contracts::apply(e.envelope, ctx, view, *members_);
+    Result<contracts::Outcome> applied = make_error("replay", "");
+    try {
+      applied = contracts::apply(e.envelope, ctx, view, *members_);
+    } catch (const std::exception& ex) {
+      return fail("replay", where, std::string("the contracts failed on the recorded reads: ") + ex.what());
+    }
     if (!applied) return fail("replay", where, applied.error().message);
     outcome = std::move(*applied);
   }
@@ -454,7 +468,7 @@ bool Verifier::entry(std::size_t i, const ledger::BundleEntry& e, const Block& b
   if (!e.accepted) return true;
   // Accepted: in the head's log, a fresh nonce, and its writes carried forward.
   const auto& head = head_->b->header;
-  if (!ahead(i).log_ok) {
+  if (!ahead(i).log_ok || *e.leaf >= h.log_size) {
     return fail("log_proof", where, "the entry is not in the log of the head (size " + std::to_string(head.log_size) + ")");
   }
   ++report_.counts.log_proofs;
@@ -463,6 +477,17 @@ bool Verifier::entry(std::size_t i, const ledger::BundleEntry& e, const Block& b
                                     " twice");
   }
   ++report_.counts.nonces;
+  // Every document an accepted entry changed is one of the bundle's, with its whole history: the node cannot
+  // leave out a pledge or a proposal that an entry on the bundle's documents changed.
+  for (const auto& d : outcome.documents) {
+    if (documents_.count(d) == 0) {
+      return fail("history", where, "the entry changed document " + d + ", which the bundle leaves out", d, "");
+    }
+  }
+  if (outcome.membership_change && documents_.count(e.envelope.tx.doc) == 0) {
+    return fail("history", where, "the entry changed the membership but its proposal " + e.envelope.tx.doc +
+                                      " is not one of the bundle's documents");
+  }
   for (const auto& [k, v] : outcome.writes) {
     if (auto t = tracked_.find(k); t != tracked_.end()) {
       t->second.value = v;
@@ -476,6 +501,14 @@ bool Verifier::entry(std::size_t i, const ledger::BundleEntry& e, const Block& b
 }
 
 // After the block's entries: its membership_hash, and its attestations counted by the voters now in force.
+std::map<std::string, std::string> Verifier::voters() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [id, n] : members_->nodes()) {
+    if (n.voter) out.emplace(id, n.tls_pub);
+  }
+  return out;
+}
+
 bool Verifier::close_block(Block& blk) {
   const auto& h = blk.b->header;
   const std::string where = "block " + std::to_string(h.height);
@@ -488,21 +521,49 @@ bool Verifier::close_block(Block& blk) {
                 h.membership_hash, crypto::hex(*mh));
   }
   ++report_.counts.membership;
-  std::size_t voters = 0;
-  for (const auto& [id, n] : members_->nodes()) voters += n.voter ? 1 : 0;
-  blk.quorum = voters / 2 + 1;
-  std::set<std::string> seen;
+  blk.voters_changed = voters() != blk.voters_before;
+  blk.quorum = blk.voters_before.size() / 2 + 1;
+  std::set<std::string> counted;
   for (const auto& a : blk.b->attestations) {
-    if (a.height != h.height || a.header_hash != blk.hash || !seen.insert(a.node).second) continue;
-    const contracts::Node* n = members_->node(a.node);
-    if (n == nullptr || !n->voter) continue;
-    auto pub = crypto::PublicKey::from_pem_any(n->tls_pub);
+    if (a.height != h.height || a.header_hash != blk.hash || counted.count(a.node) != 0) continue;
+    const auto voter = blk.voters_before.find(a.node);
+    if (voter == blk.voters_before.end()) continue;
+    auto pub = crypto::PublicKey::from_pem_any(voter->second);
     if (!pub || !ledger::verify_attestation(*pub, bundle_.network, a)) continue;
+    counted.insert(a.node);  // one valid attestation per voter
     ++blk.valid_attestations;
   }
   report_.counts.attestations += blk.valid_attestations;
   blk.certified = blk.valid_attestations >= blk.quorum;
   ++report_.counts.blocks;
+  return true;
+}
+
+// The documents the replayed states name (a pledge's collateral, a bill's pledges, a receipt's source bill) are
+// all in the bundle, and the document asked for exists.
+bool Verifier::check_documents() {
+  if (!tracked_.at(contracts::keys::document(bundle_.document)).value) {
+    return fail("history", "bundle", "the bundle has no entry that created " + bundle_.document);
+  }
+  for (const auto& d : documents_) {
+    const auto& v = tracked_.at(contracts::keys::document(d)).value;
+    if (!v) continue;
+    json doc = json::parse(*v, nullptr, false);
+    std::vector<std::string> named;
+    for (const char* field : {"collateral", "source_bill", "pledge"}) {
+      if (doc.contains(field) && doc[field].is_string()) named.push_back(doc[field].get<std::string>());
+    }
+    if (doc.contains("pledges") && doc["pledges"].is_array()) {
+      for (const auto& p : doc["pledges"]) {
+        if (p.is_string()) named.push_back(p.get<std::string>());
+      }
+    }
+    for (const auto& n : named) {
+      if (documents_.count(n) == 0) {
+        return fail("history", "bundle", d + " names " + n + ", which the bundle leaves out", n, "");
+      }
+    }
+  }
   return true;
 }
 
@@ -512,16 +573,20 @@ bool Verifier::certify_chain() {
   bool above_ok = false;
   for (auto it = blocks_.rbegin(); it != blocks_.rend(); ++it) {
     Block& blk = it->second;
+    // A link stands only when this block left the voters as they were: otherwise the header after it is
+    // certified by voters this block made, which cannot vouch for the block that made them.
     const bool linked = above != nullptr && above_ok && above->b->header.height == blk.b->header.height + 1 &&
-                        above->b->header.prev == blk.hash;
+                        above->b->header.prev == blk.hash && !blk.voters_changed;
     if (blk.certified) {
       ++report_.counts.certified;
     } else if (linked) {
       ++report_.counts.linked;
     } else {
       return fail("certificate", "block " + std::to_string(blk.b->header.height),
-                  "the header is not certified: too few valid attestations by voting nodes and no certified header "
-                  "after it links to it",
+                  blk.voters_changed
+                      ? "the header changes the voting nodes and is not certified by a quorum of the voters before it"
+                      : "the header is not certified: too few valid attestations by voting nodes and no certified "
+                        "header after it links to it",
                   std::to_string(blk.quorum) + " attestations", std::to_string(blk.valid_attestations));
     }
     above = &blk;
@@ -540,13 +605,14 @@ Report Verifier::run() {
   std::size_t done = 0;
   std::size_t next = 0;
   for (auto& [height, blk] : blocks_) {
+    blk.voters_before = voters();
     for (; next < bundle_.entries.size() && bundle_.entries[next].height == height; ++next) {
       if (!entry(next, bundle_.entries[next], blk)) return report_;
       if (progress_) progress_(++done, bundle_.entries.size());
     }
     if (!close_block(blk)) return report_;
   }
-  if (!certify_chain()) return report_;
+  if (!certify_chain() || !check_documents()) return report_;
   for (const auto& d : documents_) {
     const auto& v = tracked_.at(contracts::keys::document(d)).value;
     report_.documents[d] = v ? json::parse(*v, nullptr, false) : json(nullptr);

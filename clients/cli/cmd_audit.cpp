@@ -131,19 +131,44 @@ std::vector<Watched> watched_nodes(Context& ctx) {
   return out;
 }
 
+// The head's log_size and log_root are those of the header its attestations sign (GET /v1/blocks/{height}).
+Status bound_to_header(RestClient& client, const audit::Head& h) {
+  auto j = client.get_json("/v1/blocks/" + std::to_string(h.height));
+  if (!j) return j.error();
+  auto header = j->is_object() && j->contains("header") ? ledger::BlockHeader::from_json((*j)["header"])
+                                                        : Result<ledger::BlockHeader>(make_error("bad_head", ""));
+  if (!header) return make_error("bad_head", "the node's block " + std::to_string(h.height) + " has no valid header");
+  // The hash algorithm does not matter for the comparison: both sides hash the same way if they agree.
+  for (auto alg : {crypto::HashAlg::sha256, crypto::HashAlg::sm3}) {
+    if (header->hash_hex(alg) == h.header_hash) {
+      if (header->log_size != h.log_size || header->log_root != h.log_root) {
+        return make_error("bad_head", "the head's log size/root are not those of the header its attestations sign");
+      }
+      return {};
+    }
+  }
+  return make_error("bad_head", "block " + std::to_string(h.height) + " does not hash to the head's header hash");
+}
+
 // Valid attestations of a head by genesis's voting nodes, and the quorum.
 std::pair<std::size_t, std::size_t> certificate(const contracts::Membership& members, const audit::Head& h) {
   std::size_t voters = 0;
   std::size_t valid = 0;
   for (const auto& [id, n] : members.nodes()) voters += n.voter ? 1 : 0;
-  std::set<std::string> seen;
-  for (const auto& a : h.raw.value("attestations", json::array())) {
+  std::set<std::string> counted;
+  const json atts = h.raw.is_object() && h.raw.contains("attestations") && h.raw["attestations"].is_array()
+                        ? h.raw["attestations"]
+                        : json::array();
+  for (const auto& a : atts) {
     auto att = ledger::Attestation::from_json(a);
-    if (!att || att->header_hash != h.header_hash || att->height != h.height || !seen.insert(att->node).second) continue;
+    if (!att || att->header_hash != h.header_hash || att->height != h.height || counted.count(att->node) != 0) continue;
     const contracts::Node* n = members.node(att->node);
     if (n == nullptr || !n->voter) continue;
     auto pub = crypto::PublicKey::from_pem_any(n->tls_pub);
-    if (pub && ledger::verify_attestation(*pub, members.network(), *att)) ++valid;
+    if (pub && ledger::verify_attestation(*pub, members.network(), *att)) {
+      counted.insert(att->node);
+      ++valid;
+    }
   }
   return {valid, voters / 2 + 1};
 }
@@ -177,8 +202,11 @@ int monitor(Context& ctx) {
     if (it == by_url.end()) return make_error("unreachable", node + " is not watched in this run");
     auto j = it->second->get_json("/v1/log/consistency?from=" + std::to_string(from) + "&to=" + std::to_string(to));
     if (!j) return j.error();
+    if (!j->is_object() || !j->contains("proof") || !(*j)["proof"].is_array()) {
+      return make_error("bad_response", node + " sent a consistency proof that is not {proof: [...]}");
+    }
     std::vector<crypto::Digest> path;
-    for (const auto& d : j->value("proof", json::array())) {
+    for (const auto& d : (*j)["proof"]) {
       auto digest = crypto::digest_from_hex(d.is_string() ? d.get<std::string>() : "");
       if (!digest) return make_error("bad_response", node + " sent a consistency proof that is not a list of digests");
       path.push_back(*digest);
@@ -195,6 +223,10 @@ int monitor(Context& ctx) {
       json line = {{"node", n.url}};
       auto j = n.client->get_json("/v1/log/head");
       auto head = j ? audit::Head::from_json(n.url, *j) : Result<audit::Head>(j.error());
+      // The attestations sign the header hash only: take the log's size and root from that header.
+      if (head) {
+        if (Status s = bound_to_header(*n.client, *head); !s) head = s.error();
+      }
       if (!head) {
         line["error"] = head.error().code + ": " + head.error().message;
       } else {

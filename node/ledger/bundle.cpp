@@ -147,7 +147,7 @@ Result<BundleEntry> BundleEntry::from_json(const json& j, const std::string& whe
 }
 
 EntryResult BundleEntry::result(crypto::HashAlg alg, const contracts::ReadSet& all_reads) const {
-  return EntryResult{envelope.id, accepted, reason, reads_hash(alg, all_reads)};
+  return EntryResult{envelope.id, accepted, reason, reads_hash(alg, all_reads), index};
 }
 
 json Bundle::to_json() const {

@@ -54,6 +54,7 @@ json EntryResult::to_json() const {
   json j = {{"id", id}, {"status", accepted ? "accepted" : "rejected"}};
   if (!accepted) j["reason"] = reason;
   j["reads"] = reads;
+  j["index"] = index;
   return j;
 }
 

@@ -45,12 +45,15 @@ Result<BlockProposal> decode_block(std::string_view bytes, crypto::HashAlg alg);
 // `reads` is the hash (contracts::digest_writes) of what the entry read from the state before it
 // (contracts::Outcome::reads): certifying the result certifies the reads, so an auditor can replay the entry from
 // them (docs/audit.md).
+// `index` is the entry's position in its block, so a result leaf proves its own position whatever tree size a
+// proof claims.
 struct EntryResult {
   std::string id;
   bool accepted = false;
   std::string reason;  // empty when accepted
   std::string reads;   // hex digest
-  nlohmann::json to_json() const;  // {"id","status":"accepted"|"rejected","reason"?,"reads"}
+  std::uint64_t index = 0;
+  nlohmann::json to_json() const;  // {"id","index","reads","status":"accepted"|"rejected","reason"?}
 };
 
 // The Merkle leaf of a result in its block's result_root: leaf_hash(canonical(result.to_json())).

@@ -299,7 +299,7 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
     for (const auto& doc : o.documents) {
       batch.Put(key::history(doc, static_cast<std::uint64_t>(next.height), static_cast<std::uint32_t>(i)), e.id);
     }
-    results.push_back(ledger::EntryResult{e.id, o.accepted, o.reason, ledger::reads_hash(alg_, o.reads)});
+    results.push_back(ledger::EntryResult{e.id, o.accepted, o.reason, ledger::reads_hash(alg_, o.reads), i});
     batch.Put(key::reads(e.id), ledger::reads_to_json(o.reads).dump());
     result_json.push_back(results.back().to_json());
     ids.push_back(e.id);

@@ -5,6 +5,7 @@
 
 #include "cli_util.h"
 #include "crypto/merkle.h"
+#include "node/ledger/format.h"
 #include "fake_node.h"
 
 using nlohmann::json;
@@ -24,16 +25,27 @@ std::vector<crypto::Digest> leaves(const std::string& tag, std::size_t n) {
   return out;
 }
 
-// A node whose log is `log` (the first `size` leaves are its certified head).
-FakeNode::Handler log_node(std::vector<crypto::Digest> log) {
-  return [log](const onebill::test::FakeRequest& r) {
+// A node whose certified log is `log`: its head at height log.size() + 1, the header of that height (which the
+// monitor checks the head's log fields against), and consistency proofs. `time` tells two headers apart;
+// `lie_size` makes the head claim another log size than its header.
+FakeNode::Handler log_node(std::vector<crypto::Digest> log, std::int64_t time = 0, bool lie_size = false) {
+  onebill::ledger::BlockHeader h;
+  h.height = static_cast<std::int64_t>(log.size()) + 1;
+  h.prev = h.tx_root = h.result_root = h.membership_hash = h.writes_hash = std::string(64, '0');
+  h.time = time;
+  h.log_size = log.size();
+  h.log_root = crypto::hex(crypto::merkle_root(kAlg, log));
+  return [log, h, lie_size](const onebill::test::FakeRequest& r) {
     if (r.target == "/v1/log/head") {
-      json head = {{"height", log.size() + 1},
-                   {"header_hash", std::string(64, 'a')},
-                   {"log_size", log.size()},
-                   {"log_root", crypto::hex(crypto::merkle_root(kAlg, log))},
+      json head = {{"height", h.height},
+                   {"header_hash", h.hash_hex(kAlg)},
+                   {"log_size", h.log_size + (lie_size ? 1 : 0)},
+                   {"log_root", h.log_root},
                    {"attestations", json::array()}};
       return FakeResponse::json(200, head.dump());
+    }
+    if (r.target == "/v1/blocks/" + std::to_string(h.height)) {
+      return FakeResponse::json(200, json{{"height", h.height}, {"header", h.to_json()}}.dump());
     }
     std::uint64_t from = 0;
     std::uint64_t to = 0;
@@ -118,6 +130,21 @@ TEST_CASE("monitor: --state catches a log rewritten between two runs", "[cli][mo
   auto r = run_cli({"monitor", "--once", "--state", state, "--node", a.url()});
   INFO(r.out << r.err);
   CHECK(r.code == 5);
+}
+
+TEST_CASE("monitor: two certified headers at one height are a fork, and a head must match its header", "[cli][monitor]") {
+  const auto log = leaves("entry-", 5);
+  FakeNode a(log_node(log, 1));
+  FakeNode b(log_node(log, 2));  // the same log, another header at the same height
+  auto r = run_cli({"monitor", "--once", "--node", a.url(), "--node", b.url()});
+  INFO(r.out << r.err);
+  CHECK(r.code == 5);
+  CHECK(r.out.find("FORK (two_headers)") != std::string::npos);
+  FakeNode liar(log_node(log, 1, true));
+  auto l = run_cli({"monitor", "--once", "--node", liar.url()});
+  INFO(l.out << l.err);
+  CHECK(l.code == 1);  // its only node gave no usable head
+  CHECK(l.out.find("not those of the header") != std::string::npos);
 }
 
 TEST_CASE("monitor: unreachable nodes and bad answers are reported, not taken", "[cli][monitor]") {
