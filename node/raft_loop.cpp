@@ -252,6 +252,9 @@ void NodeImpl::reconcile_conf(Clock::time_point now) {
   if (halted_ || now < next_conf_attempt_) return;
   auto st = raft->status();
   if (st.role != consensus::Role::kLeader) return;
+  // Only from a membership that has caught up with the log: a new leader still applying would otherwise undo a
+  // change its predecessor made for a governance entry it has not applied yet.
+  if (ledger->last().raft_index < st.hard_state.commit) return;
   next_conf_attempt_ = now + tick;  // at most one attempt per tick; the core allows one pending change anyway
   const contracts::Membership& m = ledger->membership();
   std::map<consensus::NodeId, bool> want;  // raft id → voter
