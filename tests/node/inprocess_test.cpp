@@ -84,6 +84,10 @@ class InProcess {
     return out;
   }
   json status(std::size_t i) { return call(i, "GET", "/v1/status").body; }
+  std::string metrics(std::size_t i) {
+    node::http::Request req(boost::beast::http::verb::get, "/metrics", 11);
+    return nodes_[i]->call(std::move(req)).response.body();
+  }
 
   // Waits (bounded) until one running voter leads and every running node knows it; returns its index.
   std::size_t wait_leader() {
@@ -209,24 +213,31 @@ bool lists(const json& a, const std::string& id) {
   }
   return false;
 }
+
+// Adds the spare node `added` by governance through the leader and waits until the Raft configuration has it as
+// a voter and it applied the block that added it. Returns that height.
+std::int64_t add_node(InProcess& c, std::size_t leader, std::size_t added) {
+  const std::string id = c.net().nodes()[added].id;
+  std::int64_t at = c.govern(leader, "P-ADD", {{"action", "node.add"}, {"params", c.net().nodes()[added].entry}});
+  // The leader adds it as a learner, then promotes it once it caught up.
+  REQUIRE(c.wait_status(leader, [&](const json& s) { return lists(s["raft_voters"], id); }));
+  REQUIRE(c.wait_height(added, at));
+  CHECK(c.wait_status(added, [](const json& s) { return s["voter"] == true; }));
+  return at;
+}
 }  // namespace
 
 TEST_CASE("in-process: governance node.add and node.remove change the Raft configuration", "[node][inprocess]") {
   InProcess c("govern", 3, 0, {}, true, 1);
   const std::size_t added = 3;  // n4, not in genesis
-  const std::string id = c.net().nodes()[added].id;
   std::size_t leader = c.wait_leader();
   REQUIRE(c.submit_bill(leader, 0).status == 200);
   // The new node may start before it is added: it waits, a member of nothing.
   c.start(added);
   CHECK(c.status(added)["voter"] == false);
 
-  std::int64_t at = c.govern(leader, "P-ADD", {{"action", "node.add"}, {"params", c.net().nodes()[added].entry}});
-  // The leader adds it as a learner, then promotes it once it caught up; it applies everything and attests.
-  REQUIRE(c.wait_status(leader, [&](const json& s) { return lists(s["raft_voters"], id); }));
+  add_node(c, leader, added);
   CHECK(c.status(leader)["raft_voters"].size() == 4);
-  REQUIRE(c.wait_height(added, at));
-  CHECK(c.wait_status(added, [](const json& s) { return s["voter"] == true; }));
   Reply r = c.submit_bill(added, 1);  // through the new node, forwarded to the leader
   REQUIRE(r.status == 200);
   std::int64_t h = r.body["height"].get<std::int64_t>();
@@ -237,6 +248,10 @@ TEST_CASE("in-process: governance node.add and node.remove change the Raft confi
   }
   // Four voters now: its attestation counts toward the certificate.
   CHECK(c.wait_status(added, [&](const json& s) { return s.contains("certified") && s["certified"]["height"] >= h; }));
+  // Restarted, it checks its key against the membership the ledger holds (genesis does not list it) and goes on.
+  c.stop(added);
+  c.start(added);
+  CHECK(c.wait_status(added, [](const json& s) { return s["voter"] == true && !s.value("leader", "").empty(); }));
 
   // Remove a genesis voter other than the leader: the Raft configuration follows, the rest go on.
   leader = c.wait_leader();
@@ -321,4 +336,25 @@ TEST_CASE("in-process: min_height is parsed strictly and a height not reached in
   CHECK(late.status == 503);
   CHECK(late.body["code"] == "not_ready");
   CHECK(late.retry_after == "1");
+}
+
+TEST_CASE("in-process: a node added by governance after log compaction joins from a state snapshot", "[node][inprocess]") {
+  json params = {{"block_max_entries", 1},
+                 {"block_max_delay_ms", 2},
+                 {"election_timeout_ms", {300, 600}},
+                 {"snapshot_interval", 8},
+                 {"snapshot_keep_entries", 2}};
+  InProcess c("govsnap", 3, 0, params, true, 1);
+  const std::size_t added = 3;
+  std::size_t leader = c.wait_leader();
+  for (int i = 0; i < 20; ++i) REQUIRE(c.submit_bill(leader, 500 + i).status == 200);
+  c.start(added);
+  std::int64_t at = add_node(c, leader, added);
+  // It could not get the first entries (compacted away): it installed a state snapshot with the documents.
+  CHECK(c.metrics(added).find("onebill_snapshots_installed_total 1") != std::string::npos);
+  Reply doc = c.call(added, "GET", "/v1/documents/OB-IP500", nullptr, "audit");
+  CHECK(doc.status == 200);
+  CHECK(doc.body == c.call(leader, "GET", "/v1/documents/OB-IP500", nullptr, "audit").body);
+  CHECK(c.call(added, "GET", "/v1/blocks/" + std::to_string(at)).body["hash"] ==
+        c.call(leader, "GET", "/v1/blocks/" + std::to_string(at)).body["hash"]);
 }
