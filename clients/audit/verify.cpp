@@ -12,6 +12,7 @@
 #include "contracts/membership.h"
 #include "contracts/reasons.h"
 #include "contracts/state.h"
+#include "crypto/canonical_json.h"
 #include "crypto/keys.h"
 #include "crypto/merkle.h"
 #include "node/ledger/bundle.h"
@@ -140,6 +141,9 @@ void parallel_for(std::size_t n, unsigned threads, const Fn& fn) {
   work();
   for (auto& t : pool) t.join();
 }
+
+// Each piece of a bundle (an entry, the blocks, ...) is parsed strictly, with these limits.
+const crypto::JsonLimits kPieceLimits{.max_bytes = std::size_t{1} << 30, .max_depth = 40};
 
 struct Block {
   const ledger::BundleBlock* b = nullptr;
@@ -298,9 +302,9 @@ Result<ledger::Bundle> Verifier::parse_text() {
       entries_text = v;
       continue;
     }
-    json value = json::parse(v, nullptr, false);
-    if (value.is_discarded()) return not_json("bundle." + k + ": not JSON");
-    rest[k] = std::move(value);
+    auto value = crypto::parse_strict(v, kPieceLimits);
+    if (!value) return not_json("bundle." + k + ": " + value.error().code + ": " + value.error().message);
+    rest[k] = std::move(*value);
   }
   rest["entries"] = json::array();
   auto b = ledger::Bundle::from_json(rest, alg_);
@@ -311,9 +315,10 @@ Result<ledger::Bundle> Verifier::parse_text() {
   std::vector<std::optional<Result<ledger::BundleEntry>>> parsed(pieces->size());
   parallel_for(pieces->size(), threads_, [&](std::size_t i) {
     const std::string where = "bundle.entries[" + std::to_string(i) + "]";
-    json j = json::parse((*pieces)[i].second, nullptr, false);
-    parsed[i] = j.is_discarded() ? Result<ledger::BundleEntry>(not_json(where + ": not JSON"))
-                                 : ledger::BundleEntry::from_json(j, where, alg_);
+    // Strict: a duplicate key, a float or a number beyond 2^53 is refused, so no reader sees another bundle.
+    auto j = crypto::parse_strict((*pieces)[i].second, kPieceLimits);
+    parsed[i] = !j ? Result<ledger::BundleEntry>(not_json(where + ": " + j.error().code + ": " + j.error().message))
+                   : ledger::BundleEntry::from_json(*j, where, alg_);
   });
   b->entries.reserve(parsed.size());
   for (auto& p : parsed) {

@@ -382,6 +382,12 @@ TEST_CASE("audit: the verifier reads the bundle's text on several threads with t
   CHECK(f.failure->check == "history");
   CHECK(audit::verify_bundle_text(st.genesis, text.substr(0, text.size() / 2)).failure->check == "json");
   CHECK(audit::verify_bundle_text(st.genesis, "[1,2]").failure->check == "json");
+  // A duplicate key inside an entry: a reader taking the first and one taking the last would see two bundles.
+  std::string dup = text;
+  const auto at = dup.find("\"status\":\"accepted\"");
+  REQUIRE(at != std::string::npos);
+  dup.insert(at, "\"status\":\"rejected\",");
+  CHECK(audit::verify_bundle_text(st.genesis, dup).failure->check == "json");
   CHECK(audit::verify_bundle_text(st.genesis, R"({"format":1,"format":2})").failure->check == "format");
 }
 
