@@ -11,6 +11,7 @@
 #include "crypto/merkle.h"
 #include "node/ledger/bundle.h"
 #include "node/ledger/format.h"
+#include "tests/support/bundle_builder.h"
 #include "tests/support/single_node.h"
 #include "tests/support/testnet.h"
 
@@ -416,4 +417,46 @@ TEST_CASE("audit: the result leaf and header of docs/formats/block.md", "[audit]
   ledger::EntryResult moved = r;
   moved.index = 1;
   CHECK(ledger::result_leaf(crypto::HashAlg::sha256, moved) != ledger::result_leaf(crypto::HashAlg::sha256, r));
+}
+
+TEST_CASE("audit: voters a block adds cannot certify that block", "[audit]") {
+  // One block adds a voting node n9 and removes the only voter n1 (two proposals, each approved by 6 of the 11
+  // organisations). If n9 alone could certify that block, anyone holding n9's key could certify anything after.
+  testing::TestNet net(std::filesystem::temp_directory_path() / ("onebill-audit-voters-" + std::to_string(::getpid())), 1);
+  const std::string genesis = read_file(net.genesis_path());
+  auto n1 = crypto::PrivateKey::from_pem_any(read_file(net.nodes()[0].dir / "tls.pem"));
+  auto n9 = crypto::PrivateKey::generate(crypto::SigAlg::ecdsa_p256);
+  REQUIRE(n1.ok());
+  REQUIRE(n9.ok());
+  const std::vector<std::string> approvers = {"hmm", "tjport", "customs", "bank1", "bank2"};
+  std::vector<json> raw;
+  const auto proposal = [&](const std::string& id, const json& action) {
+    raw.push_back(net.envelope("crct", "gov.propose", id, action));
+    for (const auto& org : approvers) raw.push_back(net.envelope(org, "gov.approve", id, json::object()));
+  };
+  proposal("P-ADD", {{"action", "node.add"},
+                     {"params",
+                      {{"id", "n9"}, {"org", "crct"}, {"raft", "127.0.0.1:7299"}, {"api", "127.0.0.1:7199"},
+                       {"tls_pub", n9->public_key().to_pem()}, {"voter", true}}}});
+  proposal("P-RM", {{"action", "node.remove"}, {"params", {{"id", "n1"}}}});
+  raw.push_back(net.envelope("tjwh", "receipt.issue", "WR-X", receipt_body()));
+  std::filesystem::remove_all(net.dir());
+  std::vector<contracts::Envelope> entries;
+  for (const auto& r : raw) entries.push_back(*contracts::envelope_from_json(r, crypto::HashAlg::sha256));
+
+  const testing::BundleOptions one_block{.block_size = entries.size()};
+  auto by_n9 = testing::certify_as_bundle(genesis, entries, *n9, "n9", one_block);
+  REQUIRE(by_n9.ok());
+  for (const auto& e : by_n9->entries) REQUIRE(e.accepted);  // both changes took effect
+  auto forged = audit::verify_bundle(genesis, by_n9->to_json());
+  INFO(forged.to_json().dump(2));
+  REQUIRE(forged.failure);
+  CHECK(forged.failure->check == "certificate");
+  CHECK(forged.failure->message.find("voters before it") != std::string::npos);
+  // The same block attested by the voter in force before it is certified.
+  auto by_n1 = testing::certify_as_bundle(genesis, entries, *n1, "n1", one_block);
+  REQUIRE(by_n1.ok());
+  auto honest = audit::verify_bundle(genesis, by_n1->to_json());
+  INFO(honest.to_json().dump(2));
+  CHECK(honest.ok);
 }
