@@ -494,12 +494,12 @@ Status SnapshotReceiver::finish() {
     if (top->membership_hash != crypto::hex(*mhash)) {
       return bad("the membership rebuilt from the snapshot does not hash to the last block's membership_hash");
     }
-    auto good = valid_attestations(m.attestations, membership, trust_.network, m.certified_height,
-                                   m.certified_hash);
-    std::size_t quorum = attestation_quorum(membership);
+    const contracts::Membership& voters = trust_.known_voters ? *trust_.known_voters : trust_.genesis_membership;
+    auto good = valid_attestations(m.attestations, voters, trust_.network, m.certified_height, m.certified_hash);
+    std::size_t quorum = attestation_quorum(voters);
     if (good.size() < quorum) {
       return bad("the certified header at height " + std::to_string(m.certified_height) + " has " +
-                 std::to_string(good.size()) + " valid attestations by voters; a quorum is " +
+                 std::to_string(good.size()) + " valid attestations by the voters this node knows; a quorum is " +
                  std::to_string(quorum));
     }
     // The transparency log's root at log_size.

@@ -110,6 +110,10 @@ struct SnapshotTrust {
   std::string network;
   crypto::HashAlg alg = crypto::HashAlg::sha256;
   contracts::Membership genesis_membership;
+  // The voters whose attestations may certify the snapshot's header: the membership this node already holds (its
+  // own applied state; genesis for a new node), never the one the snapshot's own governance records describe —
+  // those are unsigned state the serving peer could forge. Unset: genesis_membership.
+  std::optional<contracts::Membership> known_voters;
 };
 
 // Receives the content stream into a staging file (through the store's Env) and checks it against the manifest

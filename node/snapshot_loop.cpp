@@ -131,7 +131,7 @@ bool NodeImpl::install_from_leader(const consensus::Ready& rd) {
                                           {"records", std::to_string(manifest->records)},
                                           {"bytes", std::to_string(manifest->bytes)},
                                           {"leader", leader_name}});
-  SnapshotTrust trust{genesis_hash, network, alg, *genesis_membership};
+  SnapshotTrust trust{genesis_hash, network, alg, *genesis_membership, *membership_view()};
   std::string path = (config.data_dir / "snapshot.incoming").string();
   auto rcv = SnapshotReceiver::create(store->env(), path, *manifest, trust);
   if (!rcv) return refuse(rcv.error().message);

@@ -80,7 +80,7 @@ struct Source {
     auto g = ledger::genesis_hash(genesis_text(), membership.hash_alg());
     REQUIRE(g.ok());
     genesis_hash = *g;
-    trust = node::SnapshotTrust{genesis_hash, membership.network(), membership.hash_alg(), membership};
+    trust = node::SnapshotTrust{genesis_hash, membership.network(), membership.hash_alg(), membership, std::nullopt};
   }
   ~Source() { fs::remove_all(net.dir()); }
 
