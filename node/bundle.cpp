@@ -45,13 +45,22 @@ class Builder {
   Status link(const std::string& doc, std::deque<std::string>& queue);
   void want(const std::string& doc, std::deque<std::string>& queue);
   Status add_membership_changes(std::deque<std::string>& queue);
-  Result<ledger::BundleEntry> entry(const std::string& id);
+  Result<ledger::BundleEntry> entry(const std::string& id, const json& rec);
 
   const BundleSource& src_;
   std::map<std::int64_t, BlockInfo> blocks_;
   std::set<std::string> documents_;
-  std::set<std::string> tx_ids_;
+  // The entries of the bundle: tx id -> its record (t/{id}), read and parsed once.
+  std::map<std::string, json> records_;
+  Result<const json*> record(const std::string& id);
 };
+
+Result<const json*> Builder::record(const std::string& id) {
+  if (auto it = records_.find(id); it != records_.end()) return &it->second;
+  auto rec = get_json(src_.store, key::tx(id));
+  if (!rec) return rec.error();
+  return &records_.emplace(id, std::move(*rec)).first->second;
+}
 
 Result<const BlockInfo*> Builder::block(std::int64_t h) {
   if (auto it = blocks_.find(h); it != blocks_.end()) return &it->second;
@@ -92,13 +101,12 @@ Status Builder::add_document_history(const std::string& doc, std::deque<std::str
   Status s = src_.store.scan(key::history_prefix(doc), "", SIZE_MAX, [&](std::string_view k, std::string_view id) {
     const auto height = static_cast<std::int64_t>(key::read_be64(k.substr(key::history_prefix(doc).size())));
     if (height > src_.head_height) return false;  // history is in ledger order: the rest is after the head
-    tx_ids_.insert(std::string(id));
-    auto rec = get_json(src_.store, key::tx(id));
+    auto rec = record(std::string(id));
     if (!rec) {
       inner = rec.error();
       return false;
     }
-    for (const auto& d : (*rec)["documents"]) want(d.get<std::string>(), queue);
+    for (const auto& d : (**rec)["documents"]) want(d.get<std::string>(), queue);
     return true;
   });
   if (!s) return s;
@@ -153,27 +161,23 @@ Status Builder::add_membership_changes(std::deque<std::string>& queue) {
     auto b = block(h);
     if (!b) return b.error();
     if (i >= (*b)->ids.size()) return corrupt("membership change at " + std::to_string(h) + "/" + std::to_string(i));
-    const std::string& id = (*b)->ids[i];
-    tx_ids_.insert(id);
-    auto rec = get_json(src_.store, key::tx(id));
+    auto rec = record((*b)->ids[i]);
     if (!rec) return rec.error();
-    const json& doc = (*rec)["envelope"]["tx"]["doc"];
+    const json& doc = (**rec)["envelope"]["tx"]["doc"];
     if (doc.is_string()) want(doc.get<std::string>(), queue);
   }
   return {};
 }
 
-Result<ledger::BundleEntry> Builder::entry(const std::string& id) {
-  auto rec = get_json(src_.store, key::tx(id));
-  if (!rec) return rec.error();
+Result<ledger::BundleEntry> Builder::entry(const std::string& id, const json& rec) {
   ledger::BundleEntry e;
-  e.height = (*rec)["height"].get<std::int64_t>();
-  e.index = (*rec)["index"].get<std::uint64_t>();
-  auto env = contracts::envelope_from_json((*rec)["envelope"], src_.alg);
+  e.height = rec["height"].get<std::int64_t>();
+  e.index = rec["index"].get<std::uint64_t>();
+  auto env = contracts::envelope_from_json(rec["envelope"], src_.alg);
   if (!env) return corrupt("t/" + id + ": " + env.error().message);
   e.envelope = std::move(*env);
-  e.accepted = (*rec)["status"] == "accepted";
-  if (!e.accepted) e.reason = (*rec).value("reason", "");
+  e.accepted = rec["status"] == "accepted";
+  if (!e.accepted) e.reason = rec.value("reason", "");
   auto reads = get_json(src_.store, key::reads(id));
   if (!reads) return reads.error();
   auto rs = ledger::reads_from_json(*reads);
@@ -194,7 +198,7 @@ Result<ledger::BundleEntry> Builder::entry(const std::string& id) {
   if (!rp) return corrupt("block " + std::to_string(e.height) + " has no entry " + std::to_string(e.index));
   e.result_proof = std::move(*rp);
   if (e.accepted) {
-    e.leaf = (*rec)["leaf"].get<std::uint64_t>();
+    e.leaf = rec["leaf"].get<std::uint64_t>();
     StoreMerkleNodes nodes(src_.store);
     const std::uint64_t size = blocks_.at(src_.head_height).header.log_size;
     crypto::MerkleLog log(src_.alg, nodes, size);
@@ -235,7 +239,7 @@ Result<ledger::Bundle> Builder::build(const std::string& doc) {
   if (documents_.count(doc) == 0) {
     return make_error("not_found", "document " + doc + " has no entry in the certified ledger yet");
   }
-  if (tx_ids_.size() > kMaxBundleEntries) {
+  if (records_.size() > kMaxBundleEntries) {
     return make_error("bundle_too_large", doc + " and the documents linked to it have more than " +
                                               std::to_string(kMaxBundleEntries) + " entries");
   }
@@ -247,8 +251,8 @@ Result<ledger::Bundle> Builder::build(const std::string& doc) {
   out.documents.assign(documents_.begin(), documents_.end());
   out.head_height = src_.head_height;
   out.head_hash = src_.head_hash;
-  for (const auto& id : tx_ids_) {
-    auto e = entry(id);
+  for (const auto& [id, rec] : records_) {
+    auto e = entry(id, rec);
     if (!e) return e.error();
     out.entries.push_back(std::move(*e));
   }
