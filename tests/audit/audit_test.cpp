@@ -21,13 +21,6 @@ using onebill::testing::SingleNode;
 
 namespace {
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 json receipt_body() {
   return {{"holder", "trader"},
           {"goods",
@@ -44,7 +37,7 @@ json pledge_body(const std::string& bank) {
 // The story, one entry per block. Returns the bundle of WR-TJ-1.
 struct Story {
   SingleNode s{"audit"};
-  std::string genesis = read_file(s.net.genesis_path());
+  std::string genesis = testing::read_text(s.net.genesis_path());
   json bundle;
   json full;  // the same with every read value written out (?reads=full)
 
@@ -109,7 +102,7 @@ struct Story {
           crypto::hex(ledger::result_leaf(crypto::HashAlg::sha256, entry.result(crypto::HashAlg::sha256, entry.reads)));
       auto header = ledger::BlockHeader::from_json(blk["header"]);
       REQUIRE(header.ok());
-      auto key = crypto::PrivateKey::from_pem_any(read_file(s.net.nodes()[0].dir / "tls.pem"));
+      auto key = crypto::PrivateKey::from_pem_any(testing::read_text(s.net.nodes()[0].dir / "tls.pem"));
       REQUIRE(key.ok());
       auto a = ledger::attest(*key, "n1", s.net.genesis()["network"], header->height, header->hash_hex(crypto::HashAlg::sha256));
       REQUIRE(a.ok());
@@ -318,7 +311,7 @@ TEST_CASE("audit: heads and proofs that do not hold are caught", "[audit]") {
   }
   SECTION("another network's genesis") {
     testing::TestNet other(std::filesystem::temp_directory_path() / ("onebill-audit-other-" + std::to_string(::getpid())), 1);
-    auto r = audit::verify_bundle(read_file(other.genesis_path()), st.bundle);
+    auto r = audit::verify_bundle(testing::read_text(other.genesis_path()), st.bundle);
     std::filesystem::remove_all(other.dir());
     REQUIRE(r.failure);
     CHECK(r.failure->check == "genesis");
@@ -423,8 +416,8 @@ TEST_CASE("audit: voters a block adds cannot certify that block", "[audit]") {
   // One block adds a voting node n9 and removes the only voter n1 (two proposals, each approved by 6 of the 11
   // organisations). If n9 alone could certify that block, anyone holding n9's key could certify anything after.
   testing::TestNet net(std::filesystem::temp_directory_path() / ("onebill-audit-voters-" + std::to_string(::getpid())), 1);
-  const std::string genesis = read_file(net.genesis_path());
-  auto n1 = crypto::PrivateKey::from_pem_any(read_file(net.nodes()[0].dir / "tls.pem"));
+  const std::string genesis = testing::read_text(net.genesis_path());
+  auto n1 = crypto::PrivateKey::from_pem_any(testing::read_text(net.nodes()[0].dir / "tls.pem"));
   auto n9 = crypto::PrivateKey::generate(crypto::SigAlg::ecdsa_p256);
   REQUIRE(n1.ok());
   REQUIRE(n9.ok());

@@ -31,13 +31,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // The entries of group g (4 per group): a bonded receipt issued, a pledge on it requested, approved by customs and
 // accepted by the bank.
 std::vector<json> group(testing::TestNet& net, std::size_t g) {
@@ -93,9 +86,9 @@ int main(int argc, char** argv) {
 
   const auto dir = std::filesystem::temp_directory_path() / ("onebill-verify-bench-" + std::to_string(::getpid()));
   testing::TestNet net(dir, 1, 0, *sig_alg);
-  const std::string genesis = read_file(net.genesis_path());
+  const std::string genesis = testing::read_text(net.genesis_path());
   auto members = contracts::Membership::from_genesis(genesis);
-  auto node_key = crypto::PrivateKey::from_pem_any(read_file(net.nodes()[0].dir / "tls.pem"));
+  auto node_key = crypto::PrivateKey::from_pem_any(testing::read_text(net.nodes()[0].dir / "tls.pem"));
   std::filesystem::remove_all(dir);
   if (!members || !node_key) return fail("the test network does not load");
   const auto alg = members->hash_alg();

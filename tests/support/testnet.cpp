@@ -4,6 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <fstream>
+#include <sstream>
 
 #include "contracts/envelope.h"
 #include "crypto/hash.h"
@@ -169,6 +170,13 @@ std::string container(int i) {
     sum += static_cast<long>(v) << k;
   }
   return s + std::to_string(sum % 11 % 10);
+}
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace onebill::testing

@@ -64,6 +64,9 @@ class TestNet {
   std::vector<TestNodeInfo> nodes_;
 };
 
+// The whole of a text file ("" when it cannot be read).
+std::string read_text(const std::filesystem::path& path);
+
 // Bodies for a realistic one-bill and its pieces (the contracts' fixture shapes).
 nlohmann::json sample_bill_body();
 nlohmann::json sample_event_body(int leg, const std::string& event, const std::string& at,
