@@ -275,12 +275,23 @@ Result<contracts::Envelope> NodeImpl::sign_for(const Principal& who, nlohmann::j
   return contracts::make_envelope(std::move(*parsed), std::move(*sig), alg);
 }
 
+std::shared_ptr<const crypto::PublicKey> NodeImpl::node_public_key(const std::string& pem) const {
+  std::lock_guard lock(membership_mu_);
+  auto it = node_keys_.find(pem);
+  if (it != node_keys_.end()) return it->second;
+  auto pub = crypto::PublicKey::from_pem_any(pem);
+  if (!pub) return nullptr;
+  auto shared = std::make_shared<const crypto::PublicKey>(std::move(*pub));
+  if (node_keys_.size() < 1024) node_keys_.emplace(pem, shared);  // PEMs come from the membership: a bounded set
+  return shared;
+}
+
 void NodeImpl::on_attestation(const ledger::Attestation& a, bool own) {
   if (!own) {
     auto membership = membership_view();
     const contracts::Node* n = membership->node(a.node);
     if (n == nullptr || !n->voter) return;
-    auto pub = crypto::PublicKey::from_pem_any(n->tls_pub);
+    auto pub = node_public_key(n->tls_pub);
     if (!pub || !ledger::verify_attestation(*pub, network, a)) {
       log.warn("attestation with a bad signature ignored", {{"node", a.node}, {"height", std::to_string(a.height)}});
       return;

@@ -121,6 +121,9 @@ class NodeImpl {
   std::string node_name(consensus::NodeId id) const;
   // The peer network's table: every node of `m` with its address and pinned key (unreadable keys skipped).
   std::vector<consensus::PeerInfo> peer_table(const contracts::Membership& m) const;
+  // A node's TLS public key from its genesis/governance PEM, parsed once (attestations arrive several per block,
+  // and parsing a PEM costs more than verifying the signature). nullptr if the PEM does not parse. Any thread.
+  std::shared_ptr<const crypto::PublicKey> node_public_key(const std::string& pem) const;
 
   // ---- the inbox: I/O thread → Raft thread ----
   struct RaftInput {
@@ -187,6 +190,7 @@ class NodeImpl {
 
  private:
   mutable std::mutex membership_mu_;
+  mutable std::map<std::string, std::shared_ptr<const crypto::PublicKey>, std::less<>> node_keys_;  // by PEM
   std::shared_ptr<const contracts::Membership> membership_;
   std::map<consensus::NodeId, std::string> node_names_;  // raft id → node id, of every node ever a member
   std::chrono::steady_clock::time_point next_conf_attempt_{};  // Raft thread: reconcile_conf's pace

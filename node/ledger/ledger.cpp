@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "crypto/canonical_json.h"
+#include "node/ledger/listing.h"
 
 namespace onebill::node {
 namespace {
@@ -12,66 +13,6 @@ using nlohmann::json;
 constexpr std::uint64_t kNotInLog = UINT64_MAX;
 
 Error corrupt(const std::string& what) { return make_error("corrupt_state", what); }
-
-struct Listed {
-  std::string kind, holder, status;
-};
-
-// Picks the three top-level string fields of a document in one SAX pass, without building the document: on
-// every block this runs twice per written document (before and after), and building the whole JSON tree of a bill
-// with all its events was the largest single cost of applying a block (docs/performance.md, profile).
-class ListedReader final : public nlohmann::json_sax<json> {
- public:
-  Listed out;
-  bool is_object = false;
-
-  bool null() override { return value(); }
-  bool boolean(bool) override { return value(); }
-  bool number_integer(number_integer_t) override { return value(); }
-  bool number_unsigned(number_unsigned_t) override { return value(); }
-  bool number_float(number_float_t, const string_t&) override { return value(); }
-  bool binary(binary_t&) override { return value(); }
-  bool string(string_t& s) override {
-    if (depth_ == 1 && field_ != nullptr) *field_ = s;
-    return value();
-  }
-  bool key(string_t& k) override {
-    if (depth_ == 1) field_ = k == "kind" ? &out.kind : k == "holder" ? &out.holder : k == "status" ? &out.status : nullptr;
-    return true;
-  }
-  bool start_object(std::size_t) override {
-    if (depth_ == 0) is_object = true;
-    return open();
-  }
-  bool start_array(std::size_t) override { return open(); }
-  bool end_object() override { return close(); }
-  bool end_array() override { return close(); }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
-
- private:
-  bool value() {
-    if (depth_ == 1) field_ = nullptr;
-    return true;
-  }
-  bool open() {
-    value();
-    ++depth_;
-    return true;
-  }
-  bool close() {
-    --depth_;
-    return true;
-  }
-  int depth_ = 0;
-  std::string* field_ = nullptr;
-};
-
-std::optional<Listed> listed(const std::optional<std::string>& doc_json) {
-  if (!doc_json) return std::nullopt;
-  ListedReader reader;
-  if (!json::sax_parse(*doc_json, &reader) || !reader.is_object) return std::nullopt;
-  return std::move(reader.out);
-}
 
 }  // namespace
 
@@ -255,8 +196,8 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
       std::string doc = k.substr(contracts::keys::kDocument.size());
       auto before_raw = store_.get(key::state(k));
       if (!before_raw) return before_raw.error();
-      auto before = listed(*before_raw);
-      auto after = listed(v);
+      auto before = before_raw->has_value() ? listed(**before_raw) : std::nullopt;
+      auto after = v ? listed(*v) : std::nullopt;
       const std::pair<const char*, std::string Listed::*> fields[] = {
           {"kind", &Listed::kind}, {"holder", &Listed::holder}, {"status", &Listed::status}};
       for (const auto& [name, member] : fields) {
