@@ -58,7 +58,7 @@ Result<NodeConfig> parse_config(std::string_view text, const std::filesystem::pa
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return bad("the config file is not a JSON object");
   static const std::set<std::string> kKnown = {"node_id", "data_dir", "genesis", "tls_key", "org_key", "listen",
-                                               "tokens", "log_level", "limits", "commit_wait_ms"};
+                                               "tokens", "log_level", "limits", "commit_wait_ms", "peers"};
   for (const auto& [k, v] : j.items()) {
     if (kKnown.count(k) == 0) return bad("unknown field '" + k + "'");
   }
@@ -94,6 +94,19 @@ Result<NodeConfig> parse_config(std::string_view text, const std::filesystem::pa
       auto hp = parse_host_port(v.get<std::string>());
       if (!hp) return hp.error();
       (k == "api" ? c.listen_api : c.listen_raft) = *hp;
+    }
+  }
+  if (j.contains("peers")) {
+    const auto& p = j["peers"];
+    if (!p.is_object()) return bad("peers must be an object {\"node id\": \"host:port\"}");
+    for (const auto& [k, v] : p.items()) {
+      if (k.empty()) return bad("peers: a node id must not be empty");
+      if (k == c.node_id) return bad("peers." + k + " names this node itself");
+      if (!v.is_string()) return bad("peers." + k + " must be \"host:port\"");
+      auto hp = parse_host_port(v.get<std::string>());
+      if (!hp) return bad("peers." + k + ": " + hp.error().message);
+      if (hp->port == 0) return bad("peers." + k + ": port 0 cannot be dialled");
+      c.peers.emplace(k, *hp);
     }
   }
   if (j.contains("tokens")) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -33,6 +34,11 @@ struct NodeConfig {
   std::optional<std::filesystem::path> org_key;
   std::optional<HostPort> listen_api;          // default: this node's `api` in genesis
   std::optional<HostPort> listen_raft;         // default: this node's `raft` in genesis
+  // Dial addresses of peers, by node id, used instead of the `raft` address the membership (genesis or node.add)
+  // lists: for NAT or port mapping, where a peer is reached at another address than the one it announces. The
+  // host may be a name (resolved at each connect). Ids not in the membership are allowed and unused until a
+  // node.add makes them members; this node's own id is refused.
+  std::map<std::string, HostPort> peers;
   TokenStore tokens;
   LogLevel log_level = LogLevel::info;
 

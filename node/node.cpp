@@ -72,7 +72,10 @@ std::vector<consensus::PeerInfo> NodeImpl::peer_table(const contracts::Membershi
   std::vector<consensus::PeerInfo> peers;
   for (const auto& [id, n] : m.nodes()) {
     auto pub = crypto::PublicKey::from_pem_any(n.tls_pub);
-    if (pub) peers.push_back(consensus::PeerInfo{raft_id(id), n.raft, std::move(*pub)});
+    // The config's `peers` may name another dial address than the membership's (NAT, port mapping).
+    auto dial = config.peers.find(id);
+    std::string address = dial == config.peers.end() ? n.raft : dial->second.text();
+    if (pub) peers.push_back(consensus::PeerInfo{raft_id(id), std::move(address), std::move(*pub)});
   }
   return peers;
 }
@@ -258,6 +261,12 @@ Status NodeImpl::start() {
                                     "are needed in its config");
   }
   std::string raft_listen = config.listen_raft ? config.listen_raft->text() : me->raft;
+  for (const auto& [id, address] : config.peers) {
+    if (membership->node(id) == nullptr) {
+      log.warn("config peers names a node that is not in the membership (yet)",
+               {{"peer", id}, {"address", address.text()}});
+    }
+  }
   auto t = network_factory(PeerNetworkParams{
       &io, self, &*tls_key, raft_listen, peer_table(*membership),
       [this](consensus::NodeId from, consensus::Channel ch, consensus::Bytes payload) {

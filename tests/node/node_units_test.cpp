@@ -46,6 +46,34 @@ TEST_CASE("config: a good file parses and unknown fields and bad values are refu
   CHECK(parse_config(scope.dump(), "/").error().message.find("root") != std::string::npos);
 }
 
+TEST_CASE("config: peers names dial addresses by node id, checked like listen addresses", "[node]") {
+  auto base = json{{"node_id", "n1"}, {"data_dir", "data"}, {"genesis", "/etc/g.json"}, {"tls_key", "tls.pem"}};
+  CHECK(parse_config(base.dump(), "/")->peers.empty());
+  auto with = base;
+  with["peers"] = {{"n2", "127.0.0.1:17202"}, {"n3", "gw.example.org:7203"}, {"n9", "[::1]:7209"}};
+  auto c = parse_config(with.dump(), "/");
+  REQUIRE(c.ok());
+  REQUIRE(c->peers.size() == 3);
+  CHECK(c->peers.at("n2").text() == "127.0.0.1:17202");
+  CHECK(c->peers.at("n3").host == "gw.example.org");  // a name is allowed: the transport resolves it
+  CHECK(c->peers.at("n9").text() == "[::1]:7209");
+  auto refused = [&](const json& peers, const std::string& named) {
+    auto j = base;
+    j["peers"] = peers;
+    auto r = parse_config(j.dump(), "/");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == "bad_config");
+    CHECK(r.error().message.find(named) != std::string::npos);
+  };
+  refused(json::array({"127.0.0.1:1"}), "peers");
+  refused({{"n2", 7202}}, "peers.n2");
+  refused({{"n2", "127.0.0.1"}}, "peers.n2");
+  refused({{"n2", "127.0.0.1:70000"}}, "peers.n2");
+  refused({{"n2", "127.0.0.1:0"}}, "peers.n2");
+  refused({{"n1", "127.0.0.1:7201"}}, "peers.n1");  // this node itself
+  refused({{"", "127.0.0.1:7201"}}, "peers");
+}
+
 TEST_CASE("tokens are stored hashed and checked with their scopes", "[node]") {
   auto t = generate_token();
   CHECK(t.token.size() == 64);
