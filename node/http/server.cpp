@@ -108,26 +108,32 @@ awaitable<void> session(std::shared_ptr<Server::State> st, tcp::socket socket) {
   beast::flat_buffer buffer;
   const ServerLimits& limits = st->limits;
 
+  // The header deadline of a connection's first request runs from the accept: a client that connects and sends
+  // nothing (or trickles its first bytes) holds its slot for header_timeout, not for the keep-alive idle_timeout.
+  // Later requests get header_timeout from their first byte, and idle_timeout to send it.
+  bool first_request = true;
   for (;;) {
-    // Idle between requests: wait for the first byte of the next one under the keep-alive timeout.
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point header_deadline_at = Clock::now() + limits.header_timeout;
     if (buffer.size() == 0) {
-      stream.expires_after(limits.idle_timeout);
+      stream.expires_at(first_request ? header_deadline_at : Clock::now() + limits.idle_timeout);
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kNoThrow);
       if (ec) {
         if (ec == beast::error::timeout) ++st->stats->timeouts;
         break;
       }
       buffer.commit(n);
+      if (!first_request) header_deadline_at = Clock::now() + limits.header_timeout;
     }
+    first_request = false;
     beast_http::request_parser<beast_http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.header_limit));
     parser.body_limit(limits.body_limit);
 
-    stream.expires_after(limits.header_timeout);
-    auto header_started = std::chrono::steady_clock::now();
+    stream.expires_at(header_deadline_at);
     auto [hec, hn] = co_await beast_http::async_read_header(stream, buffer, parser, kNoThrow);
     // The deadline passed: count it as a timeout whichever error the cancelled read reported.
-    bool header_deadline = hec && std::chrono::steady_clock::now() - header_started >= limits.header_timeout;
+    bool header_deadline = hec && Clock::now() >= header_deadline_at;
     std::optional<Reply> early;
     if (hec == beast_http::error::body_limit) {
       early = problem(413, "body_too_large",

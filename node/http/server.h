@@ -1,7 +1,9 @@
 // The HTTP/1.1 server under the REST API: Boost.Beast over Asio, one coroutine per connection.
 //
 // Hardening (docs/operations.md lists the defaults): a cap on open connections; a deadline for each request's
-// header (a client trickling headers — slowloris — is cut off without holding others back); a body limit
+// header, counted from the accept for a connection's first request and from the first byte for later ones (a
+// client that connects and sends nothing, or trickles its header — slowloris — is cut off without holding others
+// back; tests/security/slowloris_test.cpp); a body limit
 // answered with 413 problem+json; an idle keep-alive timeout; one request at a time per connection, so queued
 // responses are bounded by construction.
 //
@@ -52,7 +54,9 @@ struct ServerLimits {
   std::size_t max_connections = 1024;
   std::size_t header_limit = 16 * 1024;
   std::size_t body_limit = 1 << 20;  // per request; larger bodies get 413 body_too_large
-  std::chrono::milliseconds header_timeout{10'000};  // from the first byte of a request to the end of its header
+  // To the end of a request's header: from the accept for a connection's first request, from the request's first
+  // byte for later ones (which have idle_timeout to send that byte).
+  std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive: between requests
   std::chrono::milliseconds write_timeout{30'000};

@@ -304,6 +304,24 @@ class RawTlsClient {
     return !result;
   }
 
+  // Exactly `n` bytes from the server, or nothing if the connection fails, closes or `timeout` passes first. Used
+  // to read the accept signal (a keepalive frame) that an accepting node sends only to a key it pinned.
+  std::optional<Bytes> read_exact(std::size_t n, milliseconds timeout = 5000ms) {
+    Bytes out(n);
+    bool done = false;
+    boost::system::error_code result;
+    asio::async_read(*stream_, asio::buffer(out), [&](const boost::system::error_code& ec, std::size_t) {
+      result = ec;
+      done = true;
+    });
+    if (!run_until(io_, done, timeout)) {
+      abandon(done);
+      return std::nullopt;
+    }
+    if (result) return std::nullopt;
+    return out;
+  }
+
   // True if the server closes (or resets) the connection within `timeout`. What it sends meanwhile (keepalives)
   // is read and ignored.
   bool wait_closed(milliseconds timeout) {
