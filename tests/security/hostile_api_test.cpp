@@ -135,6 +135,25 @@ TEST_CASE("security: forged, misattributed, replayed and stale submissions are r
              {"stale nonce", "POST", "/v1/transactions", env_text(stale), crct, 409, "stale_nonce"},
              {"nonce of an accepted entry", "POST", "/v1/transactions", env_text(reused), crct, 409, "nonce_used"},
          });
+  // The same refusals inside a batch: answered per entry with the same codes (the batch itself is 200), nothing
+  // recorded.
+  {
+    const json before = t.snapshot();
+    json batch = {{"entries", {forged, misattributed, unknown, stale, reused}}};
+    auto r = t.call("POST", "/v1/transactions/batch", batch.dump(), crct);
+    CHECK(r.response.result_int() == 200);
+    json results = json::parse(r.response.body())["results"];
+    REQUIRE(results.size() == 5);
+    const std::vector<std::string> codes = {"bad_signature", "bad_signature", "unknown_key", "stale_nonce",
+                                            "nonce_used"};
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+      INFO("batch entry " << i);
+      CHECK(results[i]["status"] == "error");
+      CHECK(results[i]["code"] == codes[i]);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(t.snapshot() == before);
+  }
   // A replay of the accepted entry gets its recorded answer and records nothing new.
   const json before = t.snapshot();
   json replay = t.submit(t.net.envelope("crct", "bill.issue", "OB-S", testing::sample_bill_body(), 5000));
@@ -183,6 +202,20 @@ TEST_CASE("security: bodies outside the strict JSON subset or the envelope schem
               400, "integer_range"},
              {"an integer of 2^53", "POST", "/v1/transactions", "{\"tx\":{\"nonce\":9007199254740992}}", crct, 400,
               "integer_range"},
+             {"an integer of 2^64", "POST", "/v1/transactions", "{\"tx\":{\"nonce\":18446744073709551616}}", crct,
+              400, "integer_range"},
+             // (Beyond about 309 digits the number no longer fits a double and the parser answers bad_json: see
+             // docs/reliability.md §2.)
+             {"an integer of 300 digits", "POST", "/v1/transactions",
+              "{\"tx\":{\"nonce\":" + std::string(300, '9') + "}}", crct, 400, "integer_range"},
+             {"duplicate keys deep in the body", "POST", "/v1/transactions",
+              "{\"tx\":{\"body\":{\"cargo\":[{\"hs\":\"1\",\"hs\":\"2\"}]}}}", crct, 400, "duplicate_key"},
+             {"a non-ASCII key in the body", "POST", "/v1/transactions", "{\"tx\":{\"body\":{\"\xe8\xb4\xa7\":1}}}",
+              crct, 400, "non_ascii_key"},
+             {"a batch nested 10,000 deep", "POST", "/v1/transactions/batch",
+              std::string(10000, '[') + std::string(10000, ']'), crct, 400, "too_deep"},
+             {"a float in a batch entry", "POST", "/v1/transactions/batch", "[{\"tx\":{\"nonce\":0.5}}]", crct, 400,
+              "float"},
              {"a body over the limit", "POST", "/v1/transactions", over_limit, crct, 413, "too_large"},
              {"trailing data", "POST", "/v1/transactions", env.dump() + "{}", crct, 400, "bad_json"},
              {"a NUL byte", "POST", "/v1/transactions", std::string("{}\0{}", 5), crct, 400, "bad_json"},
@@ -286,7 +319,17 @@ TEST_CASE("security: tokens without the scope, and reads of other organisations'
              {"another organisation's entry", "GET", tx, "", "token-bank2", 403, "forbidden"},
              {"another organisation's events", "GET", "/v1/events?doc=OB-S", "", "token-bank2", 403, "forbidden"},
              {"everyone's events", "GET", "/v1/events", "", "token-shipper", 403, "forbidden"},
+             {"another organisation's audit bundle", "GET", "/v1/documents/OB-S/bundle", "", "token-bank2", 403,
+              "forbidden"},
+             {"a submit-only token listing documents", "GET", "/v1/documents", "", "token-submitonly", 403,
+              "forbidden"},
          });
+  // Listings skip what the token may not read: bank2 is party to nothing, crct issued OB-S.
+  json listed = json::parse(t.call("GET", "/v1/documents", "", "token-bank2").response.body());
+  CHECK(listed["items"].empty());
+  listed = json::parse(t.call("GET", "/v1/documents", "", testing::TestNet::token("crct")).response.body());
+  REQUIRE(listed["items"].size() == 1);
+  CHECK(listed["items"][0]["id"] == "OB-S");
   // Block entries are hidden from organisations that are neither customs nor auditors.
   json block = json::parse(t.call("GET", "/v1/blocks/1", "", "token-bank2").response.body());
   CHECK_FALSE(block.contains("entries"));
