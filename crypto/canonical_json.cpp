@@ -228,11 +228,15 @@ Status check_value(const json& v, const JsonLimits& limits, int depth, std::vect
   return {};
 }
 
-void write_string(std::string& out, const std::string& s) {
+void write_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
+  std::size_t run = 0;  // start of the bytes not yet copied: everything but '"', '\\' and controls goes as is
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -242,53 +246,73 @@ void write_string(std::string& out, const std::string& s) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0x0f]);
-        } else {
-          out.push_back(ch);  // everything else, including '/' and non-ASCII UTF-8, as is (RFC 8785 §3.2.2.2)
-        }
+        out += "\\u00";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0x0f]);
     }
   }
+  out.append(s.data() + run, s.size() - run);  // '/' and non-ASCII UTF-8 as is (RFC 8785 §3.2.2.2)
   out.push_back('"');
 }
 
-// Serializes a value already checked by check_value. Object members come out in key order: nlohmann's object
-// type is a std::map ordered by byte-wise string comparison, which for ASCII keys is RFC 8785's UTF-16 order.
-void write_value(std::string& out, const json& v) {
+// Checks and writes in one pass, as check_value would judge: false at the first problem, without saying what or
+// where (canonicalize then asks check_value, which names it). Object members come out in key order: nlohmann's
+// object type is a std::map ordered by byte-wise string comparison, which for ASCII keys is RFC 8785's UTF-16 order.
+bool write_checked(std::string& out, const json& v, const JsonLimits& limits, int depth) {
   switch (v.type()) {
-    case json::value_t::null: out += "null"; return;
-    case json::value_t::boolean: out += v.get<bool>() ? "true" : "false"; return;
-    case json::value_t::number_integer: out += std::to_string(v.get<std::int64_t>()); return;
-    case json::value_t::number_unsigned: out += std::to_string(v.get<std::uint64_t>()); return;
-    case json::value_t::string: write_string(out, v.get_ref<const std::string&>()); return;
+    case json::value_t::null: out += "null"; return true;
+    case json::value_t::boolean: out += v.get<bool>() ? "true" : "false"; return true;
+    case json::value_t::number_integer: {
+      auto n = v.get<std::int64_t>();
+      if (n > kMaxSafeInteger || n < -kMaxSafeInteger) return false;
+      out += std::to_string(n);
+      return true;
+    }
+    case json::value_t::number_unsigned: {
+      auto n = v.get<std::uint64_t>();
+      if (n > static_cast<std::uint64_t>(kMaxSafeInteger)) return false;
+      out += std::to_string(n);
+      return true;
+    }
+    case json::value_t::string: {
+      const auto& str = v.get_ref<const std::string&>();
+      if (!valid_utf8(str)) return false;
+      write_string(out, str);
+      return true;
+    }
     case json::value_t::array: {
+      if (depth >= limits.max_depth) return false;
       out.push_back('[');
       bool first = true;
-      for (const auto& e : v) {
+      for (const auto& e : v.get_ref<const json::array_t&>()) {
         if (!first) out.push_back(',');
         first = false;
-        write_value(out, e);
+        if (!write_checked(out, e, limits, depth + 1)) return false;
       }
       out.push_back(']');
-      return;
+      return true;
     }
     case json::value_t::object: {
+      if (depth >= limits.max_depth) return false;
       out.push_back('{');
       bool first = true;
-      for (const auto& [k, e] : v.items()) {
+      for (const auto& [k, e] : v.get_ref<const json::object_t&>()) {
+        if (!is_ascii(k)) return false;
         if (!first) out.push_back(',');
         first = false;
         write_string(out, k);
         out.push_back(':');
-        write_value(out, e);
+        if (!write_checked(out, e, limits, depth + 1)) return false;
       }
       out.push_back('}');
-      return;
+      return true;
     }
-    default: return;  // excluded by check_value
+    case json::value_t::number_float:
+    case json::value_t::binary:
+    case json::value_t::discarded:
+      return false;
   }
+  return false;
 }
 
 }  // namespace
@@ -318,10 +342,10 @@ Status check_subset(const json& value, const JsonLimits& limits) {
 }
 
 Result<std::string> canonicalize(const json& value, const JsonLimits& limits) {
-  if (Status s = check_subset(value, limits); !s) return s.error();
   std::string out;
-  write_value(out, value);
-  return out;
+  if (write_checked(out, value, limits, 0)) return out;
+  if (Status s = check_subset(value, limits); !s) return s.error();
+  return make_error("bad_json", "value cannot be canonicalized");  // not reached: the two judge alike
 }
 
 }  // namespace onebill::crypto

@@ -32,6 +32,7 @@
 
 #include <leveldb/cache.h>
 #include <leveldb/db.h>
+#include <leveldb/filter_policy.h>
 #include <leveldb/env.h>
 #include <leveldb/write_batch.h>
 
@@ -91,6 +92,7 @@ class Store {
  private:
   Store() = default;
   std::unique_ptr<leveldb::Cache> cache_;
+  std::unique_ptr<const leveldb::FilterPolicy> filter_;  // declared before db_: outlives it
   std::unique_ptr<leveldb::DB> db_;
   leveldb::Env* env_ = leveldb::Env::Default();
 };
