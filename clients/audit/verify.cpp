@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <memory>
-#include <thread>
+#include <mutex>
 #include <set>
+#include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "clients/audit/bundle_text.h"
 #include "contracts/apply.h"
 #include "contracts/membership.h"
 #include "contracts/reasons.h"
@@ -22,6 +26,9 @@ namespace onebill::audit {
 namespace {
 
 using nlohmann::json;
+
+// A state value (a document's canonical JSON), shared between the replay that wrote it and the entries that read it.
+using Value = std::shared_ptr<const std::string>;
 
 // Serves an entry's recorded reads; a read of any other key is an error (the record is incomplete).
 class RecordedReads final : public contracts::StateView {
@@ -46,86 +53,6 @@ std::string short_value(const std::optional<std::string>& v, crypto::HashAlg alg
   return "value of " + std::to_string(v->size()) + " bytes, hash " + crypto::hex(crypto::hash(alg, *v));
 }
 
-// Splitting the bundle's text so its entries can be parsed on several threads. The scanner only finds where each
-// value starts and ends (strings with their escapes, nested brackets); nlohmann parses every piece strictly, so a
-// malformed bundle is still refused, naming the piece.
-std::size_t skip_ws(std::string_view t, std::size_t i) {
-  while (i < t.size() && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r')) ++i;
-  return i;
-}
-
-// The end of the string starting at t[i] == '"' (one past its closing quote), or npos.
-std::size_t skip_string(std::string_view t, std::size_t i) {
-  for (++i; i < t.size(); ++i) {
-    if (t[i] == '\\') {
-      ++i;
-    } else if (t[i] == '"') {
-      return i + 1;
-    }
-  }
-  return std::string_view::npos;
-}
-
-// The end of the value starting at t[i], or npos.
-std::size_t skip_value(std::string_view t, std::size_t i) {
-  if (i >= t.size()) return std::string_view::npos;
-  if (t[i] == '"') return skip_string(t, i);
-  if (t[i] == '{' || t[i] == '[') {
-    int depth = 0;
-    for (; i < t.size(); ++i) {
-      const char c = t[i];
-      if (c == '"') {
-        i = skip_string(t, i);
-        if (i == std::string_view::npos) return i;
-        --i;
-      } else if (c == '{' || c == '[') {
-        ++depth;
-      } else if ((c == '}' || c == ']') && --depth == 0) {
-        return i + 1;
-      }
-    }
-    return std::string_view::npos;
-  }
-  while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' && t[i] != '\n' && t[i] != '\t' &&
-         t[i] != '\r') {
-    ++i;
-  }
-  return i;
-}
-
-// The pieces of a JSON object (key -> value text) or array (value texts); nullopt when the text is not one.
-std::optional<std::vector<std::pair<std::string, std::string_view>>> split(std::string_view t, bool object) {
-  std::vector<std::pair<std::string, std::string_view>> out;
-  std::size_t i = skip_ws(t, 0);
-  if (i >= t.size() || t[i] != (object ? '{' : '[')) return std::nullopt;
-  i = skip_ws(t, i + 1);
-  if (i < t.size() && t[i] == (object ? '}' : ']')) return skip_ws(t, i + 1) == t.size() ? std::optional(out) : std::nullopt;
-  while (i < t.size()) {
-    std::string key;
-    if (object) {
-      const std::size_t end = t[i] == '"' ? skip_string(t, i) : std::string_view::npos;
-      if (end == std::string_view::npos) return std::nullopt;
-      json k = json::parse(t.substr(i, end - i), nullptr, false);
-      if (!k.is_string()) return std::nullopt;
-      key = k.get<std::string>();
-      i = skip_ws(t, end);
-      if (i >= t.size() || t[i] != ':') return std::nullopt;
-      i = skip_ws(t, i + 1);
-    }
-    const std::size_t end = skip_value(t, i);
-    if (end == std::string_view::npos || end == i) return std::nullopt;
-    out.emplace_back(std::move(key), t.substr(i, end - i));
-    i = skip_ws(t, end);
-    if (i < t.size() && t[i] == ',') {
-      i = skip_ws(t, i + 1);
-      continue;
-    }
-    if (i < t.size() && t[i] == (object ? '}' : ']')) return skip_ws(t, i + 1) == t.size() ? std::optional(out) : std::nullopt;
-    return std::nullopt;
-  }
-  return std::nullopt;
-}
-
 // Runs fn(i) for i in [0, n) on `threads` threads, in chunks.
 template <class Fn>
 void parallel_for(std::size_t n, unsigned threads, const Fn& fn) {
@@ -142,12 +69,18 @@ void parallel_for(std::size_t n, unsigned threads, const Fn& fn) {
   for (auto& t : pool) t.join();
 }
 
-// Each piece of a bundle (an entry, the blocks, ...) is parsed strictly, with these limits.
-const crypto::JsonLimits kPieceLimits{.max_bytes = std::size_t{1} << 30, .max_depth = 40};
+struct DigestHash {
+  std::size_t operator()(const crypto::Digest& d) const {
+    std::size_t h = 0;
+    std::memcpy(&h, d.data(), sizeof h);
+    return h;
+  }
+};
 
 struct Block {
   const ledger::BundleBlock* b = nullptr;
   std::string hash;
+  crypto::Digest result_root{};
   // The voting nodes in force before the block's first entry (node id -> key): they, not voters the block itself
   // adds, certify it; and a block that changes them cannot be certified through a later header's prev link.
   std::map<std::string, std::string> voters_before;
@@ -157,15 +90,56 @@ struct Block {
   std::size_t quorum = 0;
 };
 
+// What replaying one entry over a given read set and membership gives: everything the checks in ledger order
+// need. A pure function of (entry, reads, membership, block), so it may be computed on any thread, ahead of the
+// ledger-order pass, and used there when its inputs turn out to be the ones in force.
+struct Replay {
+  bool result_ok = false;     // the block's result_root holds the entry's id, outcome and these reads
+  bool signer_known = false;  // the signer's key is in force (else the outcome is unknown_key or revoked_key)
+  bool bad_sig = false;
+  std::optional<std::string> failure;  // the contracts failed: the replay check's message
+  contracts::Outcome outcome;
+  bool reads_match = false;  // the contracts read exactly the recorded keys
+  struct Write {
+    std::string key;
+    Value value;  // null: deleted
+    crypto::Digest hash{};
+  };
+  std::vector<Write> tracked;  // an accepted entry's writes to the bundle's documents, hashed
+};
+
+// One entry on its way: its text, parsed, the checks that need no state made, and replayed ahead when the values
+// it read of the bundle's documents were already written by a replay of an earlier entry.
+struct Slot {
+  std::string_view text;
+  std::optional<ledger::BundleEntry> e;
+  std::optional<Error> parse_error;
+  bool log_ok = false;
+  const crypto::PublicKey* sig_key = nullptr;  // the key the signature was checked with ahead, if any
+  bool sig_ok = false;
+  bool replayed = false;
+  std::uint64_t members_version = 0;  // of the membership it was replayed with
+  std::vector<Value> elided_values;   // the values it was replayed with, in the order of e->elided
+  Replay replay;
+  std::atomic<bool> done{false};
+};
+
 class Verifier {
  public:
+  enum class Mode {
+    strict,     // the whole bundle parsed, and its order checked, before any entry is checked (the reference)
+    streaming,  // entries parsed, checked and replayed as they come; any failure is left to a strict run
+  };
+
   Verifier(std::string_view genesis_text, const json* bundle_json, std::string_view bundle_text,
-           const Progress& progress, unsigned threads)
+           const Progress& progress, unsigned threads, Mode mode)
       : genesis_text_(genesis_text),
         bundle_json_(bundle_json),
         bundle_text_(bundle_text),
         progress_(progress),
-        threads_(std::max(1u, threads)) {}
+        threads_(std::max(1u, threads)),
+        mode_(mode) {}
+  ~Verifier() { stop_workers(); }
 
   Report run();
 
@@ -181,118 +155,111 @@ class Verifier {
            ")";
   }
   bool load();
-  bool check_order();
-  bool entry(std::size_t i, const ledger::BundleEntry& e, const Block& blk);
+  Result<ledger::Bundle> parse_text();
+  bool check_blocks();
+  bool check_entry_order();
+  bool check_entries();
+  bool entry(Slot& s, const Block& blk);
   bool close_block(Block& blk);
   std::map<std::string, std::string> voters() const;
+  void read_states();
   bool check_documents();
   bool certify_chain();
+
+  // Ahead, on any thread.
+  void work(std::size_t i);
+  void work_chunk(std::size_t start);
+  bool speculate(Slot& s);
+  Replay replay(const Slot& s, const contracts::ReadSet& reads, const contracts::Membership& members,
+                const Block& blk);
   std::shared_ptr<crypto::PublicKey> key_of(const contracts::Key& k);
+  std::pair<std::shared_ptr<const contracts::Membership>, std::uint64_t> snapshot();
+  Value lookup(const crypto::Digest& hash);
+  void publish(const std::vector<Replay::Write>& writes);
+  void forget(const crypto::Digest& hash);
+  void wait_or_help(std::size_t i);
+  void stop_workers();
 
   std::string_view genesis_text_;
   const json* bundle_json_;       // the bundle parsed, or
   std::string_view bundle_text_;  // its text, parsed here on several threads
-  Result<ledger::Bundle> parse_text();
   const Progress& progress_;
   unsigned threads_ = 1;
+  Mode mode_;
   Report report_;
   crypto::HashAlg alg_{};
   std::optional<contracts::Membership> members_;
-  ledger::Bundle bundle_;
+  std::uint64_t members_version_ = 0;  // how many membership changes the ledger-order pass applied
+  ledger::Bundle bundle_;              // without its entries: those are in slots_
+  std::vector<Slot> slots_;
   std::map<std::int64_t, Block> blocks_;
   const Block* head_ = nullptr;
+  crypto::Digest head_root_{};
   std::set<std::string, std::less<>> documents_;
+  std::set<std::string, std::less<>> tracked_keys_;  // doc/{id} of each document: read-only once loaded
   struct Tracked {
-    std::optional<std::string> value;  // doc/{id} after the replay so far
-    crypto::Digest hash{};             // of value, when present
+    Value value;              // doc/{id} after the replay so far; null when absent
+    crypto::Digest hash{};    // of value, when present
   };
   std::map<std::string, Tracked, std::less<>> tracked_;
-  // Checked ahead, in parallel: each entry's signature with its signer's genesis key (-1: not a genesis key),
-  // and an accepted entry's log proof.
-  struct Pre {
-    signed char sig = -1;
-    bool log_ok = false;
-    std::atomic<bool> done{false};
-  };
-  static constexpr std::size_t kChunk = 32;
-  std::vector<Pre> pre_;
-  std::vector<std::shared_ptr<crypto::PublicKey>> keys_ahead_;
-  crypto::Digest head_root_{};
-  std::atomic<std::size_t> cursor_{0};
-  std::vector<std::thread> workers_;
-  void precheck();
-  void check_ahead(std::size_t i);
-  const Pre& ahead(std::size_t i);
-  void stop_workers();
-
- public:
-  ~Verifier() { stop_workers(); }
-
- private:
   std::set<std::pair<std::string, std::int64_t>> nonces_;
-  std::map<std::string, std::shared_ptr<crypto::PublicKey>> keys_;
+  std::vector<json> states_;  // each document's state after the replay, in the order of documents_ (null: none)
+
+  // Shared with the threads that work ahead.
+  std::mutex keys_mu_;
+  std::map<std::string, std::shared_ptr<crypto::PublicKey>> keys_;  // by algorithm and PEM
+  std::mutex snapshot_mu_;
+  std::shared_ptr<const contracts::Membership> snapshot_;  // a copy of members_ at members_version_
+  std::mutex values_mu_;
+  std::unordered_map<crypto::Digest, Value, DigestHash> values_;  // document values written by replays, by hash
+  static constexpr std::size_t kChunk = 32;
+  std::atomic<std::size_t> cursor_{0};
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> workers_;
 };
 
-void Verifier::precheck() {
-  pre_ = std::vector<Pre>(bundle_.entries.size());
-  // Genesis keys of the signers, parsed once, before the threads start (read-only after).
-  keys_ahead_.assign(bundle_.entries.size(), nullptr);
-  for (std::size_t i = 0; i < bundle_.entries.size(); ++i) {
-    if (const contracts::Key* k = members_->key(bundle_.entries[i].envelope.tx.signer)) keys_ahead_[i] = key_of(*k);
-  }
-  head_root_ = crypto::digest_from_hex(head_->b->header.log_root).value();
-  // The workers run ahead of the ledger-order pass in run(), which waits for each entry's result (pipelined).
-  for (unsigned t = 0; t + 1 < threads_; ++t) {
-    workers_.emplace_back([this] {
-      for (std::size_t start; (start = cursor_.fetch_add(kChunk)) < pre_.size();) {
-        for (std::size_t i = start; i < std::min(start + kChunk, pre_.size()); ++i) check_ahead(i);
-      }
-    });
-  }
-}
-
-void Verifier::check_ahead(std::size_t i) {
-  const auto& e = bundle_.entries[i];
-  const auto& head = head_->b->header;
-  Pre& p = pre_[i];
-  if (keys_ahead_[i]) p.sig = keys_ahead_[i]->verify(e.envelope.canonical_tx, e.envelope.sig) ? 1 : 0;
-  p.log_ok = e.accepted && e.leaf && *e.leaf < head.log_size &&
-             crypto::verify_inclusion(alg_, ledger::log_leaf(alg_, e.envelope.id), *e.leaf, head.log_size, e.log_proof,
-                                      head_root_);
-  p.done.store(true, std::memory_order_release);
-  p.done.notify_one();
-}
-
-const Verifier::Pre& Verifier::ahead(std::size_t i) {
-  Pre& p = pre_[i];
-  if (workers_.empty()) {
-    if (!p.done.load(std::memory_order_relaxed)) check_ahead(i);  // one thread: no one runs ahead
-  } else {
-    p.done.wait(false, std::memory_order_acquire);
-  }
-  return p;
-}
-
-void Verifier::stop_workers() {
-  cursor_.store(pre_.size());  // nothing more to take
-  for (auto& t : workers_) t.join();
-  workers_.clear();
-}
-
 std::shared_ptr<crypto::PublicKey> Verifier::key_of(const contracts::Key& k) {
-  if (auto it = keys_.find(k.id); it != keys_.end()) return it->second;
+  std::string id = k.alg;
+  id.append("\n").append(k.pub);
+  std::lock_guard lock(keys_mu_);
+  if (auto it = keys_.find(id); it != keys_.end()) return it->second;
   std::shared_ptr<crypto::PublicKey> out;
   if (auto alg = crypto::parse_sig_alg(k.alg)) {
     if (auto pub = crypto::PublicKey::from_pem(k.pub, *alg)) out = std::make_shared<crypto::PublicKey>(std::move(*pub));
   }
-  keys_[k.id] = out;
+  keys_.emplace(std::move(id), out);
   return out;
+}
+
+std::pair<std::shared_ptr<const contracts::Membership>, std::uint64_t> Verifier::snapshot() {
+  std::lock_guard lock(snapshot_mu_);
+  return {snapshot_, members_version_};
+}
+
+Value Verifier::lookup(const crypto::Digest& hash) {
+  std::lock_guard lock(values_mu_);
+  auto it = values_.find(hash);
+  return it == values_.end() ? nullptr : it->second;
+}
+
+void Verifier::publish(const std::vector<Replay::Write>& writes) {
+  std::lock_guard lock(values_mu_);
+  for (const auto& w : writes) {
+    if (w.value) values_.emplace(w.hash, w.value);
+  }
+}
+
+void Verifier::forget(const crypto::Digest& hash) {
+  std::lock_guard lock(values_mu_);
+  values_.erase(hash);
 }
 
 Result<ledger::Bundle> Verifier::parse_text() {
   const auto bad = [](const std::string& what) { return make_error("bad_bundle", what); };
   const auto not_json = [](const std::string& what) { return make_error("bad_json", what); };
-  auto top = split(bundle_text_, true);
+  // Streaming: the entries are cut in the same pass as the top level, and parsed later on the threads.
+  std::optional<std::vector<std::string_view>> cut;
+  auto top = mode_ == Mode::streaming ? text::split(bundle_text_, true, "entries", &cut) : text::split(bundle_text_, true);
   if (!top) return not_json("the bundle is not a JSON object");
   json rest = json::object();
   std::string_view entries_text;
@@ -302,7 +269,7 @@ Result<ledger::Bundle> Verifier::parse_text() {
       entries_text = v;
       continue;
     }
-    auto value = crypto::parse_strict(v, kPieceLimits);
+    auto value = crypto::parse_strict(v, text::kPieceLimits);
     if (!value) return not_json("bundle." + k + ": " + value.error().code + ": " + value.error().message);
     rest[k] = std::move(*value);
   }
@@ -310,20 +277,25 @@ Result<ledger::Bundle> Verifier::parse_text() {
   auto b = ledger::Bundle::from_json(rest, alg_);
   if (!b) return b.error();
   if (entries_text.empty()) return b;
-  auto pieces = split(entries_text, false);
+  if (mode_ == Mode::streaming) {
+    if (!cut) return bad("bundle.entries: not cut");  // left to the strict run, which says what is wrong
+    slots_ = std::vector<Slot>(cut->size());
+    for (std::size_t i = 0; i < cut->size(); ++i) slots_[i].text = (*cut)[i];
+    return b;
+  }
+  auto pieces = text::split(entries_text, false);
   if (!pieces) return entries_text.starts_with("[") ? not_json("bundle.entries: not JSON") : bad("bundle.entries: expected an array");
-  std::vector<std::optional<Result<ledger::BundleEntry>>> parsed(pieces->size());
+  slots_ = std::vector<Slot>(pieces->size());
   parallel_for(pieces->size(), threads_, [&](std::size_t i) {
-    const std::string where = "bundle.entries[" + std::to_string(i) + "]";
-    // Strict: a duplicate key, a float or a number beyond 2^53 is refused, so no reader sees another bundle.
-    auto j = crypto::parse_strict((*pieces)[i].second, kPieceLimits);
-    parsed[i] = !j ? Result<ledger::BundleEntry>(not_json(where + ": " + j.error().code + ": " + j.error().message))
-                   : ledger::BundleEntry::from_json(*j, where, alg_);
+    auto e = text::parse_entry((*pieces)[i].second, i, alg_);
+    if (e) {
+      slots_[i].e = std::move(*e);
+    } else {
+      slots_[i].parse_error = e.error();
+    }
   });
-  b->entries.reserve(parsed.size());
-  for (auto& p : parsed) {
-    if (!*p) return (*p).error();
-    b->entries.push_back(std::move(p->value()));
+  for (const auto& s : slots_) {
+    if (s.parse_error) return *s.parse_error;
   }
   return b;
 }
@@ -339,10 +311,15 @@ bool Verifier::load() {
   auto b = bundle_json_ != nullptr ? ledger::Bundle::from_json(*bundle_json_, alg_) : parse_text();
   if (!b) return fail(b.error().code == "bad_json" ? "json" : "format", "bundle", b.error().message);
   bundle_ = std::move(*b);
+  if (bundle_json_ != nullptr) {
+    slots_ = std::vector<Slot>(bundle_.entries.size());
+    for (std::size_t i = 0; i < slots_.size(); ++i) slots_[i].e = std::move(bundle_.entries[i]);
+    bundle_.entries.clear();
+  }
   report_.document = bundle_.document;
   report_.head_height = bundle_.head_height;
   report_.head_hash = bundle_.head_hash;
-  report_.counts.entries = bundle_.entries.size();
+  report_.counts.entries = slots_.size();
   if (bundle_.genesis_hash != *ghash) {
     return fail("genesis", "bundle", "the bundle belongs to another network or genesis", *ghash, bundle_.genesis_hash);
   }
@@ -353,11 +330,15 @@ bool Verifier::load() {
   if (documents_.count(bundle_.document) == 0) {
     return fail("format", "bundle", "the document asked for is not among the bundle's documents", bundle_.document);
   }
-  for (const auto& d : documents_) tracked_[contracts::keys::document(d)] = Tracked{};
+  for (const auto& d : documents_) {
+    tracked_[contracts::keys::document(d)] = Tracked{};
+    tracked_keys_.insert(contracts::keys::document(d));
+  }
+  snapshot_ = std::make_shared<const contracts::Membership>(*members_);
   return true;
 }
 
-bool Verifier::check_order() {
+bool Verifier::check_blocks() {
   std::int64_t last = -1;
   for (const auto& b : bundle_.blocks) {
     if (b.header.height <= last) {
@@ -367,6 +348,7 @@ bool Verifier::check_order() {
     Block blk;
     blk.b = &b;
     blk.hash = b.header.hash_hex(alg_);
+    blk.result_root = crypto::digest_from_hex(b.header.result_root).value();
     blocks_[b.header.height] = std::move(blk);
   }
   auto head = blocks_.find(bundle_.head_height);
@@ -377,9 +359,15 @@ bool Verifier::check_order() {
   }
   if (last != bundle_.head_height) return fail("head", "bundle", "a block above the head is in the bundle");
   head_ = &head->second;
+  head_root_ = crypto::digest_from_hex(head_->b->header.log_root).value();
   report_.log_size = head_->b->header.log_size;
+  return true;
+}
+
+bool Verifier::check_entry_order() {
   std::pair<std::int64_t, std::uint64_t> prev{-1, 0};
-  for (const auto& e : bundle_.entries) {
+  for (const auto& s : slots_) {
+    const auto& e = *s.e;
     std::pair<std::int64_t, std::uint64_t> pos{e.height, e.index};
     if (prev.first >= 0 && !(prev < pos)) return fail("order", at(e), "entries must be in ledger order, each once");
     prev = pos;
@@ -388,13 +376,116 @@ bool Verifier::check_order() {
   return true;
 }
 
-bool Verifier::entry(std::size_t i, const ledger::BundleEntry& e, const Block& blk) {
-  const auto& h = blk.b->header;
-  const std::string where = at(e);
-  // The entry's whole read set: the values given, and the bundle documents' values from the replay so far. Every
-  // read of a bundle document must be the state the bundle's earlier entries leave: an entry on the document that
-  // is missing between two others is caught here.
+// The work on entry i that needs no state, and its replay ahead when it can be made.
+void Verifier::work(std::size_t i) {
+  Slot& s = slots_[i];
+  if (stop_.load(std::memory_order_relaxed)) return;
+  if (!s.e) {
+    auto e = text::parse_entry(s.text, i, alg_);
+    if (!e) {
+      s.parse_error = e.error();
+      return;
+    }
+    s.e = std::move(*e);
+  }
+  const auto& e = *s.e;
+  const auto& head = head_->b->header;
+  s.log_ok = e.accepted && e.leaf && *e.leaf < head.log_size &&
+             crypto::verify_inclusion(alg_, ledger::log_leaf(alg_, e.envelope.id), *e.leaf, head.log_size, e.log_proof,
+                                      head_root_);
+  // The signature, with the key of that id in the latest membership (a key id is never reused, and the key in
+  // force is checked in ledger order: a check made here with another key is not used).
+  auto [members, version] = snapshot();
+  if (const contracts::Key* k = members->key(e.envelope.tx.signer)) {
+    if (auto pub = key_of(*k)) {
+      s.sig_key = pub.get();
+      s.sig_ok = pub->verify(e.envelope.canonical_tx, e.envelope.sig);
+    }
+  }
+  speculate(s);
+}
+
+// Replays the entry ahead if every value it read of the bundle's documents was written by an earlier replay (found by
+// its hash). Whether the replay stands is decided in ledger order (entry()).
+bool Verifier::speculate(Slot& s) {
+  const auto& e = *s.e;
+  const auto blk = blocks_.find(e.height);
+  if (blk == blocks_.end()) return true;  // the ledger-order pass fails it
+  std::vector<Value> values;
+  values.reserve(e.elided.size());
+  for (const auto& [k, hash] : e.elided) {
+    if (tracked_keys_.count(k) == 0) return true;  // idem
+    values.push_back(lookup(hash));
+    if (!values.back()) return false;  // not written yet: maybe later
+  }
   contracts::ReadSet reads = e.reads;
+  std::size_t j = 0;
+  for (const auto& [k, hash] : e.elided) reads.insert_or_assign(k, *values[j++]);
+  auto [members, version] = snapshot();
+  s.replay = replay(s, reads, *members, blk->second);
+  s.members_version = version;
+  s.elided_values = std::move(values);
+  s.replayed = true;
+  publish(s.replay.tracked);
+  return true;
+}
+
+Replay Verifier::replay(const Slot& s, const contracts::ReadSet& reads, const contracts::Membership& members,
+                        const Block& blk) {
+  const auto& e = *s.e;
+  const auto& h = blk.b->header;
+  Replay r;
+  // The block certified the entry's id, outcome and reads at its position.
+  r.result_ok = e.index < e.block_entries &&
+                crypto::verify_inclusion(alg_, ledger::result_leaf(alg_, e.result(alg_, reads)), e.index,
+                                         e.block_entries, e.result_proof, blk.result_root);
+  if (!r.result_ok) return r;
+  // As the node applied it (contracts::apply_block): signer, signature, then the contracts.
+  auto key = contracts::resolve_signer(e.envelope, members);
+  if (key) {
+    r.signer_known = true;
+    auto pub = key_of(**key);
+    const bool valid = pub && (pub.get() == s.sig_key ? s.sig_ok : pub->verify(e.envelope.canonical_tx, e.envelope.sig));
+    r.bad_sig = !valid;
+  }
+  if (r.bad_sig) {
+    r.outcome = contracts::Outcome::rejected(e.envelope.id, contracts::reason::kBadSignature, "");
+  } else {
+    RecordedReads view(reads);
+    const contracts::BlockContext ctx{e.height, h.time, static_cast<std::int64_t>(e.index)};
+    try {
+      auto applied = contracts::apply(e.envelope, ctx, view, members);
+      if (!applied) {
+        r.failure = applied.error().message;
+        return r;
+      }
+      r.outcome = std::move(*applied);
+    } catch (const std::exception& ex) {
+      r.failure = std::string("the contracts failed on the recorded reads: ") + ex.what();
+      return r;
+    }
+  }
+  r.reads_match = r.outcome.reads == reads;
+  if (r.outcome.accepted) {
+    for (const auto& [k, v] : r.outcome.writes) {
+      if (tracked_keys_.count(k) == 0) continue;
+      Replay::Write w{k, nullptr, {}};
+      if (v) {
+        w.hash = crypto::hash(alg_, *v);
+        w.value = std::make_shared<const std::string>(*v);
+      }
+      r.tracked.push_back(std::move(w));
+    }
+  }
+  return r;
+}
+
+bool Verifier::entry(Slot& s, const Block& blk) {
+  const auto& e = *s.e;
+  const std::string where = at(e);
+  // Every read of a bundle document must be the state the bundle's earlier entries leave: an entry on the document
+  // that is missing between two others is caught here. (The bundle gives the values as their hash; the verifier
+  // uses its own.)
   const auto incomplete = [&](const std::string& key, const Tracked& t, const std::string& found) {
     return fail("history", where,
                 "the entry read " + key + " as it was after an entry that is not in the bundle: the document's "
@@ -405,75 +496,57 @@ bool Verifier::entry(std::size_t i, const ledger::BundleEntry& e, const Block& b
     auto t = tracked_.find(k);
     if (t == tracked_.end()) return fail("format", where, "a read of " + k + " is elided but it is not a bundle document");
     if (!t->second.value || t->second.hash != hash) return incomplete(k, t->second, "value of hash " + crypto::hex(hash));
-    reads.insert_or_assign(k, t->second.value);
     ++report_.counts.chained_reads;
   }
   for (const auto& [k, v] : e.reads) {
     auto t = tracked_.find(k);
     if (t == tracked_.end()) continue;
-    if (t->second.value != v) return incomplete(k, t->second, short_value(v, alg_));
+    const Value& mine = t->second.value;
+    if (static_cast<bool>(mine) != v.has_value() || (mine && *mine != *v)) return incomplete(k, t->second, short_value(v, alg_));
     ++report_.counts.chained_reads;
   }
-  // The block certified the entry's id, outcome and reads at its position.
-  if (e.index >= e.block_entries ||
-      !crypto::verify_inclusion(alg_, ledger::result_leaf(alg_, e.result(alg_, reads)), e.index, e.block_entries,
-                                e.result_proof, crypto::digest_from_hex(h.result_root).value())) {
+  // The replay made ahead stands when it was made with these values and the membership in force here.
+  bool ahead = s.replayed && s.members_version == members_version_;
+  std::size_t j = 0;
+  for (const auto& [k, hash] : e.elided) {
+    if (!ahead) break;
+    const Value& mine = tracked_.find(k)->second.value;
+    const Value& used = s.elided_values[j++];
+    ahead = used == mine || *used == *mine;
+  }
+  Replay here;
+  if (!ahead) {
+    contracts::ReadSet reads = e.reads;
+    for (const auto& [k, hash] : e.elided) reads.insert_or_assign(k, *tracked_.find(k)->second.value);
+    here = replay(s, reads, *members_, blk);
+    publish(here.tracked);
+  }
+  const Replay& r = ahead ? s.replay : here;
+  if (!r.result_ok) {
     return fail("result_proof", where,
                 "the entry, its outcome or its reads are not what its block certified (result_root)");
   }
   ++report_.counts.result_proofs;
-
-  // Replay, as the node applied it (contracts::apply_block): signer, signature, then the contracts.
-  contracts::Outcome outcome;
-  auto key = contracts::resolve_signer(e.envelope, *members_);
-  bool bad_sig = false;
-  if (key) {
-    // A key id is never reused, so a genesis key's check made ahead stands for the key in force now.
-    const Pre& pre = ahead(i);
-    bool valid = pre.sig == 1;
-    if (pre.sig < 0) {
-      auto pub = key_of(**key);
-      valid = pub && pub->verify(e.envelope.canonical_tx, e.envelope.sig);
-    }
-    if (valid) {
-      ++report_.counts.signatures;
-    } else {
-      bad_sig = true;
-    }
-  }
-  if (bad_sig) {
-    outcome = contracts::Outcome::rejected(e.envelope.id, contracts::reason::kBadSignature, "");
-  } else {
-    RecordedReads view(reads);
-    const contracts::BlockContext ctx{e.height, h.time, static_cast<std::int64_t>(e.index)};
-    Result<contracts::Outcome> applied = make_error("replay", "");
-    try {
-      applied = contracts::apply(e.envelope, ctx, view, *members_);
-    } catch (const std::exception& ex) {
-      return fail("replay", where, std::string("the contracts failed on the recorded reads: ") + ex.what());
-    }
-    if (!applied) return fail("replay", where, applied.error().message);
-    outcome = std::move(*applied);
-  }
-  if (!key || bad_sig) ++report_.counts.signer_rejections;
+  if (r.signer_known && !r.bad_sig) ++report_.counts.signatures;
+  if (r.failure) return fail("replay", where, *r.failure);
+  if (!r.signer_known || r.bad_sig) ++report_.counts.signer_rejections;
+  const contracts::Outcome& outcome = r.outcome;
   const auto status = [](bool accepted, const std::string& reason) {
     return accepted ? std::string("accepted") : "rejected (" + reason + ")";
   };
   if (outcome.accepted != e.accepted || outcome.reason != e.reason) {
-    return fail(bad_sig && e.accepted ? "signature" : "replay", where,
-                bad_sig && e.accepted ? "the signature does not verify with the signer's key in force at this height"
-                                      : "replaying the contracts over the entry gives another outcome",
+    return fail(r.bad_sig && e.accepted ? "signature" : "replay", where,
+                r.bad_sig && e.accepted ? "the signature does not verify with the signer's key in force at this height"
+                                        : "replaying the contracts over the entry gives another outcome",
                 status(e.accepted, e.reason), status(outcome.accepted, outcome.reason));
   }
-  if (outcome.reads != reads) {
-    return fail("replay", where, "the contracts read other keys than the entry's recorded reads");
-  }
+  if (!r.reads_match) return fail("replay", where, "the contracts read other keys than the entry's recorded reads");
   ++report_.counts.replayed;
 
   if (!e.accepted) return true;
   // Accepted: in the head's log, a fresh nonce, and its writes carried forward.
   const auto& head = head_->b->header;
-  if (!ahead(i).log_ok || *e.leaf >= h.log_size) {
+  if (!s.log_ok || *e.leaf >= blk.b->header.log_size) {
     return fail("log_proof", where, "the entry is not in the log of the head (size " + std::to_string(head.log_size) + ")");
   }
   ++report_.counts.log_proofs;
@@ -493,14 +566,101 @@ bool Verifier::entry(std::size_t i, const ledger::BundleEntry& e, const Block& b
     return fail("history", where, "the entry changed the membership but its proposal " + e.envelope.tx.doc +
                                       " is not one of the bundle's documents");
   }
-  for (const auto& [k, v] : outcome.writes) {
-    if (auto t = tracked_.find(k); t != tracked_.end()) {
-      t->second.value = v;
-      if (v) t->second.hash = crypto::hash(alg_, *v);
-    }
+  for (const auto& w : r.tracked) {
+    Tracked& t = tracked_.find(w.key)->second;
+    if (t.value) forget(t.hash);  // no later entry may read it: it is not the state any more
+    t.value = w.value;
+    if (w.value) t.hash = w.hash;
   }
   if (outcome.membership_change) {
-    if (Status s = members_->apply(*outcome.membership_change); !s) return fail("replay", where, s.error().message);
+    if (Status st = members_->apply(*outcome.membership_change); !st) return fail("replay", where, st.error().message);
+    std::lock_guard lock(snapshot_mu_);
+    ++members_version_;
+    snapshot_ = std::make_shared<const contracts::Membership>(*members_);
+  }
+  return true;
+}
+
+void Verifier::work_chunk(std::size_t start) {
+  const std::size_t end = std::min(start + kChunk, slots_.size());
+  std::vector<std::size_t> later;  // entries whose reads an entry being replayed on another thread writes
+  for (std::size_t i = start; i < end; ++i) {
+    work(i);
+    Slot& s = slots_[i];
+    if (s.e && !s.replayed && !stop_.load(std::memory_order_relaxed)) {
+      later.push_back(i);
+      continue;
+    }
+    s.done.store(true, std::memory_order_release);
+    s.done.notify_all();
+  }
+  for (std::size_t i : later) {  // once more, in order: what the other threads wrote meanwhile may be there now
+    Slot& s = slots_[i];
+    if (!stop_.load(std::memory_order_relaxed)) speculate(s);
+    s.done.store(true, std::memory_order_release);
+    s.done.notify_all();
+  }
+}
+
+// The ledger-order pass waits for entry i; while it would wait, it works ahead itself.
+void Verifier::wait_or_help(std::size_t i) {
+  Slot& s = slots_[i];
+  while (!s.done.load(std::memory_order_acquire)) {
+    const std::size_t start = cursor_.fetch_add(kChunk);
+    if (start < slots_.size()) {
+      work_chunk(start);
+    } else {
+      s.done.wait(false, std::memory_order_acquire);
+    }
+  }
+}
+
+void Verifier::stop_workers() {
+  stop_.store(true);
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+}
+
+// Every entry in ledger order, block by block, each block closed after its entries; the work that needs no state
+// (parsing, signatures, log proofs) and replays whose inputs are known are done ahead on the other threads.
+bool Verifier::check_entries() {
+  for (unsigned t = 1; t < threads_ && !slots_.empty(); ++t) {
+    workers_.emplace_back([this] {
+      for (std::size_t start; !stop_.load(std::memory_order_relaxed) && (start = cursor_.fetch_add(kChunk)) < slots_.size();) {
+        work_chunk(start);
+      }
+    });
+  }
+  struct Join {
+    Verifier& v;
+    ~Join() { v.stop_workers(); }
+  } join{*this};
+  auto blk = blocks_.begin();
+  blk->second.voters_before = voters();
+  std::pair<std::int64_t, std::uint64_t> prev{-1, 0};
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    wait_or_help(i);
+    Slot& s = slots_[i];
+    if (s.parse_error) return fail(s.parse_error->code == "bad_json" ? "json" : "format", "bundle", s.parse_error->message);
+    const auto& e = *s.e;
+    // In order (the strict run checked it for all entries first).
+    const std::pair<std::int64_t, std::uint64_t> pos{e.height, e.index};
+    if (prev.first >= 0 && !(prev < pos)) return fail("order", at(e), "entries must be in ledger order, each once");
+    prev = pos;
+    for (; blk != blocks_.end() && blk->first < e.height;) {
+      if (!close_block(blk->second)) return false;
+      if (++blk != blocks_.end()) blk->second.voters_before = voters();
+    }
+    if (blk == blocks_.end() || blk->first != e.height) return fail("order", at(e), "the entry's block is not in the bundle");
+    if (!entry(s, blk->second)) return false;
+    if (progress_) progress_(i + 1, slots_.size());
+    s.e.reset();  // done with it
+    s.replay = {};
+    s.elided_values = {};
+  }
+  for (; blk != blocks_.end();) {
+    if (!close_block(blk->second)) return false;
+    if (++blk != blocks_.end()) blk->second.voters_before = voters();
   }
   return true;
 }
@@ -550,10 +710,10 @@ bool Verifier::check_documents() {
   if (!tracked_.at(contracts::keys::document(bundle_.document)).value) {
     return fail("history", "bundle", "the bundle has no entry that created " + bundle_.document);
   }
+  std::size_t i = 0;
   for (const auto& d : documents_) {
-    const auto& v = tracked_.at(contracts::keys::document(d)).value;
-    if (!v) continue;
-    json doc = json::parse(*v, nullptr, false);
+    const json& doc = states_[i++];
+    if (doc.is_null()) continue;
     std::vector<std::string> named;
     for (const char* field : {"collateral", "source_bill", "pledge"}) {
       if (doc.contains(field) && doc[field].is_string()) named.push_back(doc[field].get<std::string>());
@@ -570,6 +730,21 @@ bool Verifier::check_documents() {
     }
   }
   return true;
+}
+
+// Each document's state as the replay leaves it, parsed (on every thread: a bundle may have many documents).
+void Verifier::read_states() {
+  {
+    std::lock_guard lock(values_mu_);
+    values_.clear();  // no entry is left to read them
+  }
+  std::vector<const Value*> values;
+  values.reserve(documents_.size());
+  for (const auto& d : documents_) values.push_back(&tracked_.at(contracts::keys::document(d)).value);
+  states_.assign(values.size(), json(nullptr));
+  parallel_for(values.size(), threads_, [&](std::size_t i) {
+    if (*values[i]) states_[i] = json::parse(**values[i], nullptr, false);
+  });
 }
 
 // Each header is certified by its own quorum, or by a later certified header whose prev links down to it.
@@ -601,29 +776,15 @@ bool Verifier::certify_chain() {
 }
 
 Report Verifier::run() {
-  if (!load() || !check_order()) return report_;
-  precheck();
-  struct Join {
-    Verifier& v;
-    ~Join() { v.stop_workers(); }
-  } join{*this};
-  std::size_t done = 0;
-  std::size_t next = 0;
-  for (auto& [height, blk] : blocks_) {
-    blk.voters_before = voters();
-    for (; next < bundle_.entries.size() && bundle_.entries[next].height == height; ++next) {
-      if (!entry(next, bundle_.entries[next], blk)) return report_;
-      if (progress_) progress_(++done, bundle_.entries.size());
-    }
-    if (!close_block(blk)) return report_;
-  }
+  if (!load() || !check_blocks()) return report_;
+  if (mode_ == Mode::strict && !check_entry_order()) return report_;
+  if (!check_entries()) return report_;
+  read_states();
   if (!certify_chain() || !check_documents()) return report_;
-  for (const auto& d : documents_) {
-    const auto& v = tracked_.at(contracts::keys::document(d)).value;
-    report_.documents[d] = v ? json::parse(*v, nullptr, false) : json(nullptr);
-  }
+  std::size_t i = 0;
+  for (const auto& d : documents_) report_.documents.emplace(d, std::move(states_[i++]));
   report_.ok = true;
-  return report_;
+  return std::move(report_);
 }
 
 }  // namespace
@@ -657,13 +818,17 @@ json Report::to_json() const {
 
 Report verify_bundle(std::string_view genesis_text, const json& bundle, const Progress& progress, unsigned threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  return Verifier(genesis_text, &bundle, {}, progress, threads).run();
+  return Verifier(genesis_text, &bundle, {}, progress, threads, Verifier::Mode::strict).run();
 }
 
 Report verify_bundle_text(std::string_view genesis_text, std::string_view bundle, const Progress& progress,
                           unsigned threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  return Verifier(genesis_text, nullptr, bundle, progress, threads).run();
+  // Streaming first; when anything does not hold, the strict run says what, where, and after which counts, exactly
+  // as if it had been the only one (a format error anywhere comes before an entry's failure, and so on).
+  Report r = Verifier(genesis_text, nullptr, bundle, progress, threads, Verifier::Mode::streaming).run();
+  if (r.ok) return r;
+  return Verifier(genesis_text, nullptr, bundle, progress, threads, Verifier::Mode::strict).run();
 }
 
 }  // namespace onebill::audit

@@ -2,8 +2,13 @@
 // (docs/audit.md says what each check proves and what it assumes; docs/formats/bundle.md the format).
 //
 // Links only crypto, contracts and the ledger formats — no node code — so an auditor can build and run it alone.
-// No clock, no I/O (the caller reads the files). Signatures and log proofs are checked ahead on `threads` threads;
-// everything else runs in ledger order, so the first failure reported is the same whatever the thread count.
+// No clock, no I/O (the caller reads the files).
+//
+// Threads: entries are parsed, their signatures and log proofs checked, and each replayed from its recorded reads
+// ahead, on `threads` threads; a replay made ahead is used only when the ledger-order pass finds that it was made
+// with the values and the membership in force at that entry (else the entry is replayed again there). Every check
+// is decided in ledger order, so the report — the first failure, its message, the counts — is the same whatever
+// the thread count, and the same from the text as from the parsed bundle.
 #pragma once
 
 #include <cstddef>

@@ -131,6 +131,13 @@ audit::Failure must_fail(const json& tampered, const std::string& check) {
   REQUIRE_FALSE(r.ok);
   REQUIRE(r.failure);
   CHECK(r.failure->check == check);
+  // From the text (what 'onebill verify' does: entries parsed, checked and replayed as they come, on one thread or
+  // several), the same failure, where, with the same message and after the same counts.
+  for (unsigned threads : {1u, 2u, 3u}) {
+    auto t = audit::verify_bundle_text(story().genesis, tampered.dump(), {}, threads);
+    INFO(threads << " threads: " << t.to_json().dump(2));
+    CHECK(t.to_json() == r.to_json());
+  }
   return *r.failure;
 }
 

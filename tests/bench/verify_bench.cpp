@@ -7,7 +7,7 @@
 // tests/bench/verify-vs-openssl runs it beside `openssl speed` and reports the ratio (docs/performance.md).
 //
 //   verify_bench [--entries N] [--alg ecdsa-p256|ed25519|sm2] [--block B] [--threads T (0 = all)]
-//                [--out FILE (and FILE.genesis.json)]
+//                [--out FILE (and FILE.genesis.json)] [--in FILE (a bundle saved with --out: no signing, no building)]
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -48,6 +48,38 @@ std::vector<json> group(testing::TestNet& net, std::size_t g) {
           net.envelope("bank1", "pledge.accept", pl, json::object())};
 }
 
+// The genesis and the bundle's text: n entries signed with `sig_alg`, certified in blocks of block_size.
+Result<std::pair<std::string, std::string>> build(std::size_t n, std::size_t block_size, crypto::SigAlg sig_alg,
+                                                  const std::string& alg_name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("onebill-verify-bench-" + std::to_string(::getpid()));
+  testing::TestNet net(dir, 1, 0, sig_alg);
+  const std::string genesis = testing::read_text(net.genesis_path());
+  auto members = contracts::Membership::from_genesis(genesis);
+  auto node_key = crypto::PrivateKey::from_pem_any(testing::read_text(net.nodes()[0].dir / "tls.pem"));
+  std::filesystem::remove_all(dir);
+  if (!members || !node_key) return make_error("bench", "the test network does not load");
+  const auto alg = members->hash_alg();
+
+  std::cerr << "signing " << n << " entries (" << alg_name << ")...\n";
+  std::vector<contracts::Envelope> entries;
+  entries.reserve(n);
+  for (std::size_t g = 0; g < n / 4; ++g) {
+    for (const auto& e : group(net, g)) {
+      auto env = contracts::envelope_from_json(e, alg);
+      if (!env) return make_error("bench", "an entry does not parse: " + env.error().message);
+      entries.push_back(std::move(*env));
+    }
+  }
+
+  std::cerr << "applying and certifying...\n";
+  auto bundle = testing::certify_as_bundle(genesis, entries, *node_key, "n1", {.block_size = block_size});
+  if (!bundle) return make_error("bench", "building the bundle: " + bundle.error().message);
+  for (const auto& e : bundle->entries) {
+    if (!e.accepted) return make_error("bench", "an entry was rejected: " + e.reason);
+  }
+  return std::pair{genesis, bundle->to_json().dump()};
+}
+
 int fail(const std::string& what) {
   std::cerr << "verify_bench: " << what << "\n";
   return 1;
@@ -60,6 +92,7 @@ int main(int argc, char** argv) {
   std::size_t block_size = 500;
   std::string alg_name = "ecdsa-p256";
   std::string out_file;
+  std::string in_file;
   unsigned threads = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -74,8 +107,10 @@ int main(int argc, char** argv) {
       threads = static_cast<unsigned>(std::stoul(argv[++i]));
     } else if (a == "--out" && has_value) {
       out_file = argv[++i];
+    } else if (a == "--in" && has_value) {
+      in_file = argv[++i];
     } else {
-      std::cerr << "usage: verify_bench [--entries N] [--alg ecdsa-p256|ed25519|sm2] [--block B] [--threads T] [--out FILE]\n";
+      std::cerr << "usage: verify_bench [--entries N] [--alg ecdsa-p256|ed25519|sm2] [--block B] [--threads T] [--out FILE] [--in FILE]\n";
       return 2;
     }
   }
@@ -84,33 +119,18 @@ int main(int argc, char** argv) {
   n -= n % 4;
   if (n == 0 || block_size == 0) return fail("--entries must be at least 4 and --block at least 1");
 
-  const auto dir = std::filesystem::temp_directory_path() / ("onebill-verify-bench-" + std::to_string(::getpid()));
-  testing::TestNet net(dir, 1, 0, *sig_alg);
-  const std::string genesis = testing::read_text(net.genesis_path());
-  auto members = contracts::Membership::from_genesis(genesis);
-  auto node_key = crypto::PrivateKey::from_pem_any(testing::read_text(net.nodes()[0].dir / "tls.pem"));
-  std::filesystem::remove_all(dir);
-  if (!members || !node_key) return fail("the test network does not load");
-  const auto alg = members->hash_alg();
-
-  std::cerr << "signing " << n << " entries (" << alg_name << ")...\n";
-  std::vector<contracts::Envelope> entries;
-  entries.reserve(n);
-  for (std::size_t g = 0; g < n / 4; ++g) {
-    for (const auto& e : group(net, g)) {
-      auto env = contracts::envelope_from_json(e, alg);
-      if (!env) return fail("an entry does not parse: " + env.error().message);
-      entries.push_back(std::move(*env));
-    }
+  std::string genesis;
+  std::string text;
+  if (!in_file.empty()) {
+    genesis = testing::read_text(in_file + ".genesis.json");
+    text = testing::read_text(in_file);
+    n = 0;  // every entry of the file
+  } else {
+    auto built = build(n, block_size, *sig_alg, alg_name);
+    if (!built) return fail(built.error().message);
+    genesis = std::move(built->first);
+    text = std::move(built->second);
   }
-
-  std::cerr << "applying and certifying...\n";
-  auto bundle = testing::certify_as_bundle(genesis, entries, *node_key, "n1", {.block_size = block_size});
-  if (!bundle) return fail("building the bundle: " + bundle.error().message);
-  for (const auto& e : bundle->entries) {
-    if (!e.accepted) return fail("an entry was rejected: " + e.reason);
-  }
-  const std::string text = bundle->to_json().dump();
   if (!out_file.empty()) {  // the bundle, and its genesis beside it (FILE.genesis.json), for 'onebill verify'
     std::ofstream(out_file) << text;
     std::ofstream(out_file + ".genesis.json") << genesis;
@@ -130,7 +150,10 @@ int main(int argc, char** argv) {
   const audit::Report report = audit::verify_bundle_text(genesis, text, {}, threads);
   const auto t2 = Clock::now();
   if (!report.ok) return fail("the bundle does not verify: " + report.to_json().dump());
-  if (report.counts.replayed != n || report.counts.signatures != n) return fail("not every entry was checked");
+  if (n == 0) n = report.counts.entries;
+  if (report.counts.entries != n || report.counts.replayed != n || report.counts.signatures != n) {
+    return fail("not every entry was checked");
+  }
   const double seconds = std::chrono::duration<double>(t2 - t1).count();
   const double cpu_seconds = cpu() - cpu0;
   std::cout << "entries=" << n << " alg=" << alg_name << " threads=" << (threads == 0 ? std::thread::hardware_concurrency() : threads)
