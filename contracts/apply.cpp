@@ -99,7 +99,7 @@ Result<const Key*> resolve_signer(const Envelope& entry, const Membership& membe
 namespace {
 
 Result<Outcome> apply_recorded(const Envelope& entry, const BlockContext& block, const StateView& state,
-                               const Membership& membership) {
+                               const Membership& membership, DocumentCache* cache) {
   const Tx& tx = entry.tx;
   // 1. The signer (2, the signature, is the caller's).
   auto key = resolve_signer(entry, membership);
@@ -132,7 +132,7 @@ Result<Outcome> apply_recorded(const Envelope& entry, const BlockContext& block,
   if (!is_doc_id(tx.doc)) return rejection(entry, reason::kBadBody, "doc: expected a document id");
 
   // 5. The rules.
-  TxContext ctx(entry, block, state, membership, (*key)->org);
+  TxContext ctx(entry, block, state, membership, (*key)->org, cache);
   const Status status = type->handler(ctx);
   if (ctx.fault()) return *ctx.fault();
   if (!status) {
@@ -158,16 +158,16 @@ Result<Outcome> apply_recorded(const Envelope& entry, const BlockContext& block,
 }  // namespace
 
 Result<Outcome> apply(const Envelope& entry, const BlockContext& block, const StateView& state,
-                      const Membership& membership) {
+                      const Membership& membership, DocumentCache* cache) {
   RecordingState recording(state);
-  auto out = apply_recorded(entry, block, recording, membership);
+  auto out = apply_recorded(entry, block, recording, membership, cache);
   if (out) out->reads = recording.take();
   return out;
 }
 
 Result<BlockResult> apply_block(std::span<const Envelope> entries, std::int64_t height, std::int64_t time_ms,
                                 const StateView& state, Membership& membership,
-                                const SignatureCheck& check_signature) {
+                                const SignatureCheck& check_signature, DocumentCache* cache) {
   OverlayState overlay(state);
   BlockResult result;
   for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -181,7 +181,7 @@ Result<BlockResult> apply_block(std::span<const Envelope> entries, std::int64_t 
         continue;
       }
     }
-    auto outcome = apply(entry, block, overlay, membership);
+    auto outcome = apply(entry, block, overlay, membership, cache);
     if (!outcome) return outcome.error();
     if (outcome->accepted) {
       overlay.apply(outcome->writes);

@@ -38,6 +38,8 @@
 
 namespace onebill::contracts {
 
+class DocumentCache;
+
 struct BlockContext {
   std::int64_t height = 1;   // the block's height (genesis is 0, so entries start at 1)
   std::int64_t time_ms = 0;  // the block's time, ms since the Unix epoch (from the block header, never a clock)
@@ -71,8 +73,10 @@ Result<const Key*> resolve_signer(const Envelope& entry, const Membership& membe
 
 // Steps 1 and 3-5 for an entry whose signature the caller has verified. `membership` must be the membership in
 // force for this entry (all earlier changes applied).
+// `cache` (may be null) keeps parsed documents between entries and blocks; it never changes an outcome
+// (doc_cache.h).
 Result<Outcome> apply(const Envelope& entry, const BlockContext& block, const StateView& state,
-                      const Membership& membership);
+                      const Membership& membership, DocumentCache* cache = nullptr);
 
 // Verifies entry.sig over entry.canonical_tx with `key` (the caller's crypto); false = bad_signature.
 using SignatureCheck = std::function<bool(const Envelope& entry, const Key& key)>;
@@ -88,7 +92,7 @@ struct BlockResult {
 // block's governance changes. `state` itself is not changed: commit BlockResult::writes.
 Result<BlockResult> apply_block(std::span<const Envelope> entries, std::int64_t height, std::int64_t time_ms,
                                 const StateView& state, Membership& membership,
-                                const SignatureCheck& check_signature);
+                                const SignatureCheck& check_signature, DocumentCache* cache = nullptr);
 
 // Every tx.type of the catalogue, sorted.
 std::span<const std::string_view> known_types();

@@ -10,8 +10,13 @@ namespace onebill::contracts {
 Error reject(std::string_view code, std::string message) { return make_error(std::string(code), std::move(message)); }
 
 TxContext::TxContext(const Envelope& entry, const BlockContext& block, const StateView& state,
-                     const Membership& members, std::string signer_org)
-    : entry_(entry), block_(block), state_(state), members_(members), signer_org_(std::move(signer_org)) {}
+                     const Membership& members, std::string signer_org, DocumentCache* cache)
+    : entry_(entry),
+      block_(block),
+      state_(state),
+      members_(members),
+      signer_org_(std::move(signer_org)),
+      cache_(cache) {}
 
 Status TxContext::require_role(std::string_view role, std::string_view what) const {
   if (signer_has_role(role)) return {};
@@ -29,14 +34,19 @@ std::optional<std::string> TxContext::get(std::string_view key) {
   return std::move(value.value());
 }
 
-std::optional<nlohmann::json> TxContext::load_json(std::string_view id) {
-  auto bytes = get(keys::document(id));
-  if (!bytes) return std::nullopt;
-  auto json = nlohmann::json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object()) {
-    if (!fault_) fault_ = make_error("corrupt_state", "document " + std::string(id) + " is not a JSON object");
-    return std::nullopt;
+std::shared_ptr<const nlohmann::json> TxContext::load_json(std::string_view id) {
+  const std::string key = keys::document(id);
+  auto bytes = get(key);
+  if (!bytes) return nullptr;
+  if (cache_ != nullptr) {
+    if (auto tree = cache_->find(key, *bytes)) return tree;
   }
+  auto json = std::make_shared<nlohmann::json>(nlohmann::json::parse(*bytes, nullptr, /*allow_exceptions=*/false));
+  if (json->is_discarded() || !json->is_object()) {
+    if (!fault_) fault_ = make_error("corrupt_state", "document " + std::string(id) + " is not a JSON object");
+    return nullptr;
+  }
+  if (cache_ != nullptr) cache_->insert(key, std::move(*bytes), json);
   return json;
 }
 
@@ -87,8 +97,17 @@ void TxContext::put_json(const std::string& key, const nlohmann::json& value) {
   put(key, std::move(bytes.value()));
 }
 
-void TxContext::save_json(const std::string& id, const nlohmann::json& doc) {
-  put_json(keys::document(id), doc);
+void TxContext::save_json(const std::string& id, nlohmann::json doc) {
+  const std::string key = keys::document(id);
+  auto bytes = crypto::canonicalize(doc);
+  if (!bytes) {
+    if (!fault_) fault_ = make_error("corrupt_state", key + ": " + bytes.error().message);
+    return;
+  }
+  // Kept for the next entry that loads these bytes. Rejected entries' writes are dropped, but what a rejected
+  // entry saved is still a faithful parse of those bytes, and the cache answers only for the same bytes.
+  if (cache_ != nullptr) cache_->insert(key, *bytes, std::make_shared<const nlohmann::json>(std::move(doc)));
+  put(key, std::move(bytes.value()));
   note_document(id);
 }
 

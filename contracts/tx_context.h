@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "contracts/apply.h"
+#include "contracts/doc_cache.h"
 #include "contracts/documents.h"
 #include "contracts/schema.h"
 
@@ -23,8 +24,9 @@ Error reject(std::string_view code, std::string message);
 
 class TxContext {
  public:
+  // `cache` (may be null) remembers parsed documents across entries and blocks (doc_cache.h).
   TxContext(const Envelope& entry, const BlockContext& block, const StateView& state, const Membership& members,
-            std::string signer_org);
+            std::string signer_org, DocumentCache* cache = nullptr);
 
   const Tx& tx() const { return entry_.tx; }
   const std::string& tx_id() const { return entry_.id; }
@@ -80,8 +82,10 @@ class TxContext {
     save_json(doc.meta.id, to_json(doc));
   }
   void stamp(DocMeta& meta) const;
-  void save_json(const std::string& id, const nlohmann::json& doc);
-  std::optional<nlohmann::json> load_json(std::string_view id);
+  void save_json(const std::string& id, nlohmann::json doc);
+  // The document's parsed JSON object (from the cache when it holds these very bytes); nullptr when absent or, with
+  // a fault recorded, not a JSON object.
+  std::shared_ptr<const nlohmann::json> load_json(std::string_view id);
   template <class D, class F>
   Result<D> load(std::string_view id, std::string_view kind, F&& decode);
 
@@ -90,6 +94,7 @@ class TxContext {
   const StateView& state_;
   const Membership& members_;
   std::string signer_org_;
+  DocumentCache* cache_;
   WriteSet writes_;
   std::vector<std::string> documents_;
   std::optional<MembershipChange> membership_change_;

@@ -207,6 +207,7 @@ class NodeImpl {
   // applied a block is in flight, and new entries wait for block_max_entries or block_max_delay; otherwise they
   // are proposed at once, so a lone client does not wait out the delay.
   std::uint64_t proposed_through_ = 0;
+  std::size_t cache_hits_seen_ = 0, cache_misses_seen_ = 0;  // the ledger's document cache, as last exported
   std::atomic<std::size_t> pending_count_{0};
   consensus::NodeId leader_ = 0;
   std::chrono::steady_clock::time_point next_tick_{};

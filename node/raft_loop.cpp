@@ -204,6 +204,13 @@ void NodeImpl::on_applied(AppliedBlock block) {
     }
   }
   metrics.counter("onebill_blocks_applied_total", "Blocks applied").inc();
+  const auto& cache = ledger->document_cache();
+  metrics.counter("onebill_document_cache_hits_total", "Documents the rules loaded from the parsed-document cache")
+      .inc(cache.hits() - cache_hits_seen_);
+  metrics.counter("onebill_document_cache_misses_total", "Documents the rules had to parse from their stored bytes")
+      .inc(cache.misses() - cache_misses_seen_);
+  cache_hits_seen_ = cache.hits();
+  cache_misses_seen_ = cache.misses();
   metrics.counter("onebill_entries_accepted_total", "Entries accepted on apply").inc(accepted);
 
   // Attest: voting nodes sign the header hash and tell their peers.

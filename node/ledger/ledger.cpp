@@ -186,7 +186,7 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
   // 5. Contracts.
   contracts::Membership membership = membership_;
   StoreStateView state(store_);
-  auto result = contracts::apply_block(entries, next.height, next.time, state, membership, check);
+  auto result = contracts::apply_block(entries, next.height, next.time, state, membership, check, &documents_);
   if (!result) return result.error();
 
   // 6. One batch.

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "contracts/apply.h"
+#include "contracts/doc_cache.h"
 #include "contracts/membership.h"
 #include "crypto/keys.h"
 #include "node/ledger/format.h"
@@ -91,6 +92,8 @@ class Ledger {
     return open();
   }
 
+  // The parsed-document cache the contracts use on apply (read it on the applying thread only).
+  const contracts::DocumentCache& document_cache() const { return documents_; }
   AppliedPoint last() const;
   const contracts::Membership& membership() const { return membership_; }  // apply thread only
   crypto::HashAlg hash_alg() const { return alg_; }
@@ -117,6 +120,7 @@ class Ledger {
   crypto::HashAlg alg_;
   WorkerPool& pool_;
   VerifiedCache& cache_;
+  contracts::DocumentCache documents_;  // parsed documents between blocks (apply runs on one thread)
   mutable std::mutex point_mu_;
   AppliedPoint point_;
   // Public keys parsed once per key id (PEM parsing costs more than a verification).

@@ -357,3 +357,38 @@ TEST_CASE("contracts: random entries never break the ledger invariants", "[contr
     CHECK(reasons[reason] > 0);
   }
 }
+
+TEST_CASE("the document cache answers only for the exact bytes it holds, within its bound", "[contracts][cache]") {
+  using onebill::contracts::DocumentCache;
+  DocumentCache cache(4096);
+  auto tree = std::make_shared<const nlohmann::json>(nlohmann::json{{"kind", "bill"}});
+  cache.insert("doc/A", R"({"kind":"bill"})", tree);
+  CHECK(cache.find("doc/A", R"({"kind":"bill"})") == tree);
+  CHECK(cache.find("doc/A", R"({"kind":"bill2"})") == nullptr);  // same key, other bytes: a miss
+  CHECK(cache.find("doc/B", R"({"kind":"bill"})") == nullptr);   // same bytes, other key: a miss
+  auto tree2 = std::make_shared<const nlohmann::json>(nlohmann::json{{"kind", "receipt"}});
+  cache.insert("doc/A", R"({"kind":"receipt"})", tree2);  // replaced
+  CHECK(cache.find("doc/A", R"({"kind":"bill"})") == nullptr);
+  CHECK(cache.find("doc/A", R"({"kind":"receipt"})") == tree2);
+  CHECK(cache.size() == 1);
+  // Bounded: each entry costs about 8 x its bytes; the oldest go first.
+  std::string big(200, 'x');
+  for (int i = 0; i < 100; ++i) cache.insert("doc/D" + std::to_string(i), big + std::to_string(i), tree);
+  CHECK(cache.size() < 5);
+  CHECK(cache.find("doc/D99", big + "99") == tree);
+  CHECK(cache.find("doc/D0", big + "0") == nullptr);
+  // A value larger than the whole bound is not kept.
+  cache.insert("doc/huge", std::string(5000, 'y'), tree);
+  CHECK(cache.find("doc/huge", std::string(5000, 'y')) == nullptr);
+}
+
+TEST_CASE("a bill's events load it from the document cache, block after block", "[contracts][cache]") {
+  // The fixture checks every block against a run without the cache; this checks the cache is actually used.
+  using namespace onebill::contracts::testing;
+  Ledger l;
+  issue_bill(l, "OB-C1");
+  const std::size_t hits_before = l.documents.hits();
+  must_accept(l, "hmm", "bill.event", "OB-C1", event_body(0, "loaded", "KRPUS", {"CSQU3054383", "MSCU1234566"}));
+  must_accept(l, "hmm", "bill.event", "OB-C1", event_body(0, "departed", "KRPUS"));
+  CHECK(l.documents.hits() >= hits_before + 2);
+}

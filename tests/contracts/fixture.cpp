@@ -72,8 +72,25 @@ Outcome Ledger::submit(const Envelope& entry) { return block({entry}).front(); }
 std::vector<Outcome> Ledger::block(const std::vector<Envelope>& entries) {
   height += 1;
   time_ms += 60'000;
-  auto result = apply_block(entries, height, time_ms, state, members, nullptr);
+  // Every block of every contracts test runs twice: without a document cache, and with the ledger's cache, which
+  // has seen every document the earlier blocks saved or loaded. The cache must never change an outcome.
+  Membership uncached_members = members;
+  auto uncached = apply_block(entries, height, time_ms, state, uncached_members, nullptr);
+  auto result = apply_block(entries, height, time_ms, state, members, nullptr, &documents);
   if (!result) FAIL("apply_block fault: " << result.error().code << ": " << result.error().message);
+  REQUIRE(uncached.ok());
+  REQUIRE(uncached->writes == result->writes);
+  REQUIRE(uncached->outcomes.size() == result->outcomes.size());
+  for (std::size_t i = 0; i < result->outcomes.size(); ++i) {
+    const Outcome& a = uncached->outcomes[i];
+    const Outcome& b = result->outcomes[i];
+    REQUIRE(a.accepted == b.accepted);
+    REQUIRE(a.reason == b.reason);
+    REQUIRE(a.message == b.message);
+    REQUIRE(a.writes == b.writes);
+    REQUIRE(a.reads == b.reads);
+    REQUIRE(a.documents == b.documents);
+  }
   state.apply(result->writes);
   blocks.push_back(entries);
   outcomes.insert(outcomes.end(), result->outcomes.begin(), result->outcomes.end());

@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "contracts/apply.h"
+#include "contracts/doc_cache.h"
 #include "contracts/documents.h"
 #include "contracts/state.h"
 
@@ -66,6 +67,7 @@ class Ledger {
 
   MemoryState state;
   Membership members;
+  DocumentCache documents;  // used for every block, and checked against a run without it (fixture.cpp)
   std::int64_t height = 0;
   std::int64_t time_ms = kStartMs;
   std::map<std::string, std::int64_t> next_nonce;

@@ -209,6 +209,22 @@ TEST_CASE("status, readiness and metrics", "[node][api]") {
   CHECK(s.call("GET", "/v1/nothing").response.result_int() == 404);
 }
 
+TEST_CASE("a bill's second entry is applied with its document from the parsed-document cache", "[node][api]") {
+  SingleNode s("doccache");
+  auto counter = [&](const std::string& name) -> long {
+    std::string body = s.call("GET", "/metrics", "", "").response.body();
+    auto at = body.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stol(body.substr(at + name.size() + 2));
+  };
+  REQUIRE(s.call_json("POST", "/v1/transactions",
+                      s.net.envelope("crct", "bill.issue", "OB-DC1", testing::sample_bill_body()))["status"] == "accepted");
+  const long hits = std::max(0L, counter("onebill_document_cache_hits_total"));
+  REQUIRE(s.call_json("POST", "/v1/transactions", s.net.envelope("shipper", "bill.endorse", "OB-DC1", {{"to", "trader"}}))["status"] == "accepted");
+  CHECK(counter("onebill_document_cache_hits_total") >= hits + 1);
+  // What the cache served is what the store holds: the endorsement is in the stored document.
+  CHECK(s.call_json("GET", "/v1/documents/OB-DC1", nullptr, "audit")["holder"] == "trader");
+}
+
 TEST_CASE("events stream applied entries as server-sent events, live and replayed", "[node][api][events]") {
   SingleNode s("events");
   namespace net = boost::asio;
