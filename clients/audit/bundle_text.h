@@ -207,7 +207,9 @@ class Reader {
   explicit Reader(std::string_view t) : p_(t.data()), end_(t.data() + t.size()), begin_(t.data()) {}
 
   void ws() {
+    const char* from = p_;
     while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
+    spaced_ = spaced_ || p_ != from;
   }
   bool at_end() {
     ws();
@@ -229,6 +231,11 @@ class Reader {
   // A string decoded into `out` (cleared first): the escapes \" \\ \/ \b \f \n \r \t, and UTF-8 checked.
   // `ascii`: give up on any byte above 0x7f (object keys must be ASCII).
   bool string(std::string& out, bool ascii = false) {
+    bool canonical = true;
+    return string(out, ascii, canonical);
+  }
+  // The same; `canonical` turns false when the text is not the string's canonical form (an escaped '/').
+  bool string(std::string& out, bool ascii, bool& canonical) {
     out.clear();
     if (!take('"')) return false;
     for (;;) {
@@ -248,7 +255,10 @@ class Reader {
         switch (p_[1]) {
           case '"': d = '"'; break;
           case '\\': d = '\\'; break;
-          case '/': d = '/'; break;
+          case '/':
+            d = '/';
+            canonical = false;  // RFC 8785 writes it as it is
+            break;
           case 'b': d = '\b'; break;
           case 'f': d = '\f'; break;
           case 'n': d = '\n'; break;
@@ -318,10 +328,151 @@ class Reader {
     return true;
   }
 
+  // A JSON value as crypto::parse_strict builds it (every integer an int64 within +-(2^53 - 1), no fractions, ASCII
+  // keys, each once), nested at most kMaxDepth deep. `canonical` turns false when the text is not the value's
+  // RFC 8785 form (crypto::canonicalize): a space, keys out of order, an escaped '/', "-0".
+  static constexpr int kMaxDepth = 24;
+  bool value(nlohmann::json& out, int depth, bool& canonical) {
+    ws();
+    if (p_ == end_) return false;
+    if (*p_ == '{' || *p_ == '[') {
+      if (depth >= kMaxDepth) return false;
+      const bool object = *p_ == '{';
+      ++p_;
+      if (object) {
+        out = nlohmann::json::object();
+        if (take('}')) return true;
+        auto& members = out.get_ref<nlohmann::json::object_t&>();
+        std::string key;
+        const std::string* last = nullptr;
+        do {
+          if (!string(key, true, canonical) || !take(':')) return false;
+          if (last != nullptr && !(*last < key)) canonical = false;
+          auto [it, fresh] = members.try_emplace(std::move(key));
+          if (!fresh || !value(it->second, depth + 1, canonical)) return false;
+          last = &it->first;
+        } while (take(','));
+        return take('}');
+      }
+      out = nlohmann::json::array();
+      if (take(']')) return true;
+      auto& elements = out.get_ref<nlohmann::json::array_t&>();
+      do {
+        if (!value(elements.emplace_back(), depth + 1, canonical)) return false;
+      } while (take(','));
+      return take(']');
+    }
+    if (*p_ == '"') {
+      std::string text;
+      if (!string(text, false, canonical)) return false;
+      out = std::move(text);
+      return true;
+    }
+    if (literal("true")) {
+      out = true;
+    } else if (literal("false")) {
+      out = false;
+    } else if (literal("null")) {
+      out = nullptr;
+    } else {
+      const bool negative = *p_ == '-';
+      if (negative) ++p_;
+      if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;  // "- 1" too
+      std::int64_t n = 0;
+      if (!integer(n)) return false;
+      if (negative && n == 0) canonical = false;
+      out = negative ? -n : n;
+    }
+    return true;
+  }
+
+  // The tx of an envelope, checked as contracts::tx_from_json checks it.
+  bool tx(contracts::Tx& out, bool& canonical) {
+    enum Field { kType, kDoc, kSigner, kNonce, kTs, kBody, kCount };
+    static constexpr std::array<std::string_view, kCount> kNames = {"type", "doc", "signer", "nonce", "ts", "body"};
+    std::bitset<kCount> seen;
+    std::string key;
+    std::string last;
+    if (!take('{')) return false;
+    do {
+      if (!string(key, true, canonical) || !take(':')) return false;
+      if (!last.empty() && !(last < key)) canonical = false;
+      std::size_t f = 0;
+      while (f < kCount && kNames[f] != key) ++f;
+      if (f == kCount || seen.test(f)) return false;
+      seen.set(f);
+      switch (f) {
+        case kType:
+          if (!string(out.type, false, canonical) || out.type.empty() || out.type.size() > 64) return false;
+          break;
+        case kDoc:
+          if (!string(out.doc, false, canonical) || out.doc.empty() || out.doc.size() > 256) return false;
+          break;
+        case kSigner:
+          if (!string(out.signer, false, canonical) || out.signer.empty() || out.signer.size() > 128) return false;
+          break;
+        case kTs:
+          if (!string(out.ts, false, canonical) || out.ts.size() > 64) return false;
+          break;
+        case kNonce:
+          if (!integer(out.nonce)) return false;
+          break;
+        default:
+          if (!peek('{') || !value(out.body, 1, canonical)) return false;
+          break;
+      }
+      last = std::move(key);
+    } while (take(','));
+    return take('}') && seen.all();
+  }
+
+  // The envelope {"tx", "sig"}, as contracts::envelope_from_json reads it: its canonical bytes are the tx's text
+  // when that is canonical already, else what crypto::canonicalize writes.
+  bool envelope(contracts::Envelope& out, crypto::HashAlg alg) {
+    bool seen_tx = false;
+    bool seen_sig = false;
+    std::string key;
+    std::string sig;
+    bool canonical = true;
+    std::string_view tx_text;
+    if (!take('{')) return false;
+    do {
+      if (!string(key, true) || !take(':')) return false;
+      if (key == "tx" && !seen_tx) {
+        seen_tx = true;
+        ws();
+        const char* from = p_;
+        spaced_ = false;
+        if (!tx(out.tx, canonical)) return false;
+        canonical = canonical && !spaced_;
+        tx_text = std::string_view(from, static_cast<std::size_t>(p_ - from));
+      } else if (key == "sig" && !seen_sig) {
+        seen_sig = true;
+        if (!string(sig) || sig.empty()) return false;
+      } else {
+        return false;
+      }
+    } while (take(','));
+    if (!take('}') || !seen_tx || !seen_sig) return false;
+    auto raw = crypto::base64_decode(sig);
+    if (!raw) return false;
+    out.sig = std::move(*raw);
+    if (canonical) {
+      out.canonical_tx = tx_text;
+    } else {
+      auto c = contracts::canonical_tx(out.tx);
+      if (!c) return false;
+      out.canonical_tx = std::move(*c);
+    }
+    out.id = crypto::hex(crypto::hash(alg, out.canonical_tx));
+    return true;
+  }
+
  private:
   const char* p_;
   const char* end_;
   const char* begin_;
+  bool spaced_ = false;  // ws() skipped something since it was last cleared
 };
 
 }  // namespace detail
@@ -365,23 +516,9 @@ inline std::optional<ledger::BundleEntry> parse_entry_fast(std::string_view t, c
         if (!r.integer(n)) return std::nullopt;
         e.leaf = static_cast<std::uint64_t>(n);
         break;
-      case kEnvelope: {
-        // The envelope as before: strictly parsed (one level down: the entry is the first), then the shared code
-        // computes its canonical bytes and id.
-        r.ws();
-        const std::size_t at = r.offset();
-        if (!r.peek('{')) return std::nullopt;
-        const std::size_t end = skip_value(t, at);
-        if (end == std::string_view::npos) return std::nullopt;
-        auto j = crypto::parse_strict(t.substr(at, end - at), {.max_bytes = kPieceLimits.max_bytes,
-                                                               .max_depth = kPieceLimits.max_depth - 1});
-        if (!j) return std::nullopt;
-        auto env = contracts::envelope_from_json(*j, alg);
-        if (!env) return std::nullopt;
-        e.envelope = std::move(*env);
-        r.seek(t.data() + end);
+      case kEnvelope:
+        if (!r.envelope(e.envelope, alg)) return std::nullopt;
         break;
-      }
       case kStatus:
         if (!r.string(status)) return std::nullopt;
         if (status != "accepted" && status != "rejected") return std::nullopt;
