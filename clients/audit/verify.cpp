@@ -13,6 +13,7 @@
 
 #include "clients/audit/bundle_text.h"
 #include "contracts/apply.h"
+#include "contracts/doc_cache.h"
 #include "contracts/membership.h"
 #include "contracts/reasons.h"
 #include "contracts/state.h"
@@ -167,11 +168,11 @@ class Verifier {
   bool certify_chain();
 
   // Ahead, on any thread.
-  void work(std::size_t i);
-  void work_chunk(std::size_t start);
-  bool speculate(Slot& s);
+  void work(std::size_t i, contracts::DocumentCache& cache);
+  void work_chunk(std::size_t start, contracts::DocumentCache& cache);
+  bool speculate(Slot& s, contracts::DocumentCache& cache);
   Replay replay(const Slot& s, const contracts::ReadSet& reads, const contracts::Membership& members,
-                const Block& blk);
+                const Block& blk, contracts::DocumentCache& cache);
   std::shared_ptr<crypto::PublicKey> key_of(const contracts::Key& k);
   std::pair<std::shared_ptr<const contracts::Membership>, std::uint64_t> snapshot();
   Value lookup(const crypto::Digest& hash);
@@ -212,7 +213,11 @@ class Verifier {
   std::shared_ptr<const contracts::Membership> snapshot_;  // a copy of members_ at members_version_
   std::mutex values_mu_;
   std::unordered_map<crypto::Digest, Value, DigestHash> values_;  // document values written by replays, by hash
+  // Documents parsed by the contracts, one cache per thread (the replays of a document's entries are mostly on
+  // the same thread: they are near each other in ledger order); [0] is the ledger-order pass's.
+  std::vector<std::unique_ptr<contracts::DocumentCache>> caches_;
   static constexpr std::size_t kChunk = 32;
+  static constexpr std::size_t kCacheBytes = 16u << 20;
   std::atomic<std::size_t> cursor_{0};
   std::atomic<bool> stop_{false};
   std::vector<std::thread> workers_;
@@ -377,7 +382,7 @@ bool Verifier::check_entry_order() {
 }
 
 // The work on entry i that needs no state, and its replay ahead when it can be made.
-void Verifier::work(std::size_t i) {
+void Verifier::work(std::size_t i, contracts::DocumentCache& cache) {
   Slot& s = slots_[i];
   if (stop_.load(std::memory_order_relaxed)) return;
   if (!s.e) {
@@ -402,12 +407,12 @@ void Verifier::work(std::size_t i) {
       s.sig_ok = pub->verify(e.envelope.canonical_tx, e.envelope.sig);
     }
   }
-  speculate(s);
+  speculate(s, cache);
 }
 
 // Replays the entry ahead if every value it read of the bundle's documents was written by an earlier replay (found by
 // its hash). Whether the replay stands is decided in ledger order (entry()).
-bool Verifier::speculate(Slot& s) {
+bool Verifier::speculate(Slot& s, contracts::DocumentCache& cache) {
   const auto& e = *s.e;
   const auto blk = blocks_.find(e.height);
   if (blk == blocks_.end()) return true;  // the ledger-order pass fails it
@@ -422,7 +427,7 @@ bool Verifier::speculate(Slot& s) {
   std::size_t j = 0;
   for (const auto& [k, hash] : e.elided) reads.insert_or_assign(k, *values[j++]);
   auto [members, version] = snapshot();
-  s.replay = replay(s, reads, *members, blk->second);
+  s.replay = replay(s, reads, *members, blk->second, cache);
   s.members_version = version;
   s.elided_values = std::move(values);
   s.replayed = true;
@@ -431,7 +436,7 @@ bool Verifier::speculate(Slot& s) {
 }
 
 Replay Verifier::replay(const Slot& s, const contracts::ReadSet& reads, const contracts::Membership& members,
-                        const Block& blk) {
+                        const Block& blk, contracts::DocumentCache& cache) {
   const auto& e = *s.e;
   const auto& h = blk.b->header;
   Replay r;
@@ -454,7 +459,7 @@ Replay Verifier::replay(const Slot& s, const contracts::ReadSet& reads, const co
     RecordedReads view(reads);
     const contracts::BlockContext ctx{e.height, h.time, static_cast<std::int64_t>(e.index)};
     try {
-      auto applied = contracts::apply(e.envelope, ctx, view, members);
+      auto applied = contracts::apply(e.envelope, ctx, view, members, &cache);
       if (!applied) {
         r.failure = applied.error().message;
         return r;
@@ -518,7 +523,7 @@ bool Verifier::entry(Slot& s, const Block& blk) {
   if (!ahead) {
     contracts::ReadSet reads = e.reads;
     for (const auto& [k, hash] : e.elided) reads.insert_or_assign(k, *tracked_.find(k)->second.value);
-    here = replay(s, reads, *members_, blk);
+    here = replay(s, reads, *members_, blk, *caches_[0]);
     publish(here.tracked);
   }
   const Replay& r = ahead ? s.replay : here;
@@ -581,11 +586,11 @@ bool Verifier::entry(Slot& s, const Block& blk) {
   return true;
 }
 
-void Verifier::work_chunk(std::size_t start) {
+void Verifier::work_chunk(std::size_t start, contracts::DocumentCache& cache) {
   const std::size_t end = std::min(start + kChunk, slots_.size());
   std::vector<std::size_t> later;  // entries whose reads an entry being replayed on another thread writes
   for (std::size_t i = start; i < end; ++i) {
-    work(i);
+    work(i, cache);
     Slot& s = slots_[i];
     if (s.e && !s.replayed && !stop_.load(std::memory_order_relaxed)) {
       later.push_back(i);
@@ -596,7 +601,7 @@ void Verifier::work_chunk(std::size_t start) {
   }
   for (std::size_t i : later) {  // once more, in order: what the other threads wrote meanwhile may be there now
     Slot& s = slots_[i];
-    if (!stop_.load(std::memory_order_relaxed)) speculate(s);
+    if (!stop_.load(std::memory_order_relaxed)) speculate(s, cache);
     s.done.store(true, std::memory_order_release);
     s.done.notify_all();
   }
@@ -608,7 +613,7 @@ void Verifier::wait_or_help(std::size_t i) {
   while (!s.done.load(std::memory_order_acquire)) {
     const std::size_t start = cursor_.fetch_add(kChunk);
     if (start < slots_.size()) {
-      work_chunk(start);
+      work_chunk(start, *caches_[0]);
     } else {
       s.done.wait(false, std::memory_order_acquire);
     }
@@ -624,10 +629,11 @@ void Verifier::stop_workers() {
 // Every entry in ledger order, block by block, each block closed after its entries; the work that needs no state
 // (parsing, signatures, log proofs) and replays whose inputs are known are done ahead on the other threads.
 bool Verifier::check_entries() {
+  for (unsigned t = 0; t < threads_; ++t) caches_.push_back(std::make_unique<contracts::DocumentCache>(kCacheBytes));
   for (unsigned t = 1; t < threads_ && !slots_.empty(); ++t) {
-    workers_.emplace_back([this] {
+    workers_.emplace_back([this, &cache = *caches_[t]] {
       for (std::size_t start; !stop_.load(std::memory_order_relaxed) && (start = cursor_.fetch_add(kChunk)) < slots_.size();) {
-        work_chunk(start);
+        work_chunk(start, cache);
       }
     });
   }
