@@ -102,26 +102,32 @@ struct Replay {
   contracts::Outcome outcome;
   bool reads_match = false;  // the contracts read exactly the recorded keys
   struct Write {
-    std::string key;
-    Value value;  // null: deleted
+    std::size_t doc = 0;  // the document's position in the bundle's (sorted) documents
+    Value value;          // null: deleted
     crypto::Digest hash{};
   };
   std::vector<Write> tracked;  // an accepted entry's writes to the bundle's documents, hashed
 };
 
-// One entry on its way: its text, parsed, the checks that need no state made, and replayed ahead when the values
-// it read of the bundle's documents were already written by a replay of an earlier entry.
-struct Slot {
-  std::string_view text;
-  std::optional<ledger::BundleEntry> e;
-  std::optional<Error> parse_error;
+// One entry parsed, the checks that need no state made, and replayed ahead when the values it read of the bundle's
+// documents were already written by a replay of an earlier entry.
+struct Work {
+  explicit Work(ledger::BundleEntry entry) : e(std::move(entry)) {}
+  ledger::BundleEntry e;
   bool log_ok = false;
   const crypto::PublicKey* sig_key = nullptr;  // the key the signature was checked with ahead, if any
   bool sig_ok = false;
   bool replayed = false;
   std::uint64_t members_version = 0;  // of the membership it was replayed with
-  std::vector<Value> elided_values;   // the values it was replayed with, in the order of e->elided
+  std::vector<Value> elided_values;   // the values it was replayed with, in the order of e.elided
   Replay replay;
+};
+
+// One entry on its way: its text, then its work until the ledger-order pass is done with it.
+struct Slot {
+  std::string_view text;
+  std::unique_ptr<Work> w;
+  std::optional<Error> parse_error;
   std::atomic<bool> done{false};
 };
 
@@ -151,7 +157,7 @@ class Verifier {
                               std::move(message)};
     return false;
   }
-  static std::string at(const ledger::BundleEntry& e) {
+  static std::string at(const ledger::BundleEntry& e) {  // where an entry's failure is
     return "entry " + e.envelope.id + " (height " + std::to_string(e.height) + ", index " + std::to_string(e.index) +
            ")";
   }
@@ -160,7 +166,7 @@ class Verifier {
   bool check_blocks();
   bool check_entry_order();
   bool check_entries();
-  bool entry(Slot& s, const Block& blk);
+  bool entry(Work& w, const Block& blk);
   bool close_block(Block& blk);
   std::map<std::string, std::string> voters() const;
   void read_states();
@@ -170,9 +176,19 @@ class Verifier {
   // Ahead, on any thread.
   void work(std::size_t i, contracts::DocumentCache& cache);
   void work_chunk(std::size_t start, contracts::DocumentCache& cache);
-  bool speculate(Slot& s, contracts::DocumentCache& cache);
-  Replay replay(const Slot& s, const contracts::ReadSet& reads, const contracts::Membership& members,
+  bool speculate(Work& w, contracts::DocumentCache& cache);
+  Replay replay(const Work& w, const contracts::ReadSet& reads, const contracts::Membership& members,
                 const Block& blk, contracts::DocumentCache& cache);
+  // The position of a document in documents_, of a state key doc/{id} of one of them.
+  std::optional<std::size_t> document(std::string_view id) const {
+    const auto it = std::lower_bound(documents_.begin(), documents_.end(), id);
+    if (it == documents_.end() || *it != id) return std::nullopt;
+    return static_cast<std::size_t>(it - documents_.begin());
+  }
+  std::optional<std::size_t> tracked(std::string_view key) const {
+    if (!key.starts_with(contracts::keys::kDocument)) return std::nullopt;
+    return document(key.substr(contracts::keys::kDocument.size()));
+  }
   std::shared_ptr<crypto::PublicKey> key_of(const contracts::Key& k);
   std::pair<std::shared_ptr<const contracts::Membership>, std::uint64_t> snapshot();
   Value lookup(const crypto::Digest& hash);
@@ -196,15 +212,18 @@ class Verifier {
   std::map<std::int64_t, Block> blocks_;
   const Block* head_ = nullptr;
   crypto::Digest head_root_{};
-  std::set<std::string, std::less<>> documents_;
-  std::set<std::string, std::less<>> tracked_keys_;  // doc/{id} of each document: read-only once loaded
+  std::vector<std::string> documents_;  // the bundle's documents, sorted, each once: read-only once loaded
   struct Tracked {
     Value value;              // doc/{id} after the replay so far; null when absent
     crypto::Digest hash{};    // of value, when present
   };
-  std::map<std::string, Tracked, std::less<>> tracked_;
+  std::vector<Tracked> tracked_;  // by the position of the document in documents_
   std::set<std::pair<std::string, std::int64_t>> nonces_;
-  std::vector<json> states_;  // each document's state after the replay, in the order of documents_ (null: none)
+  // Each document's state after the replay and the first document it names that the bundle leaves out, in the
+  // order of documents_.
+  std::vector<json> states_;
+  std::vector<char> created_;
+  std::vector<std::optional<std::string>> names_missing_;
 
   // Shared with the threads that work ahead.
   std::mutex keys_mu_;
@@ -217,7 +236,7 @@ class Verifier {
   // the same thread: they are near each other in ledger order); [0] is the ledger-order pass's.
   std::vector<std::unique_ptr<contracts::DocumentCache>> caches_;
   static constexpr std::size_t kChunk = 32;
-  static constexpr std::size_t kCacheBytes = 16u << 20;
+  static constexpr std::size_t kCacheBytes = 2u << 20;  // the recent documents of a thread: a few hundred
   std::atomic<std::size_t> cursor_{0};
   std::atomic<bool> stop_{false};
   std::vector<std::thread> workers_;
@@ -294,7 +313,7 @@ Result<ledger::Bundle> Verifier::parse_text() {
   parallel_for(pieces->size(), threads_, [&](std::size_t i) {
     auto e = text::parse_entry((*pieces)[i].second, i, alg_);
     if (e) {
-      slots_[i].e = std::move(*e);
+      slots_[i].w = std::make_unique<Work>(std::move(*e));
     } else {
       slots_[i].parse_error = e.error();
     }
@@ -318,7 +337,7 @@ bool Verifier::load() {
   bundle_ = std::move(*b);
   if (bundle_json_ != nullptr) {
     slots_ = std::vector<Slot>(bundle_.entries.size());
-    for (std::size_t i = 0; i < slots_.size(); ++i) slots_[i].e = std::move(bundle_.entries[i]);
+    for (std::size_t i = 0; i < slots_.size(); ++i) slots_[i].w = std::make_unique<Work>(std::move(bundle_.entries[i]));
     bundle_.entries.clear();
   }
   report_.document = bundle_.document;
@@ -331,14 +350,13 @@ bool Verifier::load() {
   if (bundle_.network != members_->network()) {
     return fail("genesis", "bundle", "the bundle names another network", members_->network(), bundle_.network);
   }
-  documents_.insert(bundle_.documents.begin(), bundle_.documents.end());
-  if (documents_.count(bundle_.document) == 0) {
+  documents_ = std::move(bundle_.documents);
+  std::sort(documents_.begin(), documents_.end());
+  documents_.erase(std::unique(documents_.begin(), documents_.end()), documents_.end());
+  if (!document(bundle_.document)) {
     return fail("format", "bundle", "the document asked for is not among the bundle's documents", bundle_.document);
   }
-  for (const auto& d : documents_) {
-    tracked_[contracts::keys::document(d)] = Tracked{};
-    tracked_keys_.insert(contracts::keys::document(d));
-  }
+  tracked_.resize(documents_.size());
   snapshot_ = std::make_shared<const contracts::Membership>(*members_);
   return true;
 }
@@ -372,7 +390,7 @@ bool Verifier::check_blocks() {
 bool Verifier::check_entry_order() {
   std::pair<std::int64_t, std::uint64_t> prev{-1, 0};
   for (const auto& s : slots_) {
-    const auto& e = *s.e;
+    const auto& e = s.w->e;
     std::pair<std::int64_t, std::uint64_t> pos{e.height, e.index};
     if (prev.first >= 0 && !(prev < pos)) return fail("order", at(e), "entries must be in ledger order, each once");
     prev = pos;
@@ -385,17 +403,18 @@ bool Verifier::check_entry_order() {
 void Verifier::work(std::size_t i, contracts::DocumentCache& cache) {
   Slot& s = slots_[i];
   if (stop_.load(std::memory_order_relaxed)) return;
-  if (!s.e) {
+  if (!s.w) {
     auto e = text::parse_entry(s.text, i, alg_);
     if (!e) {
       s.parse_error = e.error();
       return;
     }
-    s.e = std::move(*e);
+    s.w = std::make_unique<Work>(std::move(*e));
   }
-  const auto& e = *s.e;
+  Work& w = *s.w;
+  const auto& e = w.e;
   const auto& head = head_->b->header;
-  s.log_ok = e.accepted && e.leaf && *e.leaf < head.log_size &&
+  w.log_ok = e.accepted && e.leaf && *e.leaf < head.log_size &&
              crypto::verify_inclusion(alg_, ledger::log_leaf(alg_, e.envelope.id), *e.leaf, head.log_size, e.log_proof,
                                       head_root_);
   // The signature, with the key of that id in the latest membership (a key id is never reused, and the key in
@@ -403,23 +422,23 @@ void Verifier::work(std::size_t i, contracts::DocumentCache& cache) {
   auto [members, version] = snapshot();
   if (const contracts::Key* k = members->key(e.envelope.tx.signer)) {
     if (auto pub = key_of(*k)) {
-      s.sig_key = pub.get();
-      s.sig_ok = pub->verify(e.envelope.canonical_tx, e.envelope.sig);
+      w.sig_key = pub.get();
+      w.sig_ok = pub->verify(e.envelope.canonical_tx, e.envelope.sig);
     }
   }
-  speculate(s, cache);
+  speculate(w, cache);
 }
 
 // Replays the entry ahead if every value it read of the bundle's documents was written by an earlier replay (found by
 // its hash). Whether the replay stands is decided in ledger order (entry()).
-bool Verifier::speculate(Slot& s, contracts::DocumentCache& cache) {
-  const auto& e = *s.e;
+bool Verifier::speculate(Work& w, contracts::DocumentCache& cache) {
+  const auto& e = w.e;
   const auto blk = blocks_.find(e.height);
   if (blk == blocks_.end()) return true;  // the ledger-order pass fails it
   std::vector<Value> values;
   values.reserve(e.elided.size());
   for (const auto& [k, hash] : e.elided) {
-    if (tracked_keys_.count(k) == 0) return true;  // idem
+    if (!tracked(k)) return true;  // idem
     values.push_back(lookup(hash));
     if (!values.back()) return false;  // not written yet: maybe later
   }
@@ -427,17 +446,17 @@ bool Verifier::speculate(Slot& s, contracts::DocumentCache& cache) {
   std::size_t j = 0;
   for (const auto& [k, hash] : e.elided) reads.insert_or_assign(k, *values[j++]);
   auto [members, version] = snapshot();
-  s.replay = replay(s, reads, *members, blk->second, cache);
-  s.members_version = version;
-  s.elided_values = std::move(values);
-  s.replayed = true;
-  publish(s.replay.tracked);
+  w.replay = replay(w, reads, *members, blk->second, cache);
+  w.members_version = version;
+  w.elided_values = std::move(values);
+  w.replayed = true;
+  publish(w.replay.tracked);
   return true;
 }
 
-Replay Verifier::replay(const Slot& s, const contracts::ReadSet& reads, const contracts::Membership& members,
+Replay Verifier::replay(const Work& w, const contracts::ReadSet& reads, const contracts::Membership& members,
                         const Block& blk, contracts::DocumentCache& cache) {
-  const auto& e = *s.e;
+  const auto& e = w.e;
   const auto& h = blk.b->header;
   Replay r;
   // The block certified the entry's id, outcome and reads at its position.
@@ -450,7 +469,7 @@ Replay Verifier::replay(const Slot& s, const contracts::ReadSet& reads, const co
   if (key) {
     r.signer_known = true;
     auto pub = key_of(**key);
-    const bool valid = pub && (pub.get() == s.sig_key ? s.sig_ok : pub->verify(e.envelope.canonical_tx, e.envelope.sig));
+    const bool valid = pub && (pub.get() == w.sig_key ? w.sig_ok : pub->verify(e.envelope.canonical_tx, e.envelope.sig));
     r.bad_sig = !valid;
   }
   if (r.bad_sig) {
@@ -473,112 +492,113 @@ Replay Verifier::replay(const Slot& s, const contracts::ReadSet& reads, const co
   r.reads_match = r.outcome.reads == reads;
   if (r.outcome.accepted) {
     for (const auto& [k, v] : r.outcome.writes) {
-      if (tracked_keys_.count(k) == 0) continue;
-      Replay::Write w{k, nullptr, {}};
+      const auto doc = tracked(k);
+      if (!doc) continue;
+      Replay::Write write{*doc, nullptr, {}};
       if (v) {
-        w.hash = crypto::hash(alg_, *v);
-        w.value = std::make_shared<const std::string>(*v);
+        write.hash = crypto::hash(alg_, *v);
+        write.value = std::make_shared<const std::string>(*v);
       }
-      r.tracked.push_back(std::move(w));
+      r.tracked.push_back(std::move(write));
     }
   }
   return r;
 }
 
-bool Verifier::entry(Slot& s, const Block& blk) {
-  const auto& e = *s.e;
-  const std::string where = at(e);
+bool Verifier::entry(Work& w, const Block& blk) {
+  const auto& e = w.e;
   // Every read of a bundle document must be the state the bundle's earlier entries leave: an entry on the document
   // that is missing between two others is caught here. (The bundle gives the values as their hash; the verifier
   // uses its own.)
   const auto incomplete = [&](const std::string& key, const Tracked& t, const std::string& found) {
-    return fail("history", where,
+    return fail("history", at(e),
                 "the entry read " + key + " as it was after an entry that is not in the bundle: the document's "
                 "history is incomplete",
                 t.value ? "value of hash " + crypto::hex(t.hash) : "absent", found);
   };
   for (const auto& [k, hash] : e.elided) {
-    auto t = tracked_.find(k);
-    if (t == tracked_.end()) return fail("format", where, "a read of " + k + " is elided but it is not a bundle document");
-    if (!t->second.value || t->second.hash != hash) return incomplete(k, t->second, "value of hash " + crypto::hex(hash));
+    const auto doc = tracked(k);
+    if (!doc) return fail("format", at(e), "a read of " + k + " is elided but it is not a bundle document");
+    const Tracked& t = tracked_[*doc];
+    if (!t.value || t.hash != hash) return incomplete(k, t, "value of hash " + crypto::hex(hash));
     ++report_.counts.chained_reads;
   }
   for (const auto& [k, v] : e.reads) {
-    auto t = tracked_.find(k);
-    if (t == tracked_.end()) continue;
-    const Value& mine = t->second.value;
-    if (static_cast<bool>(mine) != v.has_value() || (mine && *mine != *v)) return incomplete(k, t->second, short_value(v, alg_));
+    const auto doc = tracked(k);
+    if (!doc) continue;
+    const Tracked& t = tracked_[*doc];
+    if (static_cast<bool>(t.value) != v.has_value() || (t.value && *t.value != *v)) {
+      return incomplete(k, t, short_value(v, alg_));
+    }
     ++report_.counts.chained_reads;
   }
   // The replay made ahead stands when it was made with these values and the membership in force here.
-  bool ahead = s.replayed && s.members_version == members_version_;
+  bool ahead = w.replayed && w.members_version == members_version_;
   std::size_t j = 0;
   for (const auto& [k, hash] : e.elided) {
     if (!ahead) break;
-    const Value& mine = tracked_.find(k)->second.value;
-    const Value& used = s.elided_values[j++];
+    const Value& mine = tracked_[*tracked(k)].value;
+    const Value& used = w.elided_values[j++];
     ahead = used == mine || *used == *mine;
   }
   Replay here;
   if (!ahead) {
     contracts::ReadSet reads = e.reads;
-    for (const auto& [k, hash] : e.elided) reads.insert_or_assign(k, *tracked_.find(k)->second.value);
-    here = replay(s, reads, *members_, blk, *caches_[0]);
+    for (const auto& [k, hash] : e.elided) reads.insert_or_assign(k, *tracked_[*tracked(k)].value);
+    here = replay(w, reads, *members_, blk, *caches_[0]);
     publish(here.tracked);
   }
-  const Replay& r = ahead ? s.replay : here;
+  const Replay& r = ahead ? w.replay : here;
   if (!r.result_ok) {
-    return fail("result_proof", where,
+    return fail("result_proof", at(e),
                 "the entry, its outcome or its reads are not what its block certified (result_root)");
   }
   ++report_.counts.result_proofs;
   if (r.signer_known && !r.bad_sig) ++report_.counts.signatures;
-  if (r.failure) return fail("replay", where, *r.failure);
+  if (r.failure) return fail("replay", at(e), *r.failure);
   if (!r.signer_known || r.bad_sig) ++report_.counts.signer_rejections;
   const contracts::Outcome& outcome = r.outcome;
   const auto status = [](bool accepted, const std::string& reason) {
     return accepted ? std::string("accepted") : "rejected (" + reason + ")";
   };
   if (outcome.accepted != e.accepted || outcome.reason != e.reason) {
-    return fail(r.bad_sig && e.accepted ? "signature" : "replay", where,
+    return fail(r.bad_sig && e.accepted ? "signature" : "replay", at(e),
                 r.bad_sig && e.accepted ? "the signature does not verify with the signer's key in force at this height"
                                         : "replaying the contracts over the entry gives another outcome",
                 status(e.accepted, e.reason), status(outcome.accepted, outcome.reason));
   }
-  if (!r.reads_match) return fail("replay", where, "the contracts read other keys than the entry's recorded reads");
+  if (!r.reads_match) return fail("replay", at(e), "the contracts read other keys than the entry's recorded reads");
   ++report_.counts.replayed;
 
   if (!e.accepted) return true;
   // Accepted: in the head's log, a fresh nonce, and its writes carried forward.
   const auto& head = head_->b->header;
-  if (!s.log_ok || *e.leaf >= blk.b->header.log_size) {
-    return fail("log_proof", where, "the entry is not in the log of the head (size " + std::to_string(head.log_size) + ")");
+  if (!w.log_ok || *e.leaf >= blk.b->header.log_size) {
+    return fail("log_proof", at(e), "the entry is not in the log of the head (size " + std::to_string(head.log_size) + ")");
   }
   ++report_.counts.log_proofs;
   if (!nonces_.emplace(e.envelope.tx.signer, e.envelope.tx.nonce).second) {
-    return fail("nonce", where, "the key " + e.envelope.tx.signer + " used nonce " + std::to_string(e.envelope.tx.nonce) +
+    return fail("nonce", at(e), "the key " + e.envelope.tx.signer + " used nonce " + std::to_string(e.envelope.tx.nonce) +
                                     " twice");
   }
   ++report_.counts.nonces;
   // Every document an accepted entry changed is one of the bundle's, with its whole history: the node cannot
   // leave out a pledge or a proposal that an entry on the bundle's documents changed.
   for (const auto& d : outcome.documents) {
-    if (documents_.count(d) == 0) {
-      return fail("history", where, "the entry changed document " + d + ", which the bundle leaves out", d, "");
-    }
+    if (!document(d)) return fail("history", at(e), "the entry changed document " + d + ", which the bundle leaves out", d, "");
   }
-  if (outcome.membership_change && documents_.count(e.envelope.tx.doc) == 0) {
-    return fail("history", where, "the entry changed the membership but its proposal " + e.envelope.tx.doc +
+  if (outcome.membership_change && !document(e.envelope.tx.doc)) {
+    return fail("history", at(e), "the entry changed the membership but its proposal " + e.envelope.tx.doc +
                                       " is not one of the bundle's documents");
   }
-  for (const auto& w : r.tracked) {
-    Tracked& t = tracked_.find(w.key)->second;
+  for (const auto& write : r.tracked) {
+    Tracked& t = tracked_[write.doc];
     if (t.value) forget(t.hash);  // no later entry may read it: it is not the state any more
-    t.value = w.value;
-    if (w.value) t.hash = w.hash;
+    t.value = write.value;
+    if (write.value) t.hash = write.hash;
   }
   if (outcome.membership_change) {
-    if (Status st = members_->apply(*outcome.membership_change); !st) return fail("replay", where, st.error().message);
+    if (Status st = members_->apply(*outcome.membership_change); !st) return fail("replay", at(e), st.error().message);
     std::lock_guard lock(snapshot_mu_);
     ++members_version_;
     snapshot_ = std::make_shared<const contracts::Membership>(*members_);
@@ -592,7 +612,7 @@ void Verifier::work_chunk(std::size_t start, contracts::DocumentCache& cache) {
   for (std::size_t i = start; i < end; ++i) {
     work(i, cache);
     Slot& s = slots_[i];
-    if (s.e && !s.replayed && !stop_.load(std::memory_order_relaxed)) {
+    if (s.w && !s.w->replayed && !stop_.load(std::memory_order_relaxed)) {
       later.push_back(i);
       continue;
     }
@@ -601,7 +621,7 @@ void Verifier::work_chunk(std::size_t start, contracts::DocumentCache& cache) {
   }
   for (std::size_t i : later) {  // once more, in order: what the other threads wrote meanwhile may be there now
     Slot& s = slots_[i];
-    if (!stop_.load(std::memory_order_relaxed)) speculate(s, cache);
+    if (!stop_.load(std::memory_order_relaxed)) speculate(*s.w, cache);
     s.done.store(true, std::memory_order_release);
     s.done.notify_all();
   }
@@ -631,10 +651,11 @@ void Verifier::stop_workers() {
 bool Verifier::check_entries() {
   for (unsigned t = 0; t < threads_; ++t) caches_.push_back(std::make_unique<contracts::DocumentCache>(kCacheBytes));
   for (unsigned t = 1; t < threads_ && !slots_.empty(); ++t) {
-    workers_.emplace_back([this, &cache = *caches_[t]] {
+    workers_.emplace_back([this, &cache = caches_[t]] {
       for (std::size_t start; !stop_.load(std::memory_order_relaxed) && (start = cursor_.fetch_add(kChunk)) < slots_.size();) {
-        work_chunk(start, cache);
+        work_chunk(start, *cache);
       }
+      cache.reset();  // here, while the ledger-order pass finishes
     });
   }
   struct Join {
@@ -648,7 +669,7 @@ bool Verifier::check_entries() {
     wait_or_help(i);
     Slot& s = slots_[i];
     if (s.parse_error) return fail(s.parse_error->code == "bad_json" ? "json" : "format", "bundle", s.parse_error->message);
-    const auto& e = *s.e;
+    const auto& e = s.w->e;
     // In order (the strict run checked it for all entries first).
     const std::pair<std::int64_t, std::uint64_t> pos{e.height, e.index};
     if (prev.first >= 0 && !(prev < pos)) return fail("order", at(e), "entries must be in ledger order, each once");
@@ -658,11 +679,9 @@ bool Verifier::check_entries() {
       if (++blk != blocks_.end()) blk->second.voters_before = voters();
     }
     if (blk == blocks_.end() || blk->first != e.height) return fail("order", at(e), "the entry's block is not in the bundle");
-    if (!entry(s, blk->second)) return false;
+    if (!entry(*s.w, blk->second)) return false;
     if (progress_) progress_(i + 1, slots_.size());
-    s.e.reset();  // done with it
-    s.replay = {};
-    s.elided_values = {};
+    s.w.reset();  // done with it
   }
   for (; blk != blocks_.end();) {
     if (!close_block(blk->second)) return false;
@@ -713,13 +732,35 @@ bool Verifier::close_block(Block& blk) {
 // The documents the replayed states name (a pledge's collateral, a bill's pledges, a receipt's source bill) are
 // all in the bundle, and the document asked for exists.
 bool Verifier::check_documents() {
-  if (!tracked_.at(contracts::keys::document(bundle_.document)).value) {
+  if (!created_[*document(bundle_.document)]) {
     return fail("history", "bundle", "the bundle has no entry that created " + bundle_.document);
   }
-  std::size_t i = 0;
-  for (const auto& d : documents_) {
-    const json& doc = states_[i++];
-    if (doc.is_null()) continue;
+  for (std::size_t i = 0; i < documents_.size(); ++i) {
+    if (const auto& n = names_missing_[i]) {
+      return fail("history", "bundle", documents_[i] + " names " + *n + ", which the bundle leaves out", *n, "");
+    }
+  }
+  return true;
+}
+
+// Each document's state as the replay leaves it, parsed, and the first document it names (a pledge's collateral,
+// a bill's or receipt's pledges, a receipt's source bill) that the bundle leaves out: on every thread, a bundle
+// may have many documents.
+void Verifier::read_states() {
+  {
+    std::lock_guard lock(values_mu_);
+    values_.clear();  // no entry is left to read them
+  }
+  const std::size_t n = documents_.size();
+  states_.assign(n, json(nullptr));
+  created_.assign(n, 0);
+  names_missing_.assign(n, std::nullopt);
+  parallel_for(n, threads_, [&](std::size_t i) {
+    Value value = std::move(tracked_[i].value);
+    if (!value) return;
+    created_[i] = 1;
+    json& doc = states_[i];
+    doc = json::parse(*value, nullptr, false);
     std::vector<std::string> named;
     for (const char* field : {"collateral", "source_bill", "pledge"}) {
       if (doc.contains(field) && doc[field].is_string()) named.push_back(doc[field].get<std::string>());
@@ -729,27 +770,12 @@ bool Verifier::check_documents() {
         if (p.is_string()) named.push_back(p.get<std::string>());
       }
     }
-    for (const auto& n : named) {
-      if (documents_.count(n) == 0) {
-        return fail("history", "bundle", d + " names " + n + ", which the bundle leaves out", n, "");
+    for (auto& name : named) {
+      if (!document(name)) {
+        names_missing_[i] = std::move(name);
+        break;
       }
     }
-  }
-  return true;
-}
-
-// Each document's state as the replay leaves it, parsed (on every thread: a bundle may have many documents).
-void Verifier::read_states() {
-  {
-    std::lock_guard lock(values_mu_);
-    values_.clear();  // no entry is left to read them
-  }
-  std::vector<const Value*> values;
-  values.reserve(documents_.size());
-  for (const auto& d : documents_) values.push_back(&tracked_.at(contracts::keys::document(d)).value);
-  states_.assign(values.size(), json(nullptr));
-  parallel_for(values.size(), threads_, [&](std::size_t i) {
-    if (*values[i]) states_[i] = json::parse(**values[i], nullptr, false);
   });
 }
 
@@ -787,8 +813,7 @@ Report Verifier::run() {
   if (!check_entries()) return report_;
   read_states();
   if (!certify_chain() || !check_documents()) return report_;
-  std::size_t i = 0;
-  for (const auto& d : documents_) report_.documents.emplace(d, std::move(states_[i++]));
+  for (std::size_t i = 0; i < documents_.size(); ++i) report_.documents.emplace(documents_[i], std::move(states_[i]));
   report_.ok = true;
   return std::move(report_);
 }
