@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "clients/audit/bundle_text.h"
+#include "clients/audit/inclusion.h"
 #include "contracts/apply.h"
 #include "contracts/doc_cache.h"
 #include "contracts/membership.h"
@@ -123,6 +124,16 @@ struct Work {
   Replay replay;
 };
 
+// What a thread keeps between the entries it works on: the documents the contracts parsed (the replays of a
+// document's entries are mostly on the same thread: they are near each other in ledger order) and the last log and
+// result proofs that held.
+struct Scratch {
+  static constexpr std::size_t kCacheBytes = 2u << 20;  // the recent documents: a few hundred
+  contracts::DocumentCache cache{kCacheBytes};
+  InclusionMemo log;
+  InclusionMemo results;
+};
+
 // One entry on its way: its text, then its work until the ledger-order pass is done with it.
 struct Slot {
   std::string_view text;
@@ -174,11 +185,11 @@ class Verifier {
   bool certify_chain();
 
   // Ahead, on any thread.
-  void work(std::size_t i, contracts::DocumentCache& cache);
-  void work_chunk(std::size_t start, contracts::DocumentCache& cache);
-  bool speculate(Work& w, contracts::DocumentCache& cache);
+  void work(std::size_t i, Scratch& scratch);
+  void work_chunk(std::size_t start, Scratch& scratch);
+  bool speculate(Work& w, Scratch& scratch);
   Replay replay(const Work& w, const contracts::ReadSet& reads, const contracts::Membership& members,
-                const Block& blk, contracts::DocumentCache& cache);
+                const Block& blk, Scratch& scratch);
   // The position of a document in documents_, of a state key doc/{id} of one of them.
   std::optional<std::size_t> document(std::string_view id) const {
     const auto it = std::lower_bound(documents_.begin(), documents_.end(), id);
@@ -232,11 +243,8 @@ class Verifier {
   std::shared_ptr<const contracts::Membership> snapshot_;  // a copy of members_ at members_version_
   std::mutex values_mu_;
   std::unordered_map<crypto::Digest, Value, DigestHash> values_;  // document values written by replays, by hash
-  // Documents parsed by the contracts, one cache per thread (the replays of a document's entries are mostly on
-  // the same thread: they are near each other in ledger order); [0] is the ledger-order pass's.
-  std::vector<std::unique_ptr<contracts::DocumentCache>> caches_;
+  std::vector<std::unique_ptr<Scratch>> scratch_;  // one per thread; [0] is the ledger-order pass's
   static constexpr std::size_t kChunk = 32;
-  static constexpr std::size_t kCacheBytes = 2u << 20;  // the recent documents of a thread: a few hundred
   std::atomic<std::size_t> cursor_{0};
   std::atomic<bool> stop_{false};
   std::vector<std::thread> workers_;
@@ -400,7 +408,7 @@ bool Verifier::check_entry_order() {
 }
 
 // The work on entry i that needs no state, and its replay ahead when it can be made.
-void Verifier::work(std::size_t i, contracts::DocumentCache& cache) {
+void Verifier::work(std::size_t i, Scratch& scratch) {
   Slot& s = slots_[i];
   if (stop_.load(std::memory_order_relaxed)) return;
   if (!s.w) {
@@ -415,8 +423,8 @@ void Verifier::work(std::size_t i, contracts::DocumentCache& cache) {
   const auto& e = w.e;
   const auto& head = head_->b->header;
   w.log_ok = e.accepted && e.leaf && *e.leaf < head.log_size &&
-             crypto::verify_inclusion(alg_, ledger::log_leaf(alg_, e.envelope.id), *e.leaf, head.log_size, e.log_proof,
-                                      head_root_);
+             scratch.log.verify(alg_, ledger::log_leaf(alg_, e.envelope.id), *e.leaf, head.log_size, e.log_proof,
+                                head_root_);
   // The signature, with the key of that id in the latest membership (a key id is never reused, and the key in
   // force is checked in ledger order: a check made here with another key is not used).
   auto [members, version] = snapshot();
@@ -426,12 +434,12 @@ void Verifier::work(std::size_t i, contracts::DocumentCache& cache) {
       w.sig_ok = pub->verify(e.envelope.canonical_tx, e.envelope.sig);
     }
   }
-  speculate(w, cache);
+  speculate(w, scratch);
 }
 
 // Replays the entry ahead if every value it read of the bundle's documents was written by an earlier replay (found by
 // its hash). Whether the replay stands is decided in ledger order (entry()).
-bool Verifier::speculate(Work& w, contracts::DocumentCache& cache) {
+bool Verifier::speculate(Work& w, Scratch& scratch) {
   const auto& e = w.e;
   const auto blk = blocks_.find(e.height);
   if (blk == blocks_.end()) return true;  // the ledger-order pass fails it
@@ -446,7 +454,7 @@ bool Verifier::speculate(Work& w, contracts::DocumentCache& cache) {
   std::size_t j = 0;
   for (const auto& [k, hash] : e.elided) reads.insert_or_assign(k, *values[j++]);
   auto [members, version] = snapshot();
-  w.replay = replay(w, reads, *members, blk->second, cache);
+  w.replay = replay(w, reads, *members, blk->second, scratch);
   w.members_version = version;
   w.elided_values = std::move(values);
   w.replayed = true;
@@ -455,14 +463,14 @@ bool Verifier::speculate(Work& w, contracts::DocumentCache& cache) {
 }
 
 Replay Verifier::replay(const Work& w, const contracts::ReadSet& reads, const contracts::Membership& members,
-                        const Block& blk, contracts::DocumentCache& cache) {
+                        const Block& blk, Scratch& scratch) {
   const auto& e = w.e;
   const auto& h = blk.b->header;
   Replay r;
   // The block certified the entry's id, outcome and reads at its position.
   r.result_ok = e.index < e.block_entries &&
-                crypto::verify_inclusion(alg_, ledger::result_leaf(alg_, e.result(alg_, reads)), e.index,
-                                         e.block_entries, e.result_proof, blk.result_root);
+                scratch.results.verify(alg_, ledger::result_leaf(alg_, e.result(alg_, reads)), e.index, e.block_entries,
+                                       e.result_proof, blk.result_root);
   if (!r.result_ok) return r;
   // As the node applied it (contracts::apply_block): signer, signature, then the contracts.
   auto key = contracts::resolve_signer(e.envelope, members);
@@ -478,7 +486,7 @@ Replay Verifier::replay(const Work& w, const contracts::ReadSet& reads, const co
     RecordedReads view(reads);
     const contracts::BlockContext ctx{e.height, h.time, static_cast<std::int64_t>(e.index)};
     try {
-      auto applied = contracts::apply(e.envelope, ctx, view, members, &cache);
+      auto applied = contracts::apply(e.envelope, ctx, view, members, &scratch.cache);
       if (!applied) {
         r.failure = applied.error().message;
         return r;
@@ -545,7 +553,7 @@ bool Verifier::entry(Work& w, const Block& blk) {
   if (!ahead) {
     contracts::ReadSet reads = e.reads;
     for (const auto& [k, hash] : e.elided) reads.insert_or_assign(k, *tracked_[*tracked(k)].value);
-    here = replay(w, reads, *members_, blk, *caches_[0]);
+    here = replay(w, reads, *members_, blk, *scratch_[0]);
     publish(here.tracked);
   }
   const Replay& r = ahead ? w.replay : here;
@@ -606,11 +614,11 @@ bool Verifier::entry(Work& w, const Block& blk) {
   return true;
 }
 
-void Verifier::work_chunk(std::size_t start, contracts::DocumentCache& cache) {
+void Verifier::work_chunk(std::size_t start, Scratch& scratch) {
   const std::size_t end = std::min(start + kChunk, slots_.size());
   std::vector<std::size_t> later;  // entries whose reads an entry being replayed on another thread writes
   for (std::size_t i = start; i < end; ++i) {
-    work(i, cache);
+    work(i, scratch);
     Slot& s = slots_[i];
     if (s.w && !s.w->replayed && !stop_.load(std::memory_order_relaxed)) {
       later.push_back(i);
@@ -621,7 +629,7 @@ void Verifier::work_chunk(std::size_t start, contracts::DocumentCache& cache) {
   }
   for (std::size_t i : later) {  // once more, in order: what the other threads wrote meanwhile may be there now
     Slot& s = slots_[i];
-    if (!stop_.load(std::memory_order_relaxed)) speculate(*s.w, cache);
+    if (!stop_.load(std::memory_order_relaxed)) speculate(*s.w, scratch);
     s.done.store(true, std::memory_order_release);
     s.done.notify_all();
   }
@@ -633,7 +641,7 @@ void Verifier::wait_or_help(std::size_t i) {
   while (!s.done.load(std::memory_order_acquire)) {
     const std::size_t start = cursor_.fetch_add(kChunk);
     if (start < slots_.size()) {
-      work_chunk(start, *caches_[0]);
+      work_chunk(start, *scratch_[0]);
     } else {
       s.done.wait(false, std::memory_order_acquire);
     }
@@ -649,13 +657,13 @@ void Verifier::stop_workers() {
 // Every entry in ledger order, block by block, each block closed after its entries; the work that needs no state
 // (parsing, signatures, log proofs) and replays whose inputs are known are done ahead on the other threads.
 bool Verifier::check_entries() {
-  for (unsigned t = 0; t < threads_; ++t) caches_.push_back(std::make_unique<contracts::DocumentCache>(kCacheBytes));
+  for (unsigned t = 0; t < threads_; ++t) scratch_.push_back(std::make_unique<Scratch>());
   for (unsigned t = 1; t < threads_ && !slots_.empty(); ++t) {
-    workers_.emplace_back([this, &cache = caches_[t]] {
+    workers_.emplace_back([this, &scratch = scratch_[t]] {
       for (std::size_t start; !stop_.load(std::memory_order_relaxed) && (start = cursor_.fetch_add(kChunk)) < slots_.size();) {
-        work_chunk(start, *cache);
+        work_chunk(start, *scratch);
       }
-      cache.reset();  // here, while the ledger-order pass finishes
+      scratch.reset();  // here, while the ledger-order pass finishes
     });
   }
   struct Join {

@@ -6,13 +6,16 @@
 // threads' chunks of work.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 
 #include "clients/audit/bundle_text.h"
+#include "clients/audit/inclusion.h"
 #include "clients/audit/verify.h"
 #include "contracts/membership.h"
 #include "crypto/canonical_json.h"
+#include "crypto/merkle.h"
 #include "node/ledger/bundle.h"
 #include "tests/support/bundle_builder.h"
 #include "tests/support/testnet.h"
@@ -355,4 +358,46 @@ TEST_CASE("audit text: the first failure in ledger order is reported, whatever t
   const std::string t = j.dump();
   CHECK(audit::verify_bundle_text(c.genesis, t.substr(0, t.size() - 3), {}, 2).failure->check == "json");
   CHECK(audit::verify_bundle_text(c.genesis, t.substr(0, t.size() / 3), {}, 2).failure->check == "json");
+}
+
+TEST_CASE("audit text: inclusion proofs checked with the last one remembered give crypto::verify_inclusion's answer",
+          "[audit][merkle]") {
+  std::mt19937 rng(7);
+  audit::InclusionMemo memo;
+  for (std::uint64_t size : {1u, 2u, 3u, 5u, 8u, 13u, 64u, 100u, 255u, 257u, 500u}) {
+    std::vector<crypto::Digest> leaves(size);
+    for (std::size_t i = 0; i < size; ++i) leaves[i] = crypto::hash(kAlg, "leaf " + std::to_string(i) + " of " + std::to_string(size));
+    const crypto::Digest root = crypto::merkle_root(kAlg, leaves);
+    // Mostly neighbours, as in a bundle, then anywhere; each proof as it is and tampered with.
+    for (int k = 0; k < 400; ++k) {
+      const std::uint64_t index = k < 200 ? static_cast<std::uint64_t>(k) % size : rng() % size;
+      auto proof = crypto::inclusion_proof(kAlg, leaves, index);
+      REQUIRE(proof.ok());
+      std::vector<std::tuple<crypto::Digest, std::uint64_t, std::uint64_t, std::vector<crypto::Digest>, crypto::Digest>> tries;
+      tries.emplace_back(leaves[index], index, size, *proof, root);
+      if (!proof->empty()) {
+        auto changed = *proof;
+        changed[rng() % changed.size()][rng() % 32] ^= 1;
+        tries.emplace_back(leaves[index], index, size, changed, root);
+        auto shorter = *proof;
+        shorter.pop_back();
+        tries.emplace_back(leaves[index], index, size, shorter, root);
+      }
+      auto longer = *proof;
+      longer.push_back(root);
+      tries.emplace_back(leaves[index], index, size, longer, root);
+      tries.emplace_back(leaves[(index + 1) % size], index, size, *proof, root);
+      tries.emplace_back(leaves[index], (index + 1) % size, size, *proof, root);
+      tries.emplace_back(leaves[index], index, size + 1, *proof, root);
+      tries.emplace_back(leaves[index], index + size, size, *proof, root);
+      crypto::Digest other = root;
+      other[0] ^= 1;
+      tries.emplace_back(leaves[index], index, size, *proof, other);
+      std::shuffle(tries.begin() + 1, tries.end(), rng);
+      for (const auto& [leaf, i, n, p, r] : tries) {
+        INFO("size " << size << " index " << i << " of " << n << " proof of " << p.size());
+        CHECK(memo.verify(kAlg, leaf, i, n, p, r) == crypto::verify_inclusion(kAlg, leaf, i, n, p, r));
+      }
+    }
+  }
 }
