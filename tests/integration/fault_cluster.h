@@ -65,9 +65,16 @@ class FaultCluster {
   void resume(std::size_t i);  // SIGCONT
   bool running(std::size_t i) const { return nodes_[i].pid > 0; }
   bool paused(std::size_t i) const { return nodes_[i].paused; }
-  // Nodes that exited without being told to since the last call, as "n2 killed by signal 6" (they are then
-  // marked stopped).
-  std::vector<std::string> reap_unexpected();
+  // Nodes that exited without being told to since the last call (they are then marked stopped).
+  struct Exit {
+    std::size_t node = 0;
+    int status = 0;    // as waitpid gives it
+    std::string text;  // "n2 killed by signal 6"
+  };
+  std::vector<Exit> reap_unexpected();
+  // The node's last "cannot start" log line ("" when there is none).
+  std::string last_start_error(std::size_t i) const;
+
   void note(std::size_t i, const std::string& text);  // a "== harness:" line in the node's log
 
   // Links: the messages `from` sends to `to`.

@@ -11,6 +11,7 @@
 // interrupted, 2 for bad arguments. Every wait is bounded, and every node is killed when the harness ends,
 // including on SIGINT/SIGTERM (and, through PR_SET_PDEATHSIG, if the harness itself is killed).
 #include <csignal>
+#include <sys/wait.h>
 #include <iostream>
 #include <map>
 #include <set>
@@ -78,6 +79,7 @@ Flags parse(int argc, char** argv) {
     else if (a == "--keep") f.keep = true;
     else if (a == "--verbose") f.verbose = true;
     else if (a == "--self-check") f.self_check = true;
+
     else if (a == "--only") {
       std::stringstream list(value());
       for (std::string k; std::getline(list, k, ',');) {
@@ -113,6 +115,21 @@ struct Totals {
   std::uint64_t resent = 0, unresolved = 0;
   std::map<std::string, std::uint64_t> answers, unexpected;
 };
+
+// Nodes that exited without being told to: each is a failure. A node that cannot start after its disk was full,
+// because its LevelDB log has a torn record in the middle, is labelled as finding F1 (docs/reliability.md).
+void handle_exits(FaultCluster& c, const std::set<std::size_t>& filled, const std::string& context,
+                  std::vector<std::string>& failures, Timeline& tl) {
+  for (const auto& e : c.reap_unexpected()) {
+    std::string start_error = c.last_start_error(e.node);
+    bool f1 = WIFEXITED(e.status) && WEXITSTATUS(e.status) == 1 && filled.count(e.node) &&
+              start_error.find("code=corruption") != std::string::npos;
+    tl.say("CRASH: " + e.text + (start_error.empty() ? "" : ": " + start_error) + (f1 ? " [finding F1]" : ""));
+    failures.push_back("CRASH: " + e.text + " (" + context + ")" + (start_error.empty() ? "" : ": " + start_error) +
+                       (f1 ? " — finding F1 in docs/reliability.md (after a full disk, a torn record in the middle "
+                             "of the LevelDB log)" : ""));
+  }
+}
 
 // Every node running, unpaused, answering /v1/status with a leader known; false after `timeout`.
 bool wait_ready(FaultCluster& c, std::chrono::seconds timeout) {
@@ -186,8 +203,10 @@ bool fatal_line(const std::string& line, bool disk_node) {
   return false;
 }
 
-// One run; true when it passed.
-bool run_one(const Flags& f, std::uint64_t seed, int number, Totals& totals) {
+enum class Outcome { passed, failed, interrupted };
+
+// One run.
+Outcome run_one(const Flags& f, std::uint64_t seed, int number, Totals& totals) {
   Plan plan = make_plan(seed, f.nodes, f.clients, f.only);
   auto run_dir = f.workdir / ("seed-" + std::to_string(seed) + "." + std::to_string(::getpid()));
   std::filesystem::remove_all(run_dir);
@@ -204,6 +223,7 @@ bool run_one(const Flags& f, std::uint64_t seed, int number, Totals& totals) {
   Totals run;
   CheckResult checked;
   std::string disk_id;
+  std::set<std::size_t> filled;  // nodes whose disk was full in this run
   {
     FaultCluster c({run_dir / "net", plan.nodes, params, f.onebilld, plan.disk_node}, tl);
     if (!c.mount_error().empty()) {
@@ -234,15 +254,10 @@ bool run_one(const Flags& f, std::uint64_t seed, int number, Totals& totals) {
         if (elapsed_ms() + step.hold_ms > total_ms - 500) continue;  // a shorter one may still fit
         Injected done = inject(c, step, tl, g_abort);
         (done.skipped ? run.skipped : run.faults)[fault_name(step.kind)]++;
-        for (const auto& e : c.reap_unexpected()) {
-          failures.push_back("CRASH: " + e + " (during or after: " + done.what + ")");
-          tl.say("CRASH: " + e);
-        }
+        if (step.kind == FaultKind::disk_full && !done.skipped) filled.insert(*c.tmpfs_node());
+        handle_exits(c, filled, "during or after: " + done.what, failures, tl);
         sleep_for(step.gap_ms);
-        for (const auto& e : c.reap_unexpected()) {
-          failures.push_back("CRASH: " + e + " (after: " + done.what + ")");
-          tl.say("CRASH: " + e);
-        }
+        handle_exits(c, filled, "after: " + done.what, failures, tl);
       }
       sleep_for(static_cast<int>(std::max<std::int64_t>(0, total_ms - elapsed_ms())));
       w.finish();
@@ -252,6 +267,8 @@ bool run_one(const Flags& f, std::uint64_t seed, int number, Totals& totals) {
         c.resume(i);
         if (!c.running(i)) c.start(i);
       }
+      sleep_for(300);
+      handle_exits(c, filled, "after the last fault", failures, tl);
       tl.say("workload finishing; all faults healed");
       if (!w.join(std::chrono::seconds(20))) tl.say("clients were still resending after 20 s; stopped them");
       std::string why;
@@ -283,14 +300,13 @@ bool run_one(const Flags& f, std::uint64_t seed, int number, Totals& totals) {
         checked.lost -= lost_lines == c.size() ? 1 : 0;
         --checked.acked;
       }
-      for (const auto& e : c.reap_unexpected()) failures.push_back("CRASH: " + e + " (at the end)");
+      handle_exits(c, filled, "at the end", failures, tl);
     }
     for (const auto& line : c.error_lines()) {
       tl.say("node error: " + line);
       if (fatal_line(line, !disk_id.empty() && line.rfind(disk_id + ":", 0) == 0)) failures.push_back("LOG: " + line);
     }
     failures.insert(failures.end(), checked.failures.begin(), checked.failures.end());
-    run.acked = checked.acked;
     run.lost = checked.lost;
     run.entries = checked.entries;
     {
@@ -299,6 +315,7 @@ bool run_one(const Flags& f, std::uint64_t seed, int number, Totals& totals) {
       for (const auto& a : h.acks) {
         if (a.node != "self-check" && ids.insert(a.id).second) ++(a.status == "accepted" ? run.accepted : run.rejected);
       }
+      run.acked = run.accepted + run.rejected;
       run.reads = h.reads;
       run.not_ready = h.reads_not_ready;
       run.resent = h.resent;
@@ -307,7 +324,6 @@ bool run_one(const Flags& f, std::uint64_t seed, int number, Totals& totals) {
       run.unexpected = h.unexpected;
     }
     for (const auto& [k, v] : run.unexpected) tl.say("unexpected answer: " + k + " x" + std::to_string(v));
-    if (g_abort) failures.push_back("interrupted");
     if (!failures.empty() || f.keep) c.keep();
   }
 
@@ -319,6 +335,7 @@ bool run_one(const Flags& f, std::uint64_t seed, int number, Totals& totals) {
             << " rejected), lost " << run.lost << "; height " << checked.height << ", " << checked.entries
             << " entries in the chain; " << run.reads << " reads with min_height (" << run.not_ready
             << " not ready); " << run.resent << " resends, " << run.unresolved << " given up\n";
+
   for (const auto& [k, v] : run.faults) totals.faults[k] += v;
   for (const auto& [k, v] : run.skipped) totals.skipped[k] += v;
   totals.acked += run.acked, totals.accepted += run.accepted, totals.rejected += run.rejected;
@@ -327,16 +344,20 @@ bool run_one(const Flags& f, std::uint64_t seed, int number, Totals& totals) {
   for (const auto& [k, v] : run.answers) totals.answers[k] += v;
   for (const auto& [k, v] : run.unexpected) totals.unexpected[k] += v;
 
+  if (g_abort) {
+    std::cout << "  INTERRUPTED; kept " << run_dir << "\n" << std::flush;
+    return Outcome::interrupted;
+  }
   if (failures.empty()) {
     std::cout << "  PASS\n" << std::flush;
     if (!f.keep) std::filesystem::remove_all(run_dir);
-    return true;
+    return Outcome::passed;
   }
   std::cout << "  FAIL seed " << seed << " (repeat: tests/faults --runs 1 --seed " << seed
             << (f.nodes ? " --nodes " + std::to_string(f.nodes) : "") << "); kept " << run_dir << "\n";
   for (const auto& line : failures) std::cout << "    " << line << "\n";
   std::cout << std::flush;
-  return false;
+  return Outcome::failed;
 }
 
 }  // namespace
@@ -362,8 +383,9 @@ int main(int argc, char** argv) {
   int passed = 0, failed = 0;
   auto started = Clock::now();
   for (int k = 0; k < f.runs && !g_abort; ++k) {
-    bool ok = run_one(f, f.seed + static_cast<std::uint64_t>(k), k + 1, totals);
-    (ok ? passed : failed)++;
+    Outcome o = run_one(f, f.seed + static_cast<std::uint64_t>(k), k + 1, totals);
+    if (o == Outcome::passed) ++passed;
+    if (o == Outcome::failed) ++failed;
   }
   double wall = std::chrono::duration<double>(Clock::now() - started).count();
   std::cout << "\nfaults injected:";
