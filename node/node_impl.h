@@ -203,10 +203,6 @@ class NodeImpl {
   std::deque<contracts::Envelope> pending_;
   std::set<std::string> pending_ids_;
   std::chrono::steady_clock::time_point oldest_pending_{};
-  // Raft index of the last block this node proposed as leader (0: none since it became leader). While it is not
-  // applied a block is in flight, and new entries wait for block_max_entries or block_max_delay; otherwise they
-  // are proposed at once, so a lone client does not wait out the delay.
-  std::uint64_t proposed_through_ = 0;
   std::size_t cache_hits_seen_ = 0, cache_misses_seen_ = 0;  // the ledger's document cache, as last exported
   std::atomic<std::size_t> pending_count_{0};
   consensus::NodeId leader_ = 0;

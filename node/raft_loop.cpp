@@ -81,9 +81,8 @@ void NodeImpl::maybe_propose(Clock::time_point now) {
     pending_ids_.clear();
     return;
   }
-  auto in_flight = [&] { return proposed_through_ > ledger->last().raft_index; };
-  while (!pending_.empty() && (static_cast<std::int64_t>(pending_.size()) >= block_max_entries ||
-                               now - oldest_pending_ >= block_max_delay || !in_flight())) {
+  while (!pending_.empty() &&
+         (static_cast<std::int64_t>(pending_.size()) >= block_max_entries || now - oldest_pending_ >= block_max_delay)) {
     ledger::BlockProposal block;
     block.time = wall_ms();
     block.proposer = node_id;
@@ -108,7 +107,6 @@ void NodeImpl::maybe_propose(Clock::time_point now) {
       }
       return;
     }
-    proposed_through_ = raft->status().last_index;
     metrics.counter("onebill_blocks_proposed_total", "Blocks this node proposed as leader").inc();
     oldest_pending_ = now;
   }
@@ -119,7 +117,6 @@ void NodeImpl::handle_ready() {
   if (rd.soft_state) {
     leader_ = rd.soft_state->lead;
     leader_seen_.store(leader_);
-    proposed_through_ = 0;
     if (rd.soft_state->role == consensus::Role::kLeader) {
       log.info("became leader", {{"term", std::to_string(raft->status().hard_state.term)}});
     }

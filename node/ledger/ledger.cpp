@@ -228,15 +228,18 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
     std::uint64_t leaf = kNotInLog;
     if (o.accepted) leaf = log.append(ledger::log_leaf(alg_, e.id));
     out.log_index.push_back(leaf);
-    json rec = {{"height", next.height}, {"index", i}, {"status", o.accepted ? "accepted" : "rejected"},
-                {"envelope", contracts::envelope_to_json(e)}, {"documents", o.documents}};
+    // The entry's record (storage.md). Written as text: the envelope's tx is its signed canonical JSON as is,
+    // rather than a tree built from it and serialized again (the same JSON value either way).
+    std::string rec = "{\"documents\":" + json(o.documents).dump() + ",\"envelope\":{\"sig\":\"" +
+                      crypto::base64_encode(e.sig) + "\",\"tx\":" + e.canonical_tx +
+                      "},\"height\":" + std::to_string(next.height) + ",\"index\":" + std::to_string(i);
     if (!o.accepted) {
-      rec["reason"] = o.reason;
-      rec["message"] = o.message;
+      rec += ",\"message\":" + json(o.message).dump(-1, ' ', false, json::error_handler_t::replace) +
+             ",\"reason\":" + json(o.reason).dump() + ",\"status\":\"rejected\"}";
     } else {
-      rec["leaf"] = leaf;
+      rec += ",\"leaf\":" + std::to_string(leaf) + ",\"status\":\"accepted\"}";
     }
-    batch.Put(key::tx(e.id), rec.dump());
+    batch.Put(key::tx(e.id), rec);
     for (const auto& doc : o.documents) {
       batch.Put(key::history(doc, static_cast<std::uint64_t>(next.height), static_cast<std::uint32_t>(i)), e.id);
     }
