@@ -332,7 +332,8 @@ class Reader {
   // keys, each once), nested at most kMaxDepth deep. `canonical` turns false when the text is not the value's
   // RFC 8785 form (crypto::canonicalize): a space, keys out of order, an escaped '/', "-0".
   static constexpr int kMaxDepth = 24;
-  bool value(nlohmann::json& out, int depth, bool& canonical) {
+  // `naturals_unsigned`: non-negative integers as nlohmann::json::parse makes them (unsigned), not as parse_strict.
+  bool value(nlohmann::json& out, int depth, bool& canonical, bool naturals_unsigned = false) {
     ws();
     if (p_ == end_) return false;
     if (*p_ == '{' || *p_ == '[') {
@@ -349,7 +350,7 @@ class Reader {
           if (!string(key, true, canonical) || !take(':')) return false;
           if (last != nullptr && !(*last < key)) canonical = false;
           auto [it, fresh] = members.try_emplace(std::move(key));
-          if (!fresh || !value(it->second, depth + 1, canonical)) return false;
+          if (!fresh || !value(it->second, depth + 1, canonical, naturals_unsigned)) return false;
           last = &it->first;
         } while (take(','));
         return take('}');
@@ -358,7 +359,7 @@ class Reader {
       if (take(']')) return true;
       auto& elements = out.get_ref<nlohmann::json::array_t&>();
       do {
-        if (!value(elements.emplace_back(), depth + 1, canonical)) return false;
+        if (!value(elements.emplace_back(), depth + 1, canonical, naturals_unsigned)) return false;
       } while (take(','));
       return take(']');
     }
@@ -381,7 +382,13 @@ class Reader {
       std::int64_t n = 0;
       if (!integer(n)) return false;
       if (negative && n == 0) canonical = false;
-      out = negative ? -n : n;
+      if (negative) {
+        out = -n;
+      } else if (naturals_unsigned) {
+        out = static_cast<std::uint64_t>(n);
+      } else {
+        out = n;
+      }
     }
     return true;
   }
@@ -568,6 +575,16 @@ inline std::optional<ledger::BundleEntry> parse_entry_fast(std::string_view t, c
     return std::nullopt;
   }
   return e;
+}
+
+// A document's state as nlohmann::json::parse(text, nullptr, false) reads it (discarded when it is not JSON): the
+// hand reader for what the contracts write (canonical JSON), else nlohmann's parser.
+inline nlohmann::json parse_document(std::string_view t) {
+  detail::Reader r(t);
+  nlohmann::json out;
+  bool canonical = true;
+  if (r.peek('{') && r.value(out, 0, canonical, true) && r.at_end()) return out;
+  return nlohmann::json::parse(t, nullptr, false);
 }
 
 // Element `i` of `entries`, as the verifier reads it: the fast reading, else the strict one with its errors

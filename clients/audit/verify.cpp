@@ -768,7 +768,7 @@ void Verifier::read_states() {
     if (!value) return;
     created_[i] = 1;
     json& doc = states_[i];
-    doc = json::parse(*value, nullptr, false);
+    doc = text::parse_document(*value);
     std::vector<std::string> named;
     for (const char* field : {"collateral", "source_bill", "pledge"}) {
       if (doc.contains(field) && doc[field].is_string()) named.push_back(doc[field].get<std::string>());
@@ -864,10 +864,19 @@ Report verify_bundle_text(std::string_view genesis_text, std::string_view bundle
                           unsigned threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   // Streaming first; when anything does not hold, the strict run says what, where, and after which counts, exactly
-  // as if it had been the only one (a format error anywhere comes before an entry's failure, and so on).
-  Report r = Verifier(genesis_text, nullptr, bundle, progress, threads, Verifier::Mode::streaming).run();
+  // as if it had been the only one (a format error anywhere comes before an entry's failure, and so on). Progress
+  // goes on from where the first run got to, not back to 0.
+  std::size_t reached = 0;
+  const Progress first = [&](std::size_t done, std::size_t total) {
+    reached = done;
+    if (progress) progress(done, total);
+  };
+  Report r = Verifier(genesis_text, nullptr, bundle, first, threads, Verifier::Mode::streaming).run();
   if (r.ok) return r;
-  return Verifier(genesis_text, nullptr, bundle, progress, threads, Verifier::Mode::strict).run();
+  const Progress again = [&](std::size_t done, std::size_t total) {
+    if (progress && done > reached) progress(done, total);
+  };
+  return Verifier(genesis_text, nullptr, bundle, again, threads, Verifier::Mode::strict).run();
 }
 
 }  // namespace onebill::audit

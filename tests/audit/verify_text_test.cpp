@@ -247,6 +247,60 @@ TEST_CASE("audit text: the fast entry reader gives up on what it is not sure of"
   }
 }
 
+namespace {
+
+// The same value with the same types all the way down (nlohmann's == calls 1 and 1u equal).
+bool identical(const json& a, const json& b) {
+  if (a.type() != b.type()) return false;
+  if (a.is_object()) {
+    if (a.size() != b.size()) return false;
+    for (auto i = a.begin(), j = b.begin(); i != a.end(); ++i, ++j) {
+      if (i.key() != j.key() || !identical(*i, *j)) return false;
+    }
+    return true;
+  }
+  if (a.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (!identical(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  return a == b;
+}
+
+}  // namespace
+
+TEST_CASE("audit text: documents' states are read as nlohmann::json::parse reads them", "[audit][format]") {
+  const auto reference = audit::verify_bundle(chain().genesis, chain().elided.to_json(), {}, 1);
+  REQUIRE(reference.ok);
+  std::vector<std::string> texts;
+  for (const auto& [id, doc] : reference.documents) texts.push_back(doc.dump());
+  const std::string some = texts.front();
+  texts.insert(texts.end(), {"{}", "[]", "{\"a\":-0}", "{\"a\":1.5}", "{\"a\":18446744073709551615}", "{\"a\":\"\\u00e9\"}",
+                             "{\"a\":1,\"a\":2}", "{\"\xc3\xa9\":1}", "{\"a\": [true, false, null] }", some + " ", some + "x",
+                             some.substr(1), std::string(30, '[') + std::string(30, ']')});
+  std::mt19937 rng(11);
+  const std::string bytes = "\"\\{}[],:0 9-.eEaAfn\x01\x7f\x80\xc3\xff";
+  for (int k = 0; k < 2000; ++k) {
+    std::string v = some;
+    const std::size_t at = rng() % v.size();
+    if (rng() % 2 == 0) {
+      v[at] = bytes[rng() % bytes.size()];
+    } else {
+      v.insert(at, 1, bytes[rng() % bytes.size()]);
+    }
+    texts.push_back(v);
+  }
+  for (const auto& t : texts) {
+    INFO(t);
+    const json mine = audit::text::parse_document(t);
+    const json theirs = json::parse(t, nullptr, false);
+    CHECK(mine.is_discarded() == theirs.is_discarded());
+    if (!theirs.is_discarded()) CHECK(identical(mine, theirs));
+  }
+}
+
 TEST_CASE("audit text: split cuts the entries in the same pass as the top level", "[audit][format]") {
   const json j = chain().elided.to_json();
   for (const std::string& t : {j.dump(), j.dump(2)}) {

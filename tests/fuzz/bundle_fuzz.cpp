@@ -4,14 +4,18 @@
 // Input: the bundle's bytes. Properties beyond "no crash":
 //   - a report either holds (ok, no failure) or names a failure whose check is one of the documented names;
 //   - one thread and two threads give the same answer (the first failure does not depend on the thread count);
-//   - a bundle that verifies replayed and proved every one of its entries.
+//   - a bundle that verifies replayed and proved every one of its entries;
+//   - the fast reader of an entry (clients/audit/bundle_text.h) reads each element of `entries` as the strict
+//     parser does, or leaves it to it.
 #include <cstddef>
 #include <cstdint>
 #include <set>
 #include <string>
 #include <string_view>
 
+#include "clients/audit/bundle_text.h"
 #include "clients/audit/verify.h"
+#include "crypto/canonical_json.h"
 #include "tests/fuzz/fuzz_net.h"
 
 namespace {
@@ -22,6 +26,24 @@ constexpr const char* kTarget = "bundle";
 const std::set<std::string> kChecks = {"json",   "format",    "genesis",    "order",      "head",
                                        "result_proof", "log_proof", "signature", "nonce", "replay",
                                        "history", "membership", "certificate"};
+
+// An entry as text: its JSON, its signed bytes and its id.
+std::string dump(const onebill::ledger::BundleEntry& e) {
+  onebill::ledger::Bundle b;
+  b.entries = {e};
+  return b.to_json()["entries"][0].dump() + "\n" + e.envelope.canonical_tx + "\n" + e.envelope.id;
+}
+
+void same_reading(std::string_view entry) {
+  constexpr auto alg = onebill::crypto::HashAlg::sha256;
+  auto fast = onebill::audit::text::parse_entry_fast(entry, alg);
+  if (!fast) return;
+  auto j = onebill::crypto::parse_strict(entry, onebill::audit::text::kPieceLimits);
+  if (!j) property_failed(kTarget, "the fast reader read an entry the strict parser refuses: " + j.error().message);
+  auto strict = onebill::ledger::BundleEntry::from_json(*j, "e", alg);
+  if (!strict) property_failed(kTarget, "the fast reader read a malformed entry: " + strict.error().message);
+  if (dump(*fast) != dump(*strict)) property_failed(kTarget, "the fast reader read an entry differently");
+}
 
 }  // namespace
 
@@ -37,6 +59,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (one.to_json() != two.to_json()) property_failed(kTarget, "one thread and two threads disagree");
   if (one.ok && (one.counts.replayed != one.counts.entries || one.counts.result_proofs != one.counts.entries)) {
     property_failed(kTarget, "a verified bundle left entries unchecked");
+  }
+  std::optional<std::vector<std::string_view>> entries;
+  if (onebill::audit::text::split(text, true, "entries", &entries) && entries) {
+    for (const auto& e : *entries) same_reading(e);
   }
   return 0;
 }
