@@ -1,6 +1,6 @@
 // Offline verification speed: builds an audit bundle of N entries the way nodes certify them (contracts applied
 // block by block, headers with tx/result roots, the transparency log, attestations), then times `onebill verify`'s
-// work on it — parsing the JSON text and audit::verify_bundle — single-threaded. Prints one line:
+// work on it — audit::verify_bundle_text on the JSON text, on every core (--threads). Prints one line:
 //
 //   entries=N alg=ecdsa-p256 threads=T bytes=B seconds=S cpu_seconds=C entries_per_s=R entries_per_cpu_s=Q
 //
