@@ -469,7 +469,7 @@ Replay Verifier::replay(const Work& w, const contracts::ReadSet& reads, const co
   Replay r;
   // The block certified the entry's id, outcome and reads at its position.
   r.result_ok = e.index < e.block_entries &&
-                scratch.results.verify(alg_, ledger::result_leaf(alg_, e.result(alg_, reads)), e.index, e.block_entries,
+                scratch.results.verify(alg_, audit::result_leaf(alg_, e, reads), e.index, e.block_entries,
                                        e.result_proof, blk.result_root);
   if (!r.result_ok) return r;
   // As the node applied it (contracts::apply_block): signer, signature, then the contracts.

@@ -455,3 +455,20 @@ TEST_CASE("audit text: inclusion proofs checked with the last one remembered giv
     }
   }
 }
+
+TEST_CASE("audit text: the result leaf written directly is the ledger's", "[audit][merkle]") {
+  for (const auto* b : {&chain().elided, &chain().full}) {
+    for (auto e : b->entries) {
+      for (const std::string reason : {"", "customs_approval_required", "a \"quoted\" one", "caf\xc3\xa9", "tab\t"}) {
+        for (bool accepted : {true, false}) {
+          e.accepted = accepted;
+          e.reason = accepted ? "" : reason;
+          for (std::uint64_t index : {std::uint64_t{0}, e.index, std::uint64_t{9007199254740991}, std::uint64_t{9007199254740992}}) {
+            e.index = index;
+            CHECK(audit::result_leaf(kAlg, e, e.reads) == ledger::result_leaf(kAlg, e.result(kAlg, e.reads)));
+          }
+        }
+      }
+    }
+  }
+}
