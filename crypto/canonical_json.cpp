@@ -104,7 +104,13 @@ class StrictBuilder {
     return true;
   }
 
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) {
+  bool parse_error(std::size_t position, const std::string& token, const nlohmann::detail::exception& ex) {
+    // An integer too long even for a double (over about 309 digits) is a number overflow to the lexer; it is
+    // still an integer out of range, as a shorter one is.
+    constexpr int kNumberOverflow = 406;
+    if (!error_ && ex.id == kNumberOverflow && only_digits(token)) {
+      return fail_here("integer_range", "integer outside ±(2^53-1)");
+    }
     if (!error_) error_ = make_error("bad_json", "at byte " + std::to_string(position) + ": " + ex.what());
     return false;
   }

@@ -186,6 +186,16 @@ TEST_CASE("canonical JSON: error messages name the key path", "[canonical_json]"
   REQUIRE_FALSE(i.ok());
   CHECK(i.error().code == "integer_range");
   CHECK_THAT(i.error().message, Catch::Contains("tx.body.amount.value"));
+  // Longer than any double can hold (the lexer's number overflow): still an integer out of range, with its path.
+  for (const std::string& digits : {std::string(400, '9'), "-" + std::string(400, '9')}) {
+    auto huge = parse_strict(R"({"tx":{"nonce":)" + digits + "}}");
+    REQUIRE_FALSE(huge.ok());
+    CHECK(huge.error().code == "integer_range");
+    CHECK_THAT(huge.error().message, Catch::Contains("tx.nonce"));
+  }
+  auto huge_float = parse_strict(R"({"x":1)" + std::string(400, '0') + ".5}");
+  REQUIRE_FALSE(huge_float.ok());
+  CHECK(huge_float.error().code != "integer_range");
   auto d = parse_strict(R"({"tx":{"body":{"memo":"a","memo":"b"}}})");
   REQUIRE_FALSE(d.ok());
   CHECK(d.error().code == "duplicate_key");
