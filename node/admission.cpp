@@ -264,7 +264,10 @@ Result<contracts::Envelope> NodeImpl::sign_for(const Principal& who, nlohmann::j
   tx["nonce"] = next;
   leveldb::WriteBatch b;
   b.Put(key::signer(key_id), std::to_string(next + 1));
-  if (Status s = store->write(b, true); !s) return s.error();
+  if (Status s = store->write(b, true); !s) {
+    storage_failed("signer_nonce", s.error());
+    return s.error();
+  }
 
   auto parsed = contracts::tx_from_json(tx);
   if (!parsed) return parsed.error();
@@ -304,7 +307,7 @@ void NodeImpl::on_attestation(const ledger::Attestation& a, bool own) {
   }
   leveldb::WriteBatch b;
   b.Put(key::attestation(static_cast<std::uint64_t>(a.height), a.node), a.to_json().dump());
-  (void)store->write(b, false);
+  if (Status s = store->write(b, false); !s) storage_failed("attestation", s.error());
   evaluate_height(a.height);
 }
 
@@ -330,7 +333,7 @@ void NodeImpl::evaluate_height(std::int64_t height) {
       // Remembered across restarts: a diverged node must be restored from its peers, not resumed.
       leveldb::WriteBatch b;
       b.Put(std::string(key::kDiverged), diverged_reason_);
-      (void)store->write(b, true);
+      if (Status s = store->write(b, true); !s) storage_failed("divergence_marker", s.error());
       log.error("diverged from the network; applying stopped", {{"height", std::to_string(height)},
                                                                  {"certified", hash},
                                                                  {"ours", own->second.first}});

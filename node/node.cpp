@@ -159,7 +159,7 @@ Status NodeImpl::init() {
   }
 
   // Storage: one LevelDB per node, tied to this genesis.
-  auto st = Store::open(config.data_dir / "db");
+  auto st = Store::open(config.data_dir / "db", storage_env);
   if (!st) return st.error();
   store = std::move(*st);
   auto stored = store->get(key::kGenesis);
@@ -342,9 +342,11 @@ void NodeImpl::post_to_raft(Input input) {
 Node::Node(std::unique_ptr<NodeImpl> impl) : impl_(std::move(impl)) {}
 Node::~Node() { stop(); }
 
-Result<std::unique_ptr<Node>> Node::create(const NodeConfig& config, Logger& log, PeerNetworkFactory network) {
+Result<std::unique_ptr<Node>> Node::create(const NodeConfig& config, Logger& log, PeerNetworkFactory network,
+                                           leveldb::Env* storage_env) {
   auto impl = std::make_unique<NodeImpl>(config, log);
   impl->network_factory = std::move(network);
+  impl->storage_env = storage_env;
   if (Status s = impl->init(); !s) return s.error();
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }

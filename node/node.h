@@ -19,6 +19,10 @@
 #include "node/log.h"
 #include "node/peer_network.h"
 
+namespace leveldb {
+class Env;
+}
+
 namespace onebill::node {
 
 class NodeImpl;
@@ -28,9 +32,12 @@ class Node {
   // Loads genesis and keys, opens (or initialises) the data dir and checks it belongs to this genesis.
   // Errors are the reasons the daemon refuses to start ("bad_config", "bad_genesis", "genesis_mismatch",
   // "bad_key", "io_error", "corruption"), each with a message for the operator.
-  // `network` replaces the TLS peer transport (tests: several nodes in one process over an in-memory network).
+  // `network` replaces the TLS peer transport (tests: several nodes in one process over an in-memory network);
+  // `storage_env`, when not null, is the Env the node's LevelDB goes through (tests: a disk that fills up or
+  // fails); it must outlive the node.
   static Result<std::unique_ptr<Node>> create(const NodeConfig& config, Logger& log,
-                                              PeerNetworkFactory network = tls_peer_network());
+                                              PeerNetworkFactory network = tls_peer_network(),
+                                              leveldb::Env* storage_env = nullptr);
   ~Node();
 
   // Binds the API and peer ports and starts the threads.

@@ -94,6 +94,7 @@ class NodeImpl {
   std::int64_t snapshot_interval = 10000;
   std::int64_t snapshot_keep_entries = 1000;
   consensus::Config raft_config;  // what the Raft core was created with (re-created after a refused snapshot)
+  leveldb::Env* storage_env = nullptr;  // the store's Env (tests: fault injection); null: LevelDB's default
 
   Metrics metrics;
   std::unique_ptr<Store> store;
@@ -177,6 +178,15 @@ class NodeImpl {
   // Recovers the certified head from the stored attestations (at start and after an install).
   void reload_certified_head();
   std::shared_ptr<const SnapshotSource> snapshot_source(std::uint64_t index) const;
+
+  // ---- storage failures (any thread) ----
+  // A write to the store failed, or was refused because an earlier one failed (the store takes no writes after
+  // its first failure: store.h, finding F1). Halts the node as a failed Raft persist does: it stops voting,
+  // appending and applying, and refuses submissions with 503 not_ready. Unless the node was halted already (its
+  // own log line said why), logs `storage write failed; this node stops taking part` with `during` (what was being
+  // written) and the store's first failure. Freeing space and restarting the node is the remedy
+  // (docs/operations.md §12): reopening the store drops the torn record the failed write may have left.
+  void storage_failed(std::string_view during, const Error& e);
 
   // ---- attestations (I/O thread) ----
   void on_attestation(const ledger::Attestation& a, bool own);

@@ -33,8 +33,14 @@ void NodeImpl::raft_main() {
       std::unique_lock lock(inbox_mu_);
       auto deadline = next_tick_;
       if (!pending_.empty() && leader_ == self) deadline = std::min(deadline, oldest_pending_ + block_max_delay);
-      inbox_cv_.wait_until(lock, deadline, [&] { return stopping.load() || !inbox_.empty(); });
+      inbox_cv_.wait_until(lock, deadline, [&] { return stopping.load() || halted_.load() || !inbox_.empty(); });
       batch.swap(inbox_);
+    }
+    if (halted_) break;  // another thread met a storage failure (storage_failed)
+    // A write that failed outside this thread's checked writes (a LevelDB compaction): stop before writing again.
+    if (auto failure = store->write_failure()) {
+      storage_failed("other", *failure);
+      break;
     }
     auto now = Clock::now();
     for (auto& in : batch) {
@@ -183,6 +189,19 @@ void NodeImpl::apply_committed(const std::vector<consensus::Entry>& entries) {
     }
     if (*applied) on_applied(std::move(**applied));
   }
+}
+
+void NodeImpl::storage_failed(std::string_view during, const Error& e) {
+  bool was_halted;
+  {
+    std::lock_guard lock(inbox_mu_);  // the Raft thread waits on inbox_cv_ for halted_ too
+    was_halted = halted_.exchange(true);
+  }
+  inbox_cv_.notify_all();
+  if (was_halted) return;
+  Error first = store->write_failure().value_or(e);
+  log.error("storage write failed; this node stops taking part",
+            {{"during", std::string(during)}, {"code", first.code}, {"detail", first.message}});
 }
 
 void NodeImpl::on_applied(AppliedBlock block) {

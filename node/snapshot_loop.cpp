@@ -65,6 +65,7 @@ void NodeImpl::maybe_snapshot(bool force) {
   // the entries compacted below are never needed again to re-apply a block lost in a crash.
   if (Status s = raft_storage->create_snapshot(p.raft_index, *conf, to_bytes((*src)->manifest().encode())); !s) {
     log.error("cannot record a state snapshot", {{"code", s.error().code}, {"detail", s.error().message}});
+    if (store->write_failure()) storage_failed("snapshot_record", s.error());
     return;
   }
   std::uint64_t keep = static_cast<std::uint64_t>(snapshot_keep_entries);
@@ -72,6 +73,7 @@ void NodeImpl::maybe_snapshot(bool force) {
   if (compact_to > 0) {
     if (Status s = raft_storage->compact(compact_to); !s) {
       log.warn("cannot compact the Raft log", {{"detail", s.error().message}});
+      if (store->write_failure()) storage_failed("log_compaction", s.error());
     }
   }
   {

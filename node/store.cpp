@@ -49,10 +49,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, lev
   o.filter_policy = store->filter_.get();
   o.write_buffer_size = 16 << 20;
   o.max_open_files = 512;
-  if (env != nullptr) {
-    o.env = env;
-    store->env_ = env;
-  }
+  if (env != nullptr) store->env_ = env;
+  store->sticky_ = std::make_unique<StickyWriteEnv>(store->env_);
+  o.env = store->sticky_.get();
   leveldb::DB* raw = nullptr;
   leveldb::Status s = leveldb::DB::Open(o, dir.string(), &raw);
   if (!s.ok()) {
@@ -75,11 +74,20 @@ Result<std::optional<std::string>> Store::get(std::string_view k) const {
 }
 
 Status Store::write(leveldb::WriteBatch& batch, bool sync) {
+  if (auto first = sticky_->failure()) return from_leveldb(*first);
   leveldb::WriteOptions wo;
   wo.sync = sync;
   leveldb::Status s = db_->Write(wo, &batch);
-  if (!s.ok()) return from_leveldb(s);
+  if (!s.ok()) {
+    (void)sticky_->fail(s);  // usually recorded already, by the file write that failed
+    return from_leveldb(s);
+  }
   return {};
+}
+
+std::optional<Error> Store::write_failure() const {
+  if (auto first = sticky_->failure()) return from_leveldb(*first);
+  return std::nullopt;
 }
 
 Status Store::scan(std::string_view prefix, std::string_view start, std::size_t limit,

@@ -19,7 +19,15 @@
 //   x/installing              set while a received state snapshot is being installed (node/snapshot.h)
 // Everything one block changes goes in one WriteBatch (LedgerWriter), so a crash leaves all of a block or none.
 //
-// Thread-safety: LevelDB allows concurrent reads and writes; the Store adds no state of its own.
+// Write failures are sticky (finding F1, docs/reliability.md §3): the first write that fails — through write(),
+// through db() (the Raft log storage writes there), or inside LevelDB (a compaction) — makes every later write to
+// this database fail with that first error, until the database is opened again. So a write that failed half-way
+// (a full disk) leaves its torn record as the log's tail, which LevelDB's recovery drops at the next open, and no
+// record is ever appended after it (sticky_env.h says how). Every write reported successful before the failure is
+// kept; those written with `sync` survive a power cut too.
+//
+// Thread-safety: LevelDB allows concurrent reads and writes; the Store's only state of its own is that first
+// failure, which any thread may read or set.
 #pragma once
 
 #include <filesystem>
@@ -39,6 +47,7 @@
 #include "contracts/state.h"
 #include "crypto/merkle.h"
 #include "crypto/result.h"
+#include "node/sticky_env.h"
 
 namespace onebill::node {
 
@@ -75,13 +84,19 @@ class Store {
   // Opens or creates the database in `dir`. `env` (tests: fault injection) must outlive the store.
   static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir, leveldb::Env* env = nullptr);
 
+  // The database. Its writes are sticky-failing like write()'s: after the first failure, DB::Write returns it.
   leveldb::DB* db() const { return db_.get(); }
-  // The Env the database uses; other files of the node (a staged snapshot) go through it too.
+  // The Env given to open() (default: LevelDB's), without the sticky layer: other files of the node (a staged
+  // snapshot) go through it, and their failures do not stop the database's writes.
   leveldb::Env* env() const { return env_; }
 
   // nullopt when absent; "io_error"/"corruption" when LevelDB fails.
   Result<std::optional<std::string>> get(std::string_view k) const;
+  // Writes `batch` atomically (fsync'ed before returning when `sync`). Errors: "io_error" or "corruption" with
+  // LevelDB's message. Once any write to the database failed, returns that first failure without writing.
   Status write(leveldb::WriteBatch& batch, bool sync);
+  // The first write failure since open (from any writer, see above); nullopt while there was none. Any thread.
+  std::optional<Error> write_failure() const;
   // Calls fn(key, value) for keys starting with `prefix` from `start` (inclusive; empty = the prefix itself), in
   // key order, until fn returns false or `limit` keys were visited.
   Status scan(std::string_view prefix, std::string_view start, std::size_t limit,
@@ -93,6 +108,7 @@ class Store {
   Store() = default;
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<const leveldb::FilterPolicy> filter_;  // declared before db_: outlives it
+  std::unique_ptr<StickyWriteEnv> sticky_;              // likewise: the database's Env
   std::unique_ptr<leveldb::DB> db_;
   leveldb::Env* env_ = leveldb::Env::Default();
 };

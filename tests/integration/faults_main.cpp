@@ -197,7 +197,7 @@ bool fatal_line(const std::string& line, bool disk_node) {
   }
   if (disk_node) return false;  // a full disk makes these, as documented
   for (const char* p : {"cannot persist the Raft log", "cannot apply a committed block", "cannot record the applied",
-                        "cannot install a state snapshot"}) {
+                        "cannot install a state snapshot", "storage write failed"}) {
     if (line.find(p) != std::string::npos) return true;
   }
   return false;

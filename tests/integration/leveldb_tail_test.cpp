@@ -1,7 +1,9 @@
 // The LevelDB log reader behind the fault harness's torn tails: on a real database, it finds where the bytes that
 // may have been synced end, whatever unsynced batches follow. And finding F1 of the harness (docs/reliability.md)
 // reproduced at the LevelDB level: after a write that failed half-way (a full disk), one more write that succeeds
-// makes the database refuse to open.
+// makes the database refuse to open. That is LevelDB's behaviour and stays so; the node guards against it (its
+// Store refuses every write after the first failure: node/sticky_env.h; tests/node/store_test.cpp and the
+// in-process "disk fills up" test check it).
 #include <catch2/catch.hpp>
 
 #include <leveldb/db.h>
@@ -169,7 +171,8 @@ TEST_CASE("finding F1: after a write that failed half-way on a full disk, the ne
   };
   // A block's batch (larger than a 32 KiB log block) meets a full disk; LevelDB does not remember the failure
   // (only a failed sync is sticky), so the next write — once the operator has freed space — succeeds, and it is
-  // written after the torn record.
+  // written after the torn record. This documents LevelDB alone: onebilld's Store makes the first failure sticky
+  // (node/sticky_env.h), so in the node the later write is refused and the last case below is what happens.
   SmallDisk disk;
   auto unlimited = std::numeric_limits<std::uint64_t>::max();
   auto log_size = [&] { return find_unsynced_tail(dir).size; };

@@ -2,7 +2,8 @@
 // instead of TLS sockets, called through the REST handlers (Node::call): entries submitted to a follower are
 // committed everywhere with the same block hashes and documents; a follower cut off catches up; a forwarded entry
 // the leader cannot take, or a forward that cannot reach the leader, is answered with an error; governance
-// node.add / node.remove change the Raft configuration. Every wait is bounded.
+// node.add / node.remove change the Raft configuration; a node whose disk fills up halts and, restarted with space,
+// catches up (finding F1). Every wait is bounded.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include "node/config.h"
 #include "node/node.h"
 #include "node/node_impl.h"
+#include "tests/support/fault_env.h"
 #include "tests/support/memory_network.h"
 #include "tests/support/testnet.h"
 
@@ -64,12 +66,18 @@ class InProcess {
     auto config = node::load_config(net_.nodes()[i].config);
     REQUIRE(config.ok());
     if (edit_) edit_(*config);
-    auto n = node::Node::create(*config, log_, wire_->factory());
+    auto n = node::Node::create(*config, log_, wire_->factory(), i < envs_.size() ? envs_[i] : nullptr);
+    INFO((n.ok() ? std::string() : n.error().code + ": " + n.error().message));
     REQUIRE(n.ok());
     REQUIRE((*n)->start().ok());
     nodes_[i] = std::move(*n);
   }
   void stop(std::size_t i) { nodes_[i].reset(); }
+  // The Env node i's LevelDB goes through from its next start (null: the default); it must outlive the node.
+  void set_storage_env(std::size_t i, leveldb::Env* env) {
+    envs_.resize(nodes_.size(), nullptr);
+    envs_[i] = env;
+  }
 
   Reply call(std::size_t i, const std::string& method, const std::string& target, const json& body = nullptr,
              const std::string& org = "crct") {
@@ -153,6 +161,7 @@ class InProcess {
   std::shared_ptr<testing::MemoryNetwork> wire_ = testing::MemoryNetwork::create();
   node::Logger log_{node::LogLevel::error};
   std::vector<std::unique_ptr<node::Node>> nodes_;
+  std::vector<leveldb::Env*> envs_;
 };
 
 }  // namespace
@@ -357,4 +366,61 @@ TEST_CASE("in-process: a node added by governance after log compaction joins fro
   CHECK(doc.body == c.call(leader, "GET", "/v1/documents/OB-IP500", nullptr, "audit").body);
   CHECK(c.call(added, "GET", "/v1/blocks/" + std::to_string(at)).body["hash"] ==
         c.call(leader, "GET", "/v1/blocks/" + std::to_string(at)).body["hash"]);
+}
+
+TEST_CASE("in-process: a node whose disk fills up halts, writes nothing more, and restarted with space catches up "
+          "(finding F1)", "[node][inprocess]") {
+  testing::FaultInjectionEnv disk;  // outlives the nodes
+  InProcess c("diskfull", 3);
+  std::size_t leader = c.wait_leader();
+  std::size_t full = (leader + 1) % c.size();
+  c.stop(full);
+  c.set_storage_env(full, &disk);
+  c.start(full);
+  std::int64_t height = 0;
+  for (int i = 0; i < 3; ++i) {
+    Reply r = c.submit_bill(leader, 700 + i);
+    REQUIRE(r.status == 200);
+    height = r.body["height"].get<std::int64_t>();
+  }
+  REQUIRE(c.wait_height(full, height));
+
+  // The disk fills up: the node's next write that does not fit fails half-way (a Raft persist, a block apply or
+  // an attestation, whichever comes first), and the node halts.
+  disk.set_free_bytes(100);
+  auto halted = [](const json& s) { return s.value("role", "") == "halted"; };
+  for (int i = 0; i < 10 && !halted(c.status(full)); ++i) REQUIRE(c.submit_bill(leader, 710 + i).status == 200);
+  REQUIRE(c.wait_status(full, halted));
+  CHECK(disk.enospc_appends() >= 1);
+  Reply refused = c.submit_bill(full, 730);
+  CHECK(refused.status == 503);
+  CHECK(refused.body["code"] == "not_ready");
+  CHECK(c.call(full, "GET", "/readyz").status == 503);
+
+  // Space comes back while the node is still running, halted. The others go on, and their attestations reach
+  // it; it stores none of them: nothing may follow the torn record in its log.
+  disk.set_free_bytes(testing::FaultInjectionEnv::kUnlimited);
+  std::uint64_t appended = disk.appended_bytes();
+  std::size_t other = (leader + 2) % c.size();
+  for (int i = 0; i < 3; ++i) {
+    Reply r = c.submit_bill(leader, 740 + i);
+    REQUIRE(r.status == 200);
+    height = r.body["height"].get<std::int64_t>();
+  }
+  REQUIRE(c.wait_height(other, height));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the last attestations on their way
+  CHECK(disk.appended_bytes() == appended);
+  CHECK(halted(c.status(full)));
+
+  // The remedy for a full disk: restart. The store opens (the torn record was its log's tail, dropped by
+  // recovery), and the node catches up and takes part again.
+  c.stop(full);
+  c.start(full);
+  REQUIRE(c.wait_height(full, height));
+  CHECK(c.call(full, "GET", "/v1/blocks/" + std::to_string(height)).body["hash"] ==
+        c.call(leader, "GET", "/v1/blocks/" + std::to_string(height)).body["hash"]);
+  Reply after = c.submit_bill(full, 750);
+  REQUIRE(after.status == 200);
+  CHECK(after.body["status"] == "accepted");
+  CHECK(c.wait_height(full, after.body["height"].get<std::int64_t>()));
 }

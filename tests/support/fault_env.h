@@ -6,11 +6,16 @@
 // database is closed, drop_unsynced_data() cuts every such file back to its synced length, which is what a power
 // failure leaves of data that only reached the page cache. Directory entries are not modelled (a file created and
 // never synced keeps existing, empty). set_write_error(true) makes every append and sync fail with an I/O error.
+// set_free_bytes(n) is a disk with n bytes left: an append that does not fit writes what fits and fails with
+// "No space left on device", as write(2) does — the write that fails half-way and leaves a torn record
+// (finding F1, docs/reliability.md §3).
 #pragma once
 
 #include <leveldb/env.h>
 
 #include <atomic>
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,6 +31,15 @@ class FaultInjectionEnv final : public leveldb::EnvWrapper {
 
   void set_write_error(bool on) { write_error_ = on; }
   bool write_error() const { return write_error_; }
+
+  static constexpr std::uint64_t kUnlimited = std::numeric_limits<std::uint64_t>::max();
+  // Bytes the disk still takes (kUnlimited: no limit, the default); appends use them up.
+  void set_free_bytes(std::uint64_t n) { free_ = n; }
+  std::uint64_t free_bytes() const { return free_; }
+  // Bytes appended to any file so far (an append cut short counts what it wrote), and appends that met the full
+  // disk (cut short, or refused when not a byte was left).
+  std::uint64_t appended_bytes() const { return appended_; }
+  std::uint64_t enospc_appends() const { return enospc_; }
 
   void drop_unsynced_data() {
     std::lock_guard lock(mu_);
@@ -93,10 +107,16 @@ class FaultInjectionEnv final : public leveldb::EnvWrapper {
         : env_(env), name_(std::move(name)), base_(base), size_(size) {}
     leveldb::Status Append(const leveldb::Slice& data) override {
       if (env_->write_error_) return leveldb::Status::IOError(name_, "injected write error");
-      leveldb::Status s = base_->Append(data);
+      std::size_t n = env_->take(data.size());
+      leveldb::Status s = base_->Append(leveldb::Slice(data.data(), n));
       if (s.ok()) {
-        size_ += data.size();
+        size_ += n;
+        env_->appended_ += n;
         env_->note(name_, size_, false);
+        if (n < data.size()) {
+          ++env_->enospc_;
+          return leveldb::Status::IOError(name_, "No space left on device");
+        }
       }
       return s;
     }
@@ -116,6 +136,16 @@ class FaultInjectionEnv final : public leveldb::EnvWrapper {
     std::uint64_t size_;
   };
 
+  // How many of `want` bytes fit on the disk; uses them up.
+  std::size_t take(std::size_t want) {
+    std::uint64_t room = free_.load();
+    while (room != kUnlimited) {
+      std::uint64_t n = want <= room ? want : room;
+      if (free_.compare_exchange_weak(room, room - n)) return static_cast<std::size_t>(n);
+    }
+    return want;
+  }
+
   void note(const std::string& name, std::uint64_t size, bool synced) {
     std::lock_guard lock(mu_);
     auto& f = files_[name];
@@ -124,6 +154,9 @@ class FaultInjectionEnv final : public leveldb::EnvWrapper {
   }
 
   std::atomic<bool> write_error_{false};
+  std::atomic<std::uint64_t> free_{kUnlimited};
+  std::atomic<std::uint64_t> appended_{0};
+  std::atomic<std::uint64_t> enospc_{0};
   std::mutex mu_;
   std::map<std::string, Tracked> files_;
 };

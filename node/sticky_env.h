@@ -1,0 +1,64 @@
+// StickyWriteEnv: the leveldb::Env the Store gives its database. It makes the first failed write sticky, so that
+// nothing is ever written after a torn record (finding F1, docs/reliability.md §3).
+//
+// Why: LevelDB appends each write batch to its log as one record. When an append fails half-way (ENOSPC, EIO), the
+// record is torn, yet LevelDB (1.23) remembers only a failed *sync*, not a failed append: the next write that
+// succeeds is appended after the torn record. At the next open the torn record is then no longer the log's tail —
+// which recovery drops as a crash would have left it — but sits in the middle: the database either refuses to open
+// ("partial record without end") or, when the torn record's length covers the next one, opens without that later
+// write although it was acknowledged as synced.
+//
+// Contract: after the first failure of a write-side call on any file LevelDB creates through this Env — creating
+// it (NewWritableFile, NewAppendableFile), Append, Flush, Sync or Close — every later such call, from any thread
+// and on any file, returns that first failure without touching the disk. This covers every writer of the database
+// at once: Store::write, the Raft log storage writing through Store::db() (consensus::LevelDbStorage), and
+// LevelDB's own compactions and MANIFEST. Writers that race with the failure are covered too: LevelDB writes its
+// log one writer at a time, and the failure is recorded inside the append that tore the record, before the next
+// writer's append can start. A failed write may leave the torn record — whatever the disk took — as the log's tail;
+// recovery drops it at the next open, and that write was never reported successful. Reads, removals and renames
+// are passed through (LevelDB only renames files it wrote successfully, and removing files frees space).
+//
+// The failure lasts as long as this Env: the Store owns one per opened database, so only reopening the database
+// (restarting the node) clears it. fail() lets the Store record failures that LevelDB reports without a file
+// write failing here (a corrupt table met by a compaction), so that "the first failure" is one thing.
+//
+// Thread-safety: every method may be called from any thread. The Env and the files it hands out forward to
+// `target`, which must outlive them.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <leveldb/env.h>
+#include <leveldb/status.h>
+
+namespace onebill::node {
+
+class StickyWriteEnv final : public leveldb::EnvWrapper {
+ public:
+  explicit StickyWriteEnv(leveldb::Env* target) : leveldb::EnvWrapper(target) {}
+
+  // True once a write failed. Cheap (one atomic load).
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+  // The first failure; nullopt while none.
+  std::optional<leveldb::Status> failure() const;
+  // Records `s` (not ok) as the failure unless one is recorded already. Returns the first failure.
+  leveldb::Status fail(const leveldb::Status& s);
+
+  leveldb::Status NewWritableFile(const std::string& name, leveldb::WritableFile** result) override;
+  leveldb::Status NewAppendableFile(const std::string& name, leveldb::WritableFile** result) override;
+
+ private:
+  class File;
+  leveldb::Status first() const;  // the recorded failure (call only when failed())
+  // The result of creating `base`: wrapped into *result, or the failure recorded.
+  leveldb::Status adopt(const leveldb::Status& opened, leveldb::WritableFile* base, leveldb::WritableFile** result);
+
+  mutable std::mutex mu_;
+  leveldb::Status first_;  // guarded by mu_; set once
+  std::atomic<bool> failed_{false};
+};
+
+}  // namespace onebill::node

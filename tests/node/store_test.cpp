@@ -1,0 +1,178 @@
+// Store: write failures are sticky (finding F1, docs/reliability.md §3; node/sticky_env.h). A write that fails
+// half-way on a full disk (tests/support/fault_env.h) makes the store refuse every later write with that first
+// error — through Store::write and through db(), where the Raft log storage writes — without touching the disk;
+// opened again with space, the store holds every write reported successful, and the torn record is gone.
+//
+// Without the sticky layer the first case below is finding F1 itself: the later write lands after the torn record
+// and the database refuses to open ("partial record without end"); tests/integration/leveldb_tail_test.cpp shows
+// that behaviour of LevelDB on its own.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+#include "node/store.h"
+#include "tests/support/fault_env.h"
+
+using namespace onebill;
+using testing::FaultInjectionEnv;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& name)
+      : path(fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+Status put(node::Store& store, const std::string& key, std::size_t bytes, bool sync) {
+  leveldb::WriteBatch b;
+  b.Put(key, std::string(bytes, 'v'));
+  return store.write(b, sync);
+}
+
+// The size of the database's newest log file.
+std::uintmax_t log_size(const fs::path& dir) {
+  fs::path newest;
+  for (const auto& f : fs::directory_iterator(dir)) {
+    if (f.path().extension() == ".log" && f.path().filename() > newest.filename()) newest = f.path();
+  }
+  REQUIRE(!newest.empty());
+  return fs::file_size(newest);
+}
+
+std::optional<std::size_t> value_size(const node::Store& store, const std::string& key) {
+  auto v = store.get(key);
+  REQUIRE(v.ok());
+  if (!v->has_value()) return std::nullopt;
+  return (*v)->size();
+}
+
+}  // namespace
+
+TEST_CASE("store: after a write fails half-way, every later write is refused with the first error, and the store "
+          "opens again with every write reported successful",
+          "[node][store]") {
+  // Where the disk fills: where a log fragment ends (as on the tmpfs that found F1: the batch's FIRST fragment
+  // fills its 32 KiB block, the next fragment finds no room) or inside a fragment.
+  bool at_boundary = GENERATE(true, false);
+  INFO((at_boundary ? "the disk fills where a fragment ends" : "the disk fills inside a fragment"));
+  TempDir dir("onebill-store-f1");
+  FaultInjectionEnv disk;
+  Error first;
+  {
+    auto opened = node::Store::open(dir.path, &disk);
+    REQUIRE(opened.ok());
+    node::Store& store = **opened;
+    REQUIRE(put(store, "a/1", 200, false).ok());  // an attestation
+    REQUIRE(put(store, "r/1", 300, true).ok());   // a Raft persist, synced
+    CHECK_FALSE(store.write_failure());
+
+    disk.set_free_bytes(at_boundary ? 32768 - log_size(dir.path) : 20000);
+    Status torn = put(store, "s/block", 100000, false);  // a block's batch, larger than a log block
+    REQUIRE_FALSE(torn.ok());
+    first = torn.error();
+    CHECK(first.code == "io_error");
+    CHECK(first.message.find("No space left on device") != std::string::npos);
+    CHECK(disk.enospc_appends() == 1);
+    REQUIRE(store.write_failure());
+    CHECK(*store.write_failure() == first);
+
+    // The operator frees space; the node's other threads try to write again. Refused, with the first error, and
+    // not a byte reaches the disk.
+    disk.set_free_bytes(FaultInjectionEnv::kUnlimited);
+    std::uint64_t appended = disk.appended_bytes();
+    Status later = put(store, "r/later", 200, true);
+    REQUIRE_FALSE(later.ok());
+    CHECK(later.error() == first);
+    leveldb::WriteOptions synced;
+    synced.sync = true;
+    leveldb::Status direct = store.db()->Put(synced, "r/direct", "v");  // as consensus::LevelDbStorage writes
+    REQUIRE_FALSE(direct.ok());
+    CHECK(direct.ToString() == first.message);
+    CHECK(disk.appended_bytes() == appended);
+    // Reads go on.
+    CHECK(value_size(store, "r/1") == 300u);
+  }
+
+  // Restarted with space: the torn record is the log's tail, which recovery drops; everything reported successful
+  // is there, nothing that was refused, and the new store takes writes.
+  auto reopened = node::Store::open(dir.path, &disk);
+  INFO((reopened.ok() ? std::string() : reopened.error().message));
+  REQUIRE(reopened.ok());
+  node::Store& store = **reopened;
+  CHECK(value_size(store, "a/1") == 200u);
+  CHECK(value_size(store, "r/1") == 300u);
+  CHECK_FALSE(value_size(store, "s/block"));
+  CHECK_FALSE(value_size(store, "r/later"));
+  CHECK_FALSE(value_size(store, "r/direct"));
+  CHECK_FALSE(store.write_failure());
+  CHECK(put(store, "r/after", 100, true).ok());
+  CHECK(value_size(store, "r/after") == 100u);
+}
+
+TEST_CASE("store: writers racing with a full disk never write after the torn record", "[node][store]") {
+  // Several threads write (some synced, as the Raft thread, some not, as the I/O thread) until the disk is full;
+  // the first to see a failure gives the space back at once (as an operator would, later), and every thread goes
+  // on writing a little. Each remembers which of its writes were reported successful. Opened again, the store
+  // must hold exactly those: no write after the failure — not even one that was queued in LevelDB right behind
+  // the failing one — got through.
+  TempDir dir("onebill-store-race");
+  FaultInjectionEnv disk;
+  std::mutex mu;
+  std::map<std::string, std::size_t> succeeded;
+  std::vector<std::string> failed;
+  {
+    auto opened = node::Store::open(dir.path, &disk);
+    REQUIRE(opened.ok());
+    node::Store& store = **opened;
+    disk.set_free_bytes(300000);
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 4; ++t) {
+      writers.emplace_back([&, t] {
+        int after_failure = 0;
+        for (int i = 0; i < 2000 && after_failure < 20; ++i) {
+          std::string key = "k/" + std::to_string(t) + "/" + std::to_string(i);
+          std::size_t bytes = 50 + static_cast<std::size_t>((i * 7919 + t * 104729) % 9000);
+          Status s = put(store, key, bytes, (i + t) % 3 == 0);
+          if (!s.ok()) {
+            disk.set_free_bytes(FaultInjectionEnv::kUnlimited);
+            ++after_failure;
+          }
+          std::lock_guard lock(mu);
+          if (s.ok()) {
+            succeeded[key] = bytes;
+          } else {
+            failed.push_back(key);
+          }
+        }
+      });
+    }
+    for (auto& w : writers) w.join();
+    REQUIRE(store.write_failure());
+  }
+  REQUIRE(disk.enospc_appends() == 1);
+  CHECK(failed.size() == 4 * 20);  // every thread stopped after its 20th refused write
+  REQUIRE_FALSE(succeeded.empty());
+
+  auto reopened = node::Store::open(dir.path, &disk);
+  INFO((reopened.ok() ? std::string() : reopened.error().message));
+  REQUIRE(reopened.ok());
+  std::size_t missing = 0, present_but_failed = 0;
+  for (const auto& [key, bytes] : succeeded) missing += value_size(**reopened, key) == bytes ? 0 : 1;
+  for (const auto& key : failed) present_but_failed += value_size(**reopened, key) ? 1 : 0;
+  CHECK(missing == 0);
+  CHECK(present_but_failed == 0);
+}
