@@ -367,9 +367,8 @@ Result<SnapshotSource::Chunk> SnapshotSource::read(std::string_view after, std::
 
 // ---- receiver ----
 
-SnapshotReceiver::SnapshotReceiver(leveldb::Env* env, std::string path, SnapshotManifest manifest,
-                                   SnapshotTrust trust)
-    : env_(env), path_(std::move(path)), manifest_(std::move(manifest)), trust_(std::move(trust)) {}
+SnapshotReceiver::SnapshotReceiver(std::string path, SnapshotManifest manifest, SnapshotTrust trust)
+    : path_(std::move(path)), manifest_(std::move(manifest)), trust_(std::move(trust)) {}
 
 SnapshotReceiver::~SnapshotReceiver() {
   if (file_ != nullptr) {
@@ -390,7 +389,7 @@ Result<std::unique_ptr<SnapshotReceiver>> SnapshotReceiver::create(leveldb::Env*
     return bad("the snapshot's certified height " + std::to_string(manifest.certified_height) +
                " is not in [1, " + std::to_string(manifest.point.height) + "]");
   }
-  std::unique_ptr<SnapshotReceiver> r(new SnapshotReceiver(env, std::move(staging_path), std::move(manifest), trust));
+  std::unique_ptr<SnapshotReceiver> r(new SnapshotReceiver(std::move(staging_path), std::move(manifest), trust));
   leveldb::Status s = env->NewWritableFile(r->path_, &r->file_);
   if (!s.ok()) return make_error("io_error", "cannot create " + r->path_ + ": " + s.ToString());
   for (const auto& n : root_nodes(r->manifest_.point.log_size)) r->merkle_[n] = std::nullopt;

@@ -137,10 +137,9 @@ class SnapshotReceiver {
   Status finish();
 
  private:
-  SnapshotReceiver(leveldb::Env* env, std::string path, SnapshotManifest manifest, SnapshotTrust trust);
+  SnapshotReceiver(std::string path, SnapshotManifest manifest, SnapshotTrust trust);
   Status take(std::string_view key, std::string_view value);
 
-  leveldb::Env* env_;
   std::string path_;
   SnapshotManifest manifest_;
   SnapshotTrust trust_;

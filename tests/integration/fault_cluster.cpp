@@ -1,10 +1,7 @@
 #include "tests/integration/fault_cluster.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -14,7 +11,6 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
-#include <set>
 #include <sstream>
 #include <thread>
 
@@ -43,57 +39,10 @@ bool remount(const std::filesystem::path& at, std::uintmax_t bytes, std::string&
   return true;
 }
 
-// A port below the kernel's ephemeral range that can be bound now, not in `taken`. A node killed and restarted
-// must bind its ports again; in the ephemeral range (where TestNet's free_port() finds them) an outgoing
-// connection of anyone on the machine may hold one by then, and the node would fail to start for a reason that
-// has nothing to do with it. Below the range only an explicit bind can take it.
-std::uint16_t fixed_port(std::uint64_t& rng, std::set<std::uint16_t>& taken) {
-  unsigned lo = 32768;
-  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> lo;
-  if (lo < 12000) return testing::free_port();  // no room below the range: take an ephemeral one
-  for (int attempt = 0; attempt < 1000; ++attempt) {
-    auto port = static_cast<std::uint16_t>(10000 + next_random(rng) % (lo - 10000));
-    if (taken.count(port)) continue;
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool free = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    if (fd >= 0) ::close(fd);
-    if (free) {
-      taken.insert(port);
-      return port;
-    }
-  }
-  return testing::free_port();
-}
-
-// Moves every node's raft and api port below the ephemeral range (see fixed_port), in genesis.json and in the
-// TestNet's node list (TestNet's in-memory genesis() keeps the old ports; the harness does not use it).
-void move_ports(testing::TestNet& net) {
-  std::uint64_t rng = static_cast<std::uint64_t>(::getpid()) * 0x9e3779b97f4a7c15ULL ^
-                      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  std::set<std::uint16_t> taken;
-  std::ifstream in(net.genesis_path());
-  json g = json::parse(in);
-  for (auto& n : net.nodes()) {
-    n.raft_port = fixed_port(rng, taken);
-    n.api_port = fixed_port(rng, taken);
-    n.entry["raft"] = "127.0.0.1:" + std::to_string(n.raft_port);
-    n.entry["api"] = "127.0.0.1:" + std::to_string(n.api_port);
-    for (auto& gn : g["nodes"]) {
-      if (gn["id"] == n.id) gn = n.entry;
-    }
-  }
-  std::ofstream(net.genesis_path(), std::ios::trunc) << g.dump(2);
-}
-
 }  // namespace
 
 FaultCluster::FaultCluster(ClusterOptions o, Timeline& timeline)
     : net_(o.dir, o.voters, 0, crypto::SigAlg::ecdsa_p256, o.params), timeline_(timeline), onebilld_(o.onebilld) {
-  move_ports(net_);
   for (const auto& n : net_.nodes()) {
     Node node;
     node.id = n.id;

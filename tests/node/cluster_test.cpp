@@ -12,10 +12,11 @@
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
-#include <sstream>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <thread>
@@ -158,8 +159,33 @@ class Cluster {
       if (all && leader) return *leader;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    FAIL("the cluster did not become ready within 30 s");
+    FAIL("the cluster did not become ready within 30 s\n" << diagnostics());
     return 0;
+  }
+
+  // For a failure message: per node, whether its process still runs, and the end of its log.
+  std::string diagnostics() {
+    std::ostringstream out;
+    for (std::size_t i = 0; i < pids_.size(); ++i) {
+      const auto& n = net_.nodes()[i];
+      int status = 0;
+      std::string state = "not started";
+      if (pids_[i] > 0) {
+        state = ::waitpid(pids_[i], &status, WNOHANG) == pids_[i]
+                    ? "ended with status " + std::to_string(status)
+                    : "running";
+        if (state != "running") pids_[i] = -1;
+      }
+      out << "-- " << n.id << " (api " << n.api_port << ", raft " << n.raft_port << "): " << state << "\n";
+      std::ifstream in(n.dir / "node.log");
+      std::deque<std::string> tail;
+      for (std::string line; std::getline(in, line);) {
+        tail.push_back(line);
+        if (tail.size() > 8) tail.pop_front();
+      }
+      for (const auto& line : tail) out << "   " << line << "\n";
+    }
+    return out.str();
   }
 
   // Waits until every running node has applied `height`.
@@ -174,7 +200,7 @@ class Cluster {
       if (all) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    FAIL("not every node reached height " << height);
+    FAIL("not every node reached height " << height << "\n" << diagnostics());
   }
 
  private:

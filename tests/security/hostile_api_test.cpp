@@ -204,10 +204,11 @@ TEST_CASE("security: bodies outside the strict JSON subset or the envelope schem
               "integer_range"},
              {"an integer of 2^64", "POST", "/v1/transactions", "{\"tx\":{\"nonce\":18446744073709551616}}", crct,
               400, "integer_range"},
-             // (Beyond about 309 digits the number no longer fits a double and the parser answers bad_json: see
-             // docs/reliability.md §2.)
              {"an integer of 300 digits", "POST", "/v1/transactions",
               "{\"tx\":{\"nonce\":" + std::string(300, '9') + "}}", crct, 400, "integer_range"},
+             // Beyond about 309 digits the number no longer fits even a double: still integer_range.
+             {"an integer of 400 digits", "POST", "/v1/transactions",
+              "{\"tx\":{\"nonce\":" + std::string(400, '9') + "}}", crct, 400, "integer_range"},
              {"duplicate keys deep in the body", "POST", "/v1/transactions",
               "{\"tx\":{\"body\":{\"cargo\":[{\"hs\":\"1\",\"hs\":\"2\"}]}}}", crct, 400, "duplicate_key"},
              {"a non-ASCII key in the body", "POST", "/v1/transactions", "{\"tx\":{\"body\":{\"\xe8\xb4\xa7\":1}}}",

@@ -3,7 +3,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <fstream>
+#include <mutex>
+#include <random>
+#include <set>
 #include <sstream>
 
 #include "contracts/envelope.h"
@@ -31,8 +37,30 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& orgs() {
 }  // namespace
 
 std::uint16_t free_port() {
+  namespace ip = boost::asio::ip;
+  static std::mutex mutex;
+  static std::set<std::uint16_t> handed_out;
+  static std::mt19937_64 rng(static_cast<std::uint64_t>(::getpid()) * 0x9e3779b97f4a7c15ULL ^
+                             static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::lock_guard lock(mutex);
+  unsigned lo = 32768;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> lo;
   boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  if (lo >= 12000) {
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+      auto port = static_cast<std::uint16_t>(10000 + rng() % (lo - 10000));
+      if (handed_out.count(port) != 0) continue;
+      ip::tcp::acceptor a(io);
+      boost::system::error_code ec;
+      a.open(ip::tcp::v4(), ec);
+      if (!ec) a.bind({ip::make_address("127.0.0.1"), port}, ec);
+      if (ec) continue;
+      handed_out.insert(port);
+      return port;
+    }
+  }
+  // No room below the ephemeral range (or nothing free there): let the kernel pick one.
+  ip::tcp::acceptor a(io, {ip::make_address("127.0.0.1"), 0});
   return a.local_endpoint().port();
 }
 

@@ -36,7 +36,10 @@ struct TestNodeInfo {
   nlohmann::json entry;           // the node as genesis lists it (or as node.add would add it)
 };
 
-// A free TCP port on 127.0.0.1 (bound and released; tests use it at once).
+// A free TCP port on 127.0.0.1 (bound and released; tests use it at once), never the same twice in one process.
+// It is taken below the kernel's ephemeral range when there is room: a node stopped and restarted must bind its
+// ports again, and in the ephemeral range any outgoing connection on the machine may hold one by then (a test
+// would then fail for a reason that has nothing to do with it). Below the range only an explicit bind can take it.
 std::uint16_t free_port();
 
 class TestNet {
