@@ -334,6 +334,8 @@ void NodeImpl::stop() {
 void NodeImpl::post_to_raft(Input input) {
   {
     std::lock_guard lock(inbox_mu_);
+    // A halted node's Raft thread has ended: nothing would ever take what is queued, and peers keep sending.
+    if (halted_.load()) return;
     inbox_.push_back(std::move(input));
   }
   inbox_cv_.notify_one();
