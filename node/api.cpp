@@ -271,7 +271,7 @@ net::awaitable<http::Reply> Api::dispatch(const http::Request& req, std::string&
     }
     if (segments.size() == 4 && segments[3] == "bundle") {
       route = "GET /v1/documents/{id}/bundle";
-      co_return get_bundle(req, segments[2], *target, *principal);
+      co_return co_await get_bundle(req, segments[2], *target, *principal);
     }
   } else if (segments[1] == "blocks" && is_get) {
     if (segments.size() == 2) {

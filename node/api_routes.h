@@ -40,7 +40,8 @@ class Api {
 
   http::Reply get_transaction(const http::Request& req, const std::string& id, const Principal& who);
   http::Reply get_document(const http::Request& req, const std::string& id, const Principal& who);
-  http::Reply get_bundle(const http::Request& req, const std::string& id, const Target& t, const Principal& who);
+  boost::asio::awaitable<http::Reply> get_bundle(const http::Request& req, const std::string& id, const Target& t,
+                                                 const Principal& who);
   http::Reply get_history(const http::Request& req, const std::string& id, const Target& t, const Principal& who);
   http::Reply list_documents(const http::Request& req, const Target& t, const Principal& who);
   http::Reply get_block(const http::Request& req, const std::string& height, const Principal& who);

@@ -136,6 +136,7 @@ Result<NodeConfig> parse_config(std::string_view text, const std::filesystem::pa
       if (k == "body_bytes") c.body_limit = *n;
       else if (k == "max_connections") c.max_connections = *n;
       else if (k == "admission_queue") c.admission_queue = *n;
+      else if (k == "bundles") c.bundles = *n;
       else if (k == "header_timeout_ms") c.header_timeout = std::chrono::milliseconds(*n);
       else if (k == "idle_timeout_ms") c.idle_timeout = std::chrono::milliseconds(*n);
       else return bad("unknown field 'limits." + k + "'");

@@ -317,6 +317,8 @@ void NodeImpl::stop() {
   if (transport) transport->stop();
   io.stop();
   if (io_thread.joinable()) io_thread.join();
+  bundle_pool.stop();  // bundles not started are dropped; one being built reads the store, closed below
+  bundle_pool.join();
   if (events) events->close();  // the I/O thread has ended: nothing else touches the hub now
   transport.reset();
   server.reset();

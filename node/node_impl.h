@@ -3,8 +3,10 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -99,6 +101,10 @@ class NodeImpl {
   Metrics metrics;
   std::unique_ptr<Store> store;
   std::unique_ptr<WorkerPool> pool;
+  // Audit bundles are built on this thread, not the I/O thread: a large one takes long enough to hold up every
+  // other request. At most config.bundles requests are in it (building or waiting) at once.
+  boost::asio::thread_pool bundle_pool{1};
+  std::atomic<std::size_t> bundles_in_flight{0};
   VerifiedCache verified;
   std::unique_ptr<Ledger> ledger;
   std::unique_ptr<consensus::LevelDbStorage> raft_storage;

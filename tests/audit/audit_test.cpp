@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "clients/audit/verify.h"
 #include "clients/cli/cli.h"
@@ -339,6 +340,39 @@ TEST_CASE("audit: the node refuses bundles it must not give", "[audit]") {
   p = st.s.call_json("GET", "/v1/documents/WR-TJ-1/bundle", nullptr, "hmm", &status);
   CHECK(status == 403);
   CHECK(p["code"] == "forbidden");
+}
+
+TEST_CASE("audit: bundles asked for at once are built, or refused as overloaded beyond limits.bundles", "[audit]") {
+  Story& st = story();
+  // Bundles are built on the node's bundle thread; at most limits.bundles (2 here) requests are in it at once, and
+  // the others get 503 overloaded with Retry-After. Which ones is a matter of timing; what each gets is not.
+  std::vector<node::http::Reply> replies(8);
+  std::vector<std::thread> clients;
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    clients.emplace_back([&, i] { replies[i] = st.s.call("GET", "/v1/documents/WR-TJ-1/bundle", "", "bank1"); });
+  }
+  for (auto& t : clients) t.join();
+  std::size_t built = 0, refused = 0;
+  for (const auto& r : replies) {
+    if (r.response.result_int() == 200) {
+      ++built;
+      CHECK(json::parse(r.response.body()) == st.bundle);
+    } else {
+      ++refused;
+      CHECK(r.response.result_int() == 503);
+      CHECK(json::parse(r.response.body())["code"] == "overloaded");
+      CHECK(r.response[boost::beast::http::field::retry_after] == "1");
+    }
+  }
+  CHECK(built >= 1);
+  std::string metrics = st.s.call("GET", "/metrics").response.body();
+  auto at = metrics.find("\nonebill_bundles_refused_total ");
+  const long counted = at == std::string::npos ? 0 : std::stol(metrics.substr(at + 31));
+  CHECK(counted == static_cast<long>(refused));
+  // And the slots are given back: one more is built.
+  unsigned status = 0;
+  st.s.call_json("GET", "/v1/documents/WR-TJ-1/bundle", nullptr, "bank1", &status);
+  CHECK(status == 200);
 }
 
 TEST_CASE("audit: onebill verify prints what held and exits 0, or the failed check and exits 5", "[audit][cli]") {

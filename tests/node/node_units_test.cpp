@@ -44,6 +44,12 @@ TEST_CASE("config: a good file parses and unknown fields and bad values are refu
   auto scope = base;
   scope["tokens"] = {{{"org", "crct"}, {"sha256", std::string(64, 'a')}, {"scopes", {"root"}}}};
   CHECK(parse_config(scope.dump(), "/").error().message.find("root") != std::string::npos);
+  CHECK(c->bundles == 2);
+  auto bundles = base;
+  bundles["limits"] = {{"bundles", 5}};
+  CHECK(parse_config(bundles.dump(), "/")->bundles == 5);
+  bundles["limits"] = {{"bundles", 0}};
+  CHECK(parse_config(bundles.dump(), "/").error().message.find("bundles") != std::string::npos);
 }
 
 TEST_CASE("config: peers names dial addresses by node id, checked like listen addresses", "[node]") {
