@@ -1,6 +1,7 @@
 #include "crypto/merkle.h"
 
 #include <bit>
+#include <iterator>
 
 namespace onebill::crypto {
 namespace {
@@ -139,6 +140,46 @@ bool verify_consistency(HashAlg alg, std::uint64_t m, std::uint64_t n, const Dig
     sn >>= 1;
   }
   return sn == 0 && fr == root_m && sr == root_n;
+}
+
+Status update_leaves(HashAlg alg, MerkleNodeStore& store, std::uint64_t old_size, std::uint64_t new_size,
+                     const std::map<std::uint64_t, Digest>& changes) {
+  if (new_size < old_size) return make_error("bad_size", "a tree of changing leaves does not shrink");
+  if (!changes.empty() && changes.rbegin()->first >= new_size) {
+    return make_error("bad_index", "leaf " + std::to_string(changes.rbegin()->first) + " is beyond the tree");
+  }
+  // The leaves added must all be given: [old_size, new_size) is in `changes` iff its last new_size - old_size keys
+  // are exactly those indexes (the keys are unique and below new_size).
+  const std::uint64_t added = new_size - old_size;
+  if (changes.size() < added ||
+      (added > 0 && std::prev(changes.end(), static_cast<std::ptrdiff_t>(added))->first != old_size)) {
+    return make_error("bad_index", "every leaf added to the tree needs its hash");
+  }
+  std::vector<std::uint64_t> dirty;  // the changed nodes of the level below, in increasing index order
+  dirty.reserve(changes.size());
+  for (const auto& [index, leaf] : changes) {
+    store.put(0, index, leaf);
+    dirty.push_back(index);
+  }
+  std::vector<std::uint64_t> parents;
+  for (std::uint32_t level = 1; level < 64 && !dirty.empty(); ++level) {
+    parents.clear();
+    const std::uint64_t complete = new_size >> level;  // nodes [0, complete) of this level cover whole subtrees
+    for (std::uint64_t child : dirty) {
+      const std::uint64_t p = child >> 1;
+      if (p >= complete) break;  // increasing: the rest are on the right edge too
+      if (parents.empty() || parents.back() != p) parents.push_back(p);
+    }
+    for (std::uint64_t p : parents) {
+      auto left = store.get(level - 1, 2 * p);
+      if (!left) return corruption(level - 1, 2 * p);
+      auto right = store.get(level - 1, 2 * p + 1);
+      if (!right) return corruption(level - 1, 2 * p + 1);
+      store.put(level, p, node_hash(alg, *left, *right));
+    }
+    dirty.swap(parents);
+  }
+  return {};
 }
 
 // ---- MemoryMerkleStore ----

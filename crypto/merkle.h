@@ -54,6 +54,16 @@ class MemoryMerkleStore final : public MerkleNodeStore {
   std::map<std::pair<std::uint32_t, std::uint64_t>, Digest> nodes_;
 };
 
+// A Merkle tree of the same RFC 6962 shape whose leaves may change (the ledger's document state tree,
+// docs/formats/block.md §3): sets the leaf hashes in `changes` (leaf index -> leaf hash) in `store`, then recomputes
+// every complete subtree above them, each once, from its two children. The tree grows from `old_size` to
+// `new_size` leaves: every index in [old_size, new_size) must be in `changes`, and no index may reach new_size
+// ("bad_index" otherwise). Reads the stored siblings it needs ("corruption" if one is missing); writes only through
+// store.put. Roots and inclusion proofs of the result are MerkleLog's (root(size), inclusion_proof) over the same
+// store: they read complete subtrees only.
+Status update_leaves(HashAlg alg, MerkleNodeStore& store, std::uint64_t old_size, std::uint64_t new_size,
+                     const std::map<std::uint64_t, Digest>& changes);
+
 // An append-only Merkle log over a node store. Not thread-safe: one writer; readers synchronise with it.
 // Proofs and roots can be asked for any size up to the current one, so a node can serve proofs against the
 // last certified size while it appends newer entries.

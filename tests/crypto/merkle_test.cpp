@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <map>
 #include <optional>
 #include <random>
 #include <set>
@@ -553,4 +554,101 @@ TEST_CASE("merkle: random trees up to 2000 leaves (SHA-256)", "[merkle][property
 
 TEST_CASE("merkle: random trees up to 700 leaves (SM3)", "[merkle][property]") {
   random_large_trees(HashAlg::sm3, 700, 30, 8, 9);
+}
+
+// ---- Trees whose leaves change (update_leaves: the ledger's document state tree) ----
+
+TEST_CASE("merkle: a tree of changing leaves has the root and proofs of its leaves, after any updates",
+          "[merkle][property]") {
+  for (HashAlg alg : {HashAlg::sha256, HashAlg::sm3}) {
+    INFO(hash_alg_name(alg));
+    std::mt19937 rng(alg == HashAlg::sha256 ? 21 : 22);
+    Counters count;
+    std::uint64_t updates = 0;
+    for (int run = 0; run < (alg == HashAlg::sha256 ? 40 : 12); ++run) {
+      MemoryMerkleStore store;
+      std::vector<Digest> leaves;  // the reference: every leaf as it is now
+      std::uint64_t version = 0;
+      const int blocks = 1 + static_cast<int>(rng() % 40);
+      for (int b = 0; b < blocks; ++b) {
+        // A block: some leaves added, some existing ones changed (some twice: the last value counts).
+        const std::uint64_t old_size = leaves.size();
+        const std::uint64_t added = rng() % 4 == 0 ? 0 : rng() % (run % 3 == 0 ? 70 : 9);
+        std::map<std::uint64_t, Digest> changes;
+        for (std::uint64_t k = 0; k < added; ++k) {
+          leaves.push_back(leaf_hash(alg, as_bytes("new " + std::to_string(++version))));
+          changes[leaves.size() - 1] = leaves.back();
+        }
+        const std::uint64_t changed = leaves.empty() ? 0 : rng() % (std::min<std::uint64_t>(leaves.size(), 12) + 1);
+        for (std::uint64_t k = 0; k < changed; ++k) {
+          const std::uint64_t i = rng() % leaves.size();
+          leaves[i] = leaf_hash(alg, as_bytes("changed " + std::to_string(++version)));
+          changes[i] = leaves[i];
+        }
+        REQUIRE(update_leaves(alg, store, old_size, leaves.size(), changes).ok());
+        ++updates;
+        const std::uint64_t n = leaves.size();
+        // Exactly the complete subtrees are stored, as in an append-only log of the same size.
+        CHECK(store.node_count() == 2 * n - static_cast<std::uint64_t>(std::popcount(n)));
+        MerkleLog tree(alg, store, n);
+        INFO("tree of " << n << " leaves after " << b + 1 << " blocks");
+        REQUIRE(tree.root().value() == merkle_root(alg, leaves));
+        if (n == 0) continue;
+        const auto roots = [&] {  // roots of the prefixes of the leaves as they are now, for check_inclusion
+          std::vector<Digest> r{empty_root(alg)};
+          for (std::uint64_t k = 1; k <= n; ++k) r.push_back(merkle_root(alg, prefix(leaves, k)));
+          return r;
+        }();
+        for (int q = 0; q < 4; ++q) {
+          const std::uint64_t index = q == 0 && !changes.empty() ? changes.begin()->first : rng() % n;
+          auto proof = tree.inclusion_proof(index, n);
+          REQUIRE(proof.ok());
+          CHECK(*proof == free_inclusion(alg, leaves, index, n));
+          std::set<Digest> distinct(leaves.begin(), leaves.end());
+          if (distinct.size() == leaves.size()) check_inclusion(alg, leaves, roots, index, n, *proof, rng, count);
+        }
+      }
+    }
+    CHECK(updates > 0);
+    CHECK(count.inclusion > 100);
+  }
+}
+
+TEST_CASE("merkle: changing leaves: each changed node is written once, and bad arguments are refused", "[merkle]") {
+  const HashAlg alg = HashAlg::sha256;
+  std::mt19937 rng(23);
+  const auto leaves = random_leaves(alg, 13, rng);
+  // Counts writes per node.
+  class CountingStore final : public MerkleNodeStore {
+   public:
+    std::optional<Digest> get(std::uint32_t level, std::uint64_t index) const override { return inner.get(level, index); }
+    void put(std::uint32_t level, std::uint64_t index, const Digest& hash) override {
+      ++writes[{level, index}];
+      inner.put(level, index, hash);
+    }
+    MemoryMerkleStore inner;
+    std::map<std::pair<std::uint32_t, std::uint64_t>, int> writes;
+  } store;
+  std::map<std::uint64_t, Digest> all;
+  for (std::uint64_t i = 0; i < 13; ++i) all[i] = leaves[i];
+  REQUIRE(update_leaves(alg, store, 0, 13, all).ok());
+  CHECK(store.writes.size() == 2 * 13 - 3);  // every complete subtree of 13 leaves, each once
+  for (const auto& [node, n] : store.writes) CHECK(n == 1);
+  store.writes.clear();
+  auto changed = leaves;
+  changed[2] = leaves[12];
+  changed[3] = leaves[11];
+  REQUIRE(update_leaves(alg, store, 13, 13, {{2, changed[2]}, {3, changed[3]}}).ok());
+  // Leaves 2 and 3, their parent (1, 1), (2, 0) and (3, 0): leaves 8..12 are not under them.
+  CHECK(store.writes == std::map<std::pair<std::uint32_t, std::uint64_t>, int>{
+                            {{0, 2}, 1}, {{0, 3}, 1}, {{1, 1}, 1}, {{2, 0}, 1}, {{3, 0}, 1}});
+  CHECK(MerkleLog(alg, store, 13).root().value() == merkle_root(alg, changed));
+  CHECK(update_leaves(alg, store, 13, 13, {}).ok());  // nothing changes
+
+  CHECK(update_leaves(alg, store, 13, 12, {}).error().code == "bad_size");
+  CHECK(update_leaves(alg, store, 13, 14, {}).error().code == "bad_index");                 // leaf 13 not given
+  CHECK(update_leaves(alg, store, 13, 14, {{14, leaves[0]}}).error().code == "bad_index");  // beyond the tree
+  CHECK(update_leaves(alg, store, 13, 15, {{2, leaves[0]}, {14, leaves[0]}}).error().code == "bad_index");
+  MemoryMerkleStore empty;
+  CHECK(update_leaves(alg, empty, 4, 4, {{1, leaves[0]}}).error().code == "corruption");  // its sibling is missing
 }
