@@ -25,7 +25,8 @@ unsigned status_for(std::string_view code) {
       {"method_not_allowed", 405}, {"body_too_large", 413}, {"unknown_key", 422},   {"revoked_key", 422},
       {"bad_signature", 422},   {"stale_nonce", 409},    {"nonce_used", 409},       {"no_org_key", 422},
       {"no_certified_head", 404}, {"bad_size", 400},     {"no_leader", 503},        {"overloaded", 503},
-      {"diverged", 503},        {"not_ready", 503},      {"timeout", 504},          {"leader_unreachable", 503}};
+      {"diverged", 503},        {"not_ready", 503},      {"timeout", 504},          {"leader_unreachable", 503},
+      {"state_unavailable", 503}};
   auto it = kStatus.find(code);
   return it == kStatus.end() ? 500 : it->second;
 }
@@ -147,7 +148,8 @@ Api::Api(NodeImpl& node) : node_(node) {}
 
 http::Reply Api::error(const Error& e, const http::Request& req) const {
   http::Reply r = http::problem(status_for(e.code), e.code, e.message, req.version(), req.keep_alive());
-  if (e.code == "no_leader" || e.code == "overloaded" || e.code == "not_ready" || e.code == "leader_unreachable") {
+  if (e.code == "no_leader" || e.code == "overloaded" || e.code == "not_ready" || e.code == "leader_unreachable" ||
+      e.code == "state_unavailable") {
     r.response.set(boost::beast::http::field::retry_after, "1");
   }
   return r;

@@ -22,6 +22,10 @@ struct Built {  // co_spawn needs a result it can default-construct
 
 // Runs on the bundle thread. Arguments by value: they live in the coroutine's frame.
 net::awaitable<Built> build_text(BundleSource src, std::string id) {
+  // One consistent view of the database, taken after the head was certified (the caller read it): every record,
+  // and the document state tree as it was at the head, are read as of one applied height.
+  StoreSnapshot snapshot(src.store);
+  src.snapshot = snapshot.get();
   auto bundle = build_bundle(src, id);
   if (!bundle) co_return Built{{}, bundle.error()};
   co_return Built{bundle->to_json().dump(), std::nullopt};

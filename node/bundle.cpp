@@ -7,6 +7,7 @@
 
 #include "contracts/state.h"
 #include "crypto/merkle.h"
+#include "node/ledger/state_store.h"
 
 namespace onebill::node {
 namespace {
@@ -15,8 +16,8 @@ using nlohmann::json;
 
 Error corrupt(const std::string& what) { return make_error("corrupt_state", what); }
 
-Result<json> get_json(const Store& store, const std::string& k) {
-  auto raw = store.get(k);
+Result<json> get_json(const Store& store, const std::string& k, const leveldb::Snapshot* snap) {
+  auto raw = store.get(k, snap);
   if (!raw) return raw.error();
   if (!raw->has_value()) return corrupt("missing " + k);
   json j = json::parse(**raw, nullptr, false);
@@ -57,14 +58,14 @@ class Builder {
 
 Result<const json*> Builder::record(const std::string& id) {
   if (auto it = records_.find(id); it != records_.end()) return &it->second;
-  auto rec = get_json(src_.store, key::tx(id));
+  auto rec = get_json(src_.store, key::tx(id), src_.snapshot);
   if (!rec) return rec.error();
   return &records_.emplace(id, std::move(*rec)).first->second;
 }
 
 Result<const BlockInfo*> Builder::block(std::int64_t h) {
   if (auto it = blocks_.find(h); it != blocks_.end()) return &it->second;
-  auto rec = get_json(src_.store, key::block(static_cast<std::uint64_t>(h)));
+  auto rec = get_json(src_.store, key::block(static_cast<std::uint64_t>(h)), src_.snapshot);
   if (!rec) return rec.error();
   auto header = ledger::BlockHeader::from_json((*rec)["header"]);
   if (!header) return corrupt("block " + std::to_string(h) + ": " + header.error().message);
@@ -87,7 +88,8 @@ Result<std::vector<ledger::Attestation>> Builder::attestations(const BlockInfo& 
                                auto a = ledger::Attestation::from_json(json::parse(v, nullptr, false));
                                if (a && a->header_hash == b.hash) out.push_back(std::move(*a));
                                return true;
-                             });
+                             },
+                             src_.snapshot);
   if (!s) return s.error();
   return out;
 }
@@ -108,14 +110,14 @@ Status Builder::add_document_history(const std::string& doc, std::deque<std::str
     }
     for (const auto& d : (**rec)["documents"]) want(d.get<std::string>(), queue);
     return true;
-  });
+  }, src_.snapshot);
   if (!s) return s;
   return inner;
 }
 
 // Documents named in a document's state: a pledge's collateral, a bill's or receipt's pledges, a receipt's source.
 Status Builder::link(const std::string& doc, std::deque<std::string>& queue) {
-  auto raw = src_.store.get(key::state(contracts::keys::document(doc)));
+  auto raw = src_.store.get(key::state(contracts::keys::document(doc)), src_.snapshot);
   if (!raw) return raw.error();
   if (!raw->has_value()) return {};
   json j = json::parse(**raw, nullptr, false);
@@ -153,7 +155,7 @@ Status Builder::add_membership_changes(std::deque<std::string>& queue) {
     i = static_cast<std::size_t>(std::stoull(std::string(tail.substr(slash + 1))));
     at.emplace_back(h, i);
     return true;
-  });
+  }, src_.snapshot);
   if (!s) return s;
   if (malformed) return corrupt("a membership change key is malformed");
   for (const auto& [h, i] : at) {
@@ -178,7 +180,7 @@ Result<ledger::BundleEntry> Builder::entry(const std::string& id, const json& re
   e.envelope = std::move(*env);
   e.accepted = rec["status"] == "accepted";
   if (!e.accepted) e.reason = rec.value("reason", "");
-  auto reads = get_json(src_.store, key::reads(id));
+  auto reads = get_json(src_.store, key::reads(id), src_.snapshot);
   if (!reads) return reads.error();
   auto rs = ledger::reads_from_json(*reads);
   if (!rs) return corrupt("w/" + id + ": " + rs.error().message);
@@ -199,7 +201,7 @@ Result<ledger::BundleEntry> Builder::entry(const std::string& id, const json& re
   e.result_proof = std::move(*rp);
   if (e.accepted) {
     e.leaf = rec["leaf"].get<std::uint64_t>();
-    StoreMerkleNodes nodes(src_.store);
+    StoreMerkleNodes nodes(src_.store, src_.snapshot);
     const std::uint64_t size = blocks_.at(src_.head_height).header.log_size;
     crypto::MerkleLog log(src_.alg, nodes, size);
     auto path = log.inclusion_proof(*e.leaf, size);
@@ -233,7 +235,7 @@ Result<ledger::Bundle> Builder::build(const std::string& doc) {
     (void)src_.store.scan(key::history_prefix(*it), "", 1, [&](std::string_view k, std::string_view) {
       any = static_cast<std::int64_t>(key::read_be64(k.substr(key::history_prefix(*it).size()))) <= src_.head_height;
       return false;
-    });
+    }, src_.snapshot);
     it = any ? std::next(it) : documents_.erase(it);
   }
   if (documents_.count(doc) == 0) {
@@ -259,6 +261,17 @@ Result<ledger::Bundle> Builder::build(const std::string& doc) {
   std::sort(out.entries.begin(), out.entries.end(), [](const auto& a, const auto& b) {
     return std::pair(a.height, a.index) < std::pair(b.height, b.index);
   });
+
+  // Each document's state at the head, proved against its state_root (from the same snapshot as the rest).
+  auto applied = get_json(src_.store, std::string(key::kApplied), src_.snapshot);
+  if (!applied) return applied.error();
+  const auto applied_height = applied->value("height", std::int64_t{0});
+  for (const auto& d : out.documents) {
+    auto proof = state_proof_at(src_.store, src_.snapshot, src_.alg, d, src_.head_height, (*head)->header.state_size,
+                                applied_height);
+    if (!proof) return proof.error();
+    if (*proof) out.state_proofs.emplace(d, std::move(**proof));
+  }
 
   // Headers: each entry's block, certified on its own or linked by prev hashes to the next block that is.
   std::set<std::int64_t> heights{src_.head_height};

@@ -6,7 +6,7 @@
 //     with InstallSnapshot and hands it to the follower's Ready. It names the applied point (Raft index, height,
 //     header hash, log size), the content's SHA-256, record count and bytes, and a certified header at or below
 //     the snapshot's height with the attestations that certify it.
-//   - the CONTENT is every ledger record of the database at that applied index — keys under b/ h/ i/ m/ s/ t/ w/
+//   - the CONTENT is every ledger record of the database at that applied index — keys under b/ d/ h/ i/ m/ s/ t/ w/
 //     and x/applied, in key order — as a stream of records `u32le key length ‖ key ‖ u32le value length ‖ value`.
 //     It is read from a LevelDB snapshot (consistent at the index however the live database moves on) and
 //     fetched by the receiver in chunks over the peer channel `snapshot`, never held whole in memory.

@@ -65,9 +65,11 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, lev
   return store;
 }
 
-Result<std::optional<std::string>> Store::get(std::string_view k) const {
+Result<std::optional<std::string>> Store::get(std::string_view k, const leveldb::Snapshot* snap) const {
   std::string value;
-  leveldb::Status s = db_->Get(leveldb::ReadOptions(), leveldb::Slice(k.data(), k.size()), &value);
+  leveldb::ReadOptions ro;
+  ro.snapshot = snap;
+  leveldb::Status s = db_->Get(ro, leveldb::Slice(k.data(), k.size()), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return from_leveldb(s);
   return std::optional<std::string>(std::move(value));
@@ -91,8 +93,11 @@ std::optional<Error> Store::write_failure() const {
 }
 
 Status Store::scan(std::string_view prefix, std::string_view start, std::size_t limit,
-                   const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+                   const std::function<bool(std::string_view, std::string_view)>& fn,
+                   const leveldb::Snapshot* snap) const {
+  leveldb::ReadOptions ro;
+  ro.snapshot = snap;
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
   std::string from = start.empty() ? std::string(prefix) : std::string(start);
   std::size_t n = 0;
   for (it->Seek(from); it->Valid() && n < limit; it->Next(), ++n) {
@@ -114,7 +119,7 @@ std::uint64_t Store::approximate_size() const {
 std::optional<crypto::Digest> StoreMerkleNodes::get(std::uint32_t level, std::uint64_t index) const {
   auto it = staged_.find({level, index});
   if (it != staged_.end()) return it->second;
-  auto v = store_.get(key::merkle(level, index));
+  auto v = store_.get(key::merkle(level, index), snap_);
   if (!v || !v->has_value() || (*v)->size() != crypto::kDigestSize) return std::nullopt;
   crypto::Digest d{};
   std::copy((*v)->begin(), (*v)->end(), d.begin());

@@ -11,6 +11,8 @@
 //   h/{doc}/{height:be64}{index:be32}   per-document history → tx id, in ledger order
 //   i/{field}/{value}/{doc}   listing indexes: field = kind | holder | status
 //   m/{level:be32}{index:be64}          Merkle log nodes (complete subtrees; crypto::MerkleNodeStore)
+//   d/…                       the document state tree (node/ledger/state_store.h): d/n/ nodes, d/i/ leaf indexes,
+//                             d/u/ and d/h/ the values blocks overwrote, kept for proofs at recent heights
 //   a/{height:be64}/{node}    attestations received for a block header
 //   x/applied                 {"raft_index","height","header_hash","log_size","time"} — the last applied block
 //   x/genesis                 the genesis hash this database belongs to
@@ -68,6 +70,16 @@ inline std::string listing(std::string_view field, std::string_view value, std::
   return "i/" + std::string(field) + "/" + std::string(value) + "/" + std::string(doc);
 }
 inline std::string merkle(std::uint32_t level, std::uint64_t index) { return "m/" + be32(level) + be64(index); }
+// The document state tree (node/ledger/state_store.h).
+inline std::string state_node(std::uint32_t level, std::uint64_t index) { return "d/n/" + be32(level) + be64(index); }
+inline std::string state_index(std::string_view doc) { return "d/i/" + std::string(doc); }
+inline std::string state_undo_prefix(std::uint32_t level, std::uint64_t index) {
+  return "d/u/" + be32(level) + be64(index);
+}
+inline std::string state_undo(std::uint32_t level, std::uint64_t index, std::uint64_t height) {
+  return state_undo_prefix(level, index) + be64(height);
+}
+inline std::string state_undo_list(std::uint64_t height) { return "d/h/" + be64(height); }
 inline std::string attestation_prefix(std::uint64_t h) { return "a/" + be64(h) + "/"; }
 inline std::string attestation(std::uint64_t h, std::string_view node) {
   return attestation_prefix(h) + std::string(node);
@@ -90,17 +102,19 @@ class Store {
   // snapshot) go through it, and their failures do not stop the database's writes.
   leveldb::Env* env() const { return env_; }
 
-  // nullopt when absent; "io_error"/"corruption" when LevelDB fails.
-  Result<std::optional<std::string>> get(std::string_view k) const;
+  // nullopt when absent; "io_error"/"corruption" when LevelDB fails. Reads the live database, or the LevelDB
+  // snapshot `snap` (from db()->GetSnapshot(), see StoreSnapshot) when given.
+  Result<std::optional<std::string>> get(std::string_view k, const leveldb::Snapshot* snap = nullptr) const;
   // Writes `batch` atomically (fsync'ed before returning when `sync`). Errors: "io_error" or "corruption" with
   // LevelDB's message. Once any write to the database failed, returns that first failure without writing.
   Status write(leveldb::WriteBatch& batch, bool sync);
   // The first write failure since open (from any writer, see above); nullopt while there was none. Any thread.
   std::optional<Error> write_failure() const;
   // Calls fn(key, value) for keys starting with `prefix` from `start` (inclusive; empty = the prefix itself), in
-  // key order, until fn returns false or `limit` keys were visited.
+  // key order, until fn returns false or `limit` keys were visited. `snap` as for get().
   Status scan(std::string_view prefix, std::string_view start, std::size_t limit,
-              const std::function<bool(std::string_view, std::string_view)>& fn) const;
+              const std::function<bool(std::string_view, std::string_view)>& fn,
+              const leveldb::Snapshot* snap = nullptr) const;
   // Approximate bytes on disk (for /metrics).
   std::uint64_t approximate_size() const;
 
@@ -111,6 +125,21 @@ class Store {
   std::unique_ptr<StickyWriteEnv> sticky_;              // likewise: the database's Env
   std::unique_ptr<leveldb::DB> db_;
   leveldb::Env* env_ = leveldb::Env::Default();
+};
+
+// A LevelDB snapshot of the store, released when this goes: reads through it see the database as it was when it
+// was taken, however blocks are applied meanwhile. Must not outlive the store.
+class StoreSnapshot {
+ public:
+  explicit StoreSnapshot(const Store& store) : db_(store.db()), snap_(db_->GetSnapshot()) {}
+  ~StoreSnapshot() { db_->ReleaseSnapshot(snap_); }
+  StoreSnapshot(const StoreSnapshot&) = delete;
+  StoreSnapshot& operator=(const StoreSnapshot&) = delete;
+  const leveldb::Snapshot* get() const { return snap_; }
+
+ private:
+  leveldb::DB* db_;
+  const leveldb::Snapshot* snap_;
 };
 
 // The committed ledger state as the contracts see it (the s/ prefix).
@@ -127,7 +156,7 @@ class StoreStateView final : public contracts::StateView {
 // being applied; commit the batch, then discard the staging.
 class StoreMerkleNodes final : public crypto::MerkleNodeStore {
  public:
-  explicit StoreMerkleNodes(const Store& store) : store_(store) {}
+  explicit StoreMerkleNodes(const Store& store, const leveldb::Snapshot* snap = nullptr) : store_(store), snap_(snap) {}
   std::optional<crypto::Digest> get(std::uint32_t level, std::uint64_t index) const override;
   void put(std::uint32_t level, std::uint64_t index, const crypto::Digest& hash) override;
   void stage_into(leveldb::WriteBatch& batch) const;  // adds every staged node
@@ -135,6 +164,7 @@ class StoreMerkleNodes final : public crypto::MerkleNodeStore {
 
  private:
   const Store& store_;
+  const leveldb::Snapshot* snap_;
   std::map<std::pair<std::uint32_t, std::uint64_t>, crypto::Digest> staged_;
 };
 

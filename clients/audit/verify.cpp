@@ -23,6 +23,7 @@
 #include "crypto/merkle.h"
 #include "node/ledger/bundle.h"
 #include "node/ledger/format.h"
+#include "node/ledger/state_tree.h"
 
 namespace onebill::audit {
 namespace {
@@ -182,6 +183,7 @@ class Verifier {
   std::map<std::string, std::string> voters() const;
   void read_states();
   bool check_documents();
+  bool check_states();
   bool certify_chain();
 
   // Ahead, on any thread.
@@ -363,6 +365,9 @@ bool Verifier::load() {
   documents_.erase(std::unique(documents_.begin(), documents_.end()), documents_.end());
   if (!document(bundle_.document)) {
     return fail("format", "bundle", "the document asked for is not among the bundle's documents", bundle_.document);
+  }
+  for (const auto& [doc, proof] : bundle_.state_proofs) {
+    if (!document(doc)) return fail("format", "bundle", "a state proof names a document that is not one of the bundle's", "", doc);
   }
   tracked_.resize(documents_.size());
   snapshot_ = std::make_shared<const contracts::Membership>(*members_);
@@ -787,6 +792,49 @@ void Verifier::read_states() {
   });
 }
 
+// Each document's state as the replay of the bundle's entries leaves it is its state at the (certified) head: its
+// leaf in the document state tree (node/ledger/state_tree.h) is in the head's state_root. A node that left out the
+// newest entries on a document — a pledge's release, a second pledge — gives a bundle whose replay stops at an
+// older state, and that state's leaf is not in the head's tree. A document the entries never create has no proof.
+bool Verifier::check_states() {
+  const auto& head = head_->b->header;
+  const crypto::Digest root = crypto::digest_from_hex(head.state_root).value();
+  const std::string tree = "state_root " + head.state_root + " of height " + std::to_string(head.height) + " (" +
+                           std::to_string(head.state_size) + " documents)";
+  for (std::size_t i = 0; i < documents_.size(); ++i) {
+    const std::string& doc = documents_[i];
+    const std::string where = "document " + doc;
+    const auto it = bundle_.state_proofs.find(doc);
+    if (!created_[i]) {
+      if (it == bundle_.state_proofs.end()) continue;
+      return fail("state", where,
+                  "the bundle proves a state of " + doc + " at the head, but its entries never create it: an entry "
+                  "that created it is missing",
+                  "no state", "a state proof at leaf " + std::to_string(it->second.index));
+    }
+    if (it == bundle_.state_proofs.end()) {
+      return fail("state", where, "the bundle does not prove the state of " + doc + " at the head", "a state proof",
+                  "none");
+    }
+    const ledger::StateProof& p = it->second;
+    if (p.size != head.state_size) {
+      return fail("state", where, "the state proof of " + doc + " is for a tree of another size than the head's",
+                  std::to_string(head.state_size) + " documents", std::to_string(p.size) + " documents");
+    }
+    const crypto::Digest leaf = ledger::state_leaf(alg_, doc, tracked_[i].hash);
+    if (!crypto::verify_inclusion(alg_, leaf, p.index, p.size, p.path, root)) {
+      return fail("state", where,
+                  "the state of " + doc + " that the bundle's entries leave is not its state at the head: a later "
+                  "entry on it is missing from the bundle, or the proof is wrong",
+                  "a state in " + tree,
+                  "state of hash " + crypto::hex(tracked_[i].hash) + " at leaf " + std::to_string(p.index) +
+                      ", not in that tree");
+    }
+    ++report_.counts.state_proofs;
+  }
+  return true;
+}
+
 // Each header is certified by its own quorum, or by a later certified header whose prev links down to it.
 bool Verifier::certify_chain() {
   const Block* above = nullptr;
@@ -820,7 +868,7 @@ Report Verifier::run() {
   if (mode_ == Mode::strict && !check_entry_order()) return report_;
   if (!check_entries()) return report_;
   read_states();
-  if (!certify_chain() || !check_documents()) return report_;
+  if (!certify_chain() || !check_documents() || !check_states()) return report_;
   for (std::size_t i = 0; i < documents_.size(); ++i) report_.documents.emplace(documents_[i], std::move(states_[i]));
   report_.ok = true;
   return std::move(report_);
@@ -846,7 +894,8 @@ json Report::to_json() const {
               {"attestations", counts.attestations},
               {"certified", counts.certified},
               {"linked", counts.linked},
-              {"membership", counts.membership}}}};
+              {"membership", counts.membership},
+              {"state_proofs", counts.state_proofs}}}};
   if (failure) {
     j["failure"] = {{"check", failure->check},       {"where", failure->where}, {"message", failure->message},
                     {"expected", failure->expected}, {"found", failure->found}};

@@ -37,13 +37,14 @@ struct Counts {
   std::size_t certified = 0;         // headers certified by a quorum on their own
   std::size_t linked = 0;            // headers certified through the prev-hash chain of a later certified one
   std::size_t membership = 0;        // headers whose membership_hash matched the replayed membership
+  std::size_t state_proofs = 0;      // documents whose replayed state is proved to be their state at the head
 };
 
 // The first thing that did not hold.
 struct Failure {
   std::string check;     // json (not JSON text) | format | genesis | order | result_proof | log_proof | signature | nonce |
-                         // replay | history | membership | certificate | head
-  std::string where;     // "entry <id> (height h, index i)", "block <h>", or "bundle"
+                         // replay | history | membership | certificate | head | state
+  std::string where;     // "entry <id> (height h, index i)", "block <h>", "document <id>" or "bundle"
   std::string expected;  // may be empty
   std::string found;     // may be empty
   std::string message;   // one sentence for people

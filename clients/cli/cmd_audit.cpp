@@ -62,6 +62,7 @@ void print_report(std::ostream& out, const audit::Report& r) {
   t.row({"attestations", std::to_string(c.attestations), "valid signatures of voting nodes over headers"});
   t.row({"certified", std::to_string(c.certified) + " + " + std::to_string(c.linked) + " linked",
          "every header certified by a quorum, or chained to one"});
+  t.row({"state proofs", std::to_string(c.state_proofs), "each document's replayed state is its state at the head"});
   t.print(out, "  ");
 }
 

@@ -134,6 +134,17 @@ Result<BundleEntry> entry_from_json(const json& j, const std::string& where, cry
   return e;
 }
 
+Result<StateProof> state_proof_from_json(const json& j, const std::string& where) {
+  if (Status s = closed(j, where, {"index", "size", "path"}); !s) return s.error();
+  auto index = int64(j, "index", where);
+  if (!index) return index.error();
+  auto size = int64(j, "size", where);
+  if (!size) return size.error();
+  auto path = digests(j["path"], where + ".path");
+  if (!path) return path.error();
+  return StateProof{static_cast<std::uint64_t>(*index), static_cast<std::uint64_t>(*size), std::move(*path)};
+}
+
 json reads_json(const BundleEntry& e) {
   json j = reads_to_json(e.reads);
   for (const auto& [k, h] : e.elided) j[k] = {{"hash", crypto::hex(h)}};
@@ -173,6 +184,10 @@ json Bundle::to_json() const {
     }
     jentries.push_back(std::move(j));
   }
+  json proofs = json::object();
+  for (const auto& [doc, p] : state_proofs) {
+    proofs[doc] = {{"index", p.index}, {"size", p.size}, {"path", digests_to_json(p.path)}};
+  }
   return {{"format", kBundleFormat},
           {"network", network},
           {"genesis_hash", genesis_hash},
@@ -180,17 +195,19 @@ json Bundle::to_json() const {
           {"documents", documents},
           {"head", {{"height", head_height}, {"header_hash", head_hash}}},
           {"blocks", std::move(jblocks)},
-          {"entries", std::move(jentries)}};
+          {"entries", std::move(jentries)},
+          {"state_proofs", std::move(proofs)}};
 }
 
 Result<Bundle> Bundle::from_json(const json& j, crypto::HashAlg alg) {
+  // The version first: a bundle of another version is named as such, not by the fields it lacks.
+  if (j.is_object() && j.contains("format") && j["format"] != kBundleFormat) {
+    return bad("bundle.format", "expected \"" + std::string(kBundleFormat) + "\" (this verifier reads that version)");
+  }
   if (Status s = closed(j, "bundle", {"format", "network", "genesis_hash", "document", "documents", "head", "blocks",
-                                      "entries"});
+                                      "entries", "state_proofs"});
       !s) {
     return s.error();
-  }
-  if (j["format"] != kBundleFormat) {
-    return bad("bundle.format", "expected \"" + std::string(kBundleFormat) + "\" (this verifier reads that version)");
   }
   Bundle b;
   for (auto [field, out] : {std::pair{"network", &b.network}, std::pair{"genesis_hash", &b.genesis_hash},
@@ -217,6 +234,12 @@ Result<Bundle> Bundle::from_json(const json& j, crypto::HashAlg alg) {
     auto blk = block_from_json(j["blocks"][i], "bundle.blocks[" + std::to_string(i) + "]");
     if (!blk) return blk.error();
     b.blocks.push_back(std::move(*blk));
+  }
+  if (!j["state_proofs"].is_object()) return bad("bundle.state_proofs", "expected an object: document -> proof");
+  for (const auto& [doc, p] : j["state_proofs"].items()) {
+    auto proof = state_proof_from_json(p, "bundle.state_proofs[\"" + doc.substr(0, 80) + "\"]");
+    if (!proof) return proof.error();
+    b.state_proofs.emplace(doc, std::move(*proof));
   }
   if (!j["entries"].is_array()) return bad("bundle.entries", "expected an array");
   for (std::size_t i = 0; i < j["entries"].size(); ++i) {

@@ -6,7 +6,9 @@
 //     bill or receipt), and every entry that changed the membership, each with its outcome, the reads it made and
 //     the proofs that its block committed to it (tx_root, result_root) and, when accepted, that the log holds it;
 //   - the block headers those entries are in, each certified by a quorum of voting nodes' attestations or linked
-//     by `prev` hashes to a later header that is.
+//     by `prev` hashes to a later header that is;
+//   - for each document, the proof of its state at the head (the head header's state_root), so that no entry on it
+//     after the bundle's last one can be left out unseen.
 // The node builds it (node/bundle.cpp); clients/audit verifies it. This file is only the format: no node code.
 #pragma once
 
@@ -26,7 +28,7 @@
 
 namespace onebill::ledger {
 
-inline constexpr std::string_view kBundleFormat = "onebill-bundle/1";
+inline constexpr std::string_view kBundleFormat = "onebill-bundle/2";
 
 struct BundleBlock {
   BlockHeader header;
@@ -55,6 +57,15 @@ struct BundleEntry {
   EntryResult result(crypto::HashAlg alg, const contracts::ReadSet& all_reads) const;
 };
 
+// The proof of a document's state at the bundle's head: an RFC 6962 inclusion proof of the document's leaf
+// (state_tree.h: its id and the hash of its stored bytes) at `index` in the head's document state tree of `size`
+// leaves, against the head header's state_root.
+struct StateProof {
+  std::uint64_t index = 0;
+  std::uint64_t size = 0;
+  std::vector<crypto::Digest> path;
+};
+
 struct Bundle {
   std::string network;
   std::string genesis_hash;
@@ -64,6 +75,9 @@ struct Bundle {
   std::string head_hash;
   std::vector<BundleBlock> blocks;      // by height, unique; includes the head
   std::vector<BundleEntry> entries;     // in ledger order (height, index), unique
+  // Per document of `documents` that exists at the head: the proof of its state there. A document the head's state
+  // does not hold (its entries were all refused) has none.
+  std::map<std::string, StateProof> state_proofs;
 
   nlohmann::json to_json() const;
   // Strict: unknown or missing fields, wrong types and malformed envelopes are errors ("bad_bundle", naming the

@@ -96,20 +96,22 @@ json BlockHeader::to_json() const {
           {"log_size", log_size},
           {"log_root", log_root},
           {"membership_hash", membership_hash},
-          {"writes_hash", writes_hash}};
+          {"writes_hash", writes_hash},
+          {"state_size", state_size},
+          {"state_root", state_root}};
 }
 
 Result<BlockHeader> BlockHeader::from_json(const json& j) {
   if (!j.is_object()) return bad_block("header: expected an object");
-  for (const char* k : {"height", "time", "log_size"}) {
+  for (const char* k : {"height", "time", "log_size", "state_size"}) {
     if (!j.contains(k) || !j[k].is_number_integer() || j[k].get<std::int64_t>() < 0) {
       return bad_block(std::string("header.") + k + ": expected a non-negative integer");
     }
   }
-  for (const char* k : {"prev", "tx_root", "result_root", "log_root", "membership_hash", "writes_hash"}) {
+  for (const char* k : {"prev", "tx_root", "result_root", "log_root", "membership_hash", "writes_hash", "state_root"}) {
     if (!j.contains(k) || !is_hex_digest(j[k])) return bad_block(std::string("header.") + k + ": expected a digest");
   }
-  if (j.size() != 9) return bad_block("header: unexpected fields");
+  if (j.size() != 11) return bad_block("header: unexpected fields");
   BlockHeader h;
   h.height = j["height"].get<std::int64_t>();
   h.prev = j["prev"].get<std::string>();
@@ -120,6 +122,8 @@ Result<BlockHeader> BlockHeader::from_json(const json& j) {
   h.log_root = j["log_root"].get<std::string>();
   h.membership_hash = j["membership_hash"].get<std::string>();
   h.writes_hash = j["writes_hash"].get<std::string>();
+  h.state_size = j["state_size"].get<std::uint64_t>();
+  h.state_root = j["state_root"].get<std::string>();
   return h;
 }
 

@@ -66,7 +66,8 @@ Result<contracts::ReadSet> reads_from_json(const nlohmann::json& j);
 
 // The block header (ARCHITECTURE.md "Blocks, results, the log and certificates"), plus `writes_hash`, the hash of
 // the state changes the block made (contracts::digest_writes), so two nodes whose state diverged disagree on the
-// header even when their outcomes agree.
+// header even when their outcomes agree, and the root of the document state tree after the block (state_size,
+// state_root), which an audit bundle proves its documents' states against.
 struct BlockHeader {
   std::int64_t height = 0;
   std::string prev;
@@ -77,6 +78,8 @@ struct BlockHeader {
   std::string log_root;
   std::string membership_hash;  // membership in force at the end of the block
   std::string writes_hash;
+  std::uint64_t state_size = 0;  // documents in the document state tree after this block (node/ledger/state_tree.h)
+  std::string state_root;        // its RFC 6962 root
 
   nlohmann::json to_json() const;
   static Result<BlockHeader> from_json(const nlohmann::json& j);

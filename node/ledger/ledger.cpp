@@ -4,6 +4,7 @@
 
 #include "crypto/canonical_json.h"
 #include "node/ledger/listing.h"
+#include "node/ledger/state_store.h"
 
 namespace onebill::node {
 namespace {
@@ -17,13 +18,14 @@ Error corrupt(const std::string& what) { return make_error("corrupt_state", what
 }  // namespace
 
 json AppliedPoint::to_json() const {
-  return {{"raft_index", raft_index}, {"height", height}, {"header_hash", header_hash},
-          {"log_size", log_size},     {"time", time}};
+  return {{"raft_index", raft_index}, {"height", height},         {"header_hash", header_hash},
+          {"log_size", log_size},     {"state_size", state_size}, {"time", time}};
 }
 
 Result<AppliedPoint> AppliedPoint::from_json(const json& j) {
   if (!j.is_object() || !j.contains("raft_index") || !j.contains("height") || !j.contains("header_hash") ||
-      !j.contains("log_size") || !j.contains("time")) {
+      !j.contains("log_size") || !j.contains("state_size") || !j.contains("time")) {
+    // (A database written before the document state tree has no state_size: it cannot be read, rebuild the node.)
     return corrupt("x/applied is malformed");
   }
   AppliedPoint p;
@@ -31,6 +33,7 @@ Result<AppliedPoint> AppliedPoint::from_json(const json& j) {
   p.height = j["height"].get<std::int64_t>();
   p.header_hash = j["header_hash"].get<std::string>();
   p.log_size = j["log_size"].get<std::uint64_t>();
+  p.state_size = j["state_size"].get<std::uint64_t>();
   p.time = j["time"].get<std::int64_t>();
   return p;
 }
@@ -252,6 +255,11 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
   }
   nodes.stage_into(batch);
   next.log_size = log.size();
+  // The document state tree: each document the block changed, each tree node once.
+  StateTreeUpdate state_tree(store_, alg_, prev.state_size, next.height);
+  if (Status s = state_tree.apply(result->writes); !s) return s.error();
+  if (Status s = state_tree.stage_into(batch); !s) return s.error();
+  next.state_size = state_tree.size();
   auto log_root = log.root();
   if (!log_root) return log_root.error();
   auto mhash = membership.hash();
@@ -268,6 +276,8 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
   h.log_root = crypto::hex(*log_root);
   h.membership_hash = crypto::hex(*mhash);
   h.writes_hash = crypto::hex(contracts::digest_writes(alg_, result->writes));
+  h.state_size = next.state_size;
+  h.state_root = crypto::hex(state_tree.root());
   next.header_hash = h.hash_hex(alg_);
   json record = {{"header", h.to_json()},          {"hash", next.header_hash}, {"results", std::move(result_json)},
                  {"raft_index", raft_index},         {"proposer", proposal->proposer}};

@@ -8,8 +8,9 @@
 //   4. verify every signature again — in parallel across cores, skipping entries this node verified on
 //      admission (the verification cache) — since a leader may lie;
 //   5. run the contracts (contracts::apply_block) over the committed state;
-//   6. write state, tx index, document history, listing indexes, the Merkle log, the block record and the
-//      applied pointer in ONE LevelDB write batch;
+//   6. write state, tx index, document history, listing indexes, the Merkle log, the document state tree (with
+//      its undo records, node/ledger/state_store.h), the block record and the applied pointer in ONE LevelDB
+//      write batch;
 //   7. compute the header and sign it (the attestation the node sends its peers).
 // A crash between blocks loses nothing: the Raft log keeps the committed block until it is applied again.
 //
@@ -43,6 +44,7 @@ struct AppliedPoint {
   std::int64_t height = 0;
   std::string header_hash;  // genesis hash before the first block
   std::uint64_t log_size = 0;
+  std::uint64_t state_size = 0;  // documents in the document state tree (node/ledger/state_store.h)
   std::int64_t time = 0;
   nlohmann::json to_json() const;
   static Result<AppliedPoint> from_json(const nlohmann::json& j);

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include "crypto/merkle.h"
 #include "node/ledger/bundle.h"
 #include "node/ledger/format.h"
+#include "node/ledger/state_tree.h"
 #include "tests/support/bundle_builder.h"
 #include "tests/support/single_node.h"
 #include "tests/support/testnet.h"
@@ -146,7 +148,7 @@ audit::Failure must_fail(const json& tampered, const std::string& check) {
 
 TEST_CASE("audit: the bundle of a pledged receipt verifies offline from genesis alone", "[audit]") {
   const json& b = story().bundle;
-  CHECK(b["format"] == "onebill-bundle/1");
+  CHECK(b["format"] == "onebill-bundle/2");
   CHECK(b["documents"] == json{"P-1", "PL-A", "WR-TJ-1"});  // the proposal that revoked a key, with its history
   auto r = story().verify(b);
   INFO(r.to_json().dump(2));
@@ -205,13 +207,14 @@ TEST_CASE("audit: tampering with entries is caught by the right check", "[audit]
     }
     b["entries"] = kept;
     b["documents"] = json{"PL-A", "WR-TJ-1"};
+    b["state_proofs"].erase("P-1");
     must_fail(b, "membership");
   }
   SECTION("a linked pledge left out of the bundle's documents") {
     json b = st.bundle;
     b["documents"] = json{"P-1", "WR-TJ-1"};
-    // Its entries still change it: the first one that does names it. (Leaving out its entries too is the known
-    // limit of docs/audit.md: nothing proves what followed a document's last entry in the bundle.)
+    b["state_proofs"].erase("PL-A");
+    // Its entries still change it: the first one that does names it.
     auto f = must_fail(b, "history");
     CHECK(f.message.find("PL-A") != std::string::npos);
   }
@@ -332,6 +335,108 @@ TEST_CASE("audit: heads and proofs that do not hold are caught", "[audit]") {
   }
 }
 
+TEST_CASE("audit: what happened to a document after its last entry in the bundle is proved (state proofs)",
+          "[audit][state]") {
+  Story& st = story();
+  SECTION("the bundle proves every document's state at the head") {
+    const json& b = st.bundle;
+    const json& head = b["blocks"].back()["header"];
+    CHECK(head["state_size"].get<std::uint64_t>() >= 3);  // WR-TJ-1, PL-A, P-1 (and whatever else the node holds)
+    for (const char* doc : {"P-1", "PL-A", "WR-TJ-1"}) {
+      INFO(doc);
+      REQUIRE(b["state_proofs"].contains(doc));
+      CHECK(b["state_proofs"][doc]["size"] == head["state_size"]);
+    }
+    CHECK(b["state_proofs"].size() == 3);
+    auto r = st.verify(b);
+    REQUIRE(r.ok);
+    CHECK(r.counts.state_proofs == 3);
+  }
+  SECTION("the pledge's release left out: the bundle shows it still pledged, and fails") {
+    json b = st.bundle;
+    // The newest entry on PL-A (and on WR-TJ-1, which it unlocks): without it, the replay leaves the pledge active.
+    b["entries"].erase(st.find(b, "pledge.release", "PL-A"));
+    auto f = must_fail(b, "state");
+    CHECK(f.where == "document PL-A");
+    CHECK(f.message.find("PL-A") != std::string::npos);
+    CHECK(f.message.find("later entry on it is missing") != std::string::npos);
+    CHECK(f.expected.find(b["blocks"].back()["header"]["state_root"].get<std::string>()) != std::string::npos);
+    CHECK(f.found.find("state of hash") != std::string::npos);
+  }
+  SECTION("the newest two entries on the pledge left out, with their blocks") {
+    json b = st.bundle;
+    // The bank's acceptance and the release: the replay leaves the pledge approved but never accepted, and the
+    // receipt unlocked as if it had never been pledged. Nothing later reads either document, so only the state
+    // proof shows it.
+    std::set<std::int64_t> dropped;
+    for (const char* type : {"pledge.release", "pledge.accept"}) {
+      const std::size_t i = st.find(b, type, "PL-A", std::string(type) == "pledge.accept" ? 1 : 0);
+      dropped.insert(b["entries"][i]["height"].get<std::int64_t>());
+      b["entries"].erase(i);
+    }
+    const std::int64_t head = b["head"]["height"].get<std::int64_t>();
+    json blocks = json::array();
+    for (const auto& blk : b["blocks"]) {
+      const auto h = blk["header"]["height"].get<std::int64_t>();
+      if (h == head || dropped.count(h) == 0) blocks.push_back(blk);
+    }
+    b["blocks"] = blocks;
+    auto f = must_fail(b, "state");
+    CHECK(f.where == "document PL-A");
+  }
+  SECTION("a changed proof path") {
+    json b = st.bundle;
+    json& path = b["state_proofs"]["WR-TJ-1"]["path"];
+    REQUIRE(path.size() > 0);
+    std::string d = path[0].get<std::string>();
+    d[0] = d[0] == '0' ? '1' : '0';
+    path[0] = d;
+    auto f = must_fail(b, "state");
+    CHECK(f.where == "document WR-TJ-1");
+  }
+  SECTION("a wrong index") {
+    json b = st.bundle;
+    json& p = b["state_proofs"]["PL-A"];
+    p["index"] = p["index"].get<std::uint64_t>() ^ 1;
+    auto f = must_fail(b, "state");
+    CHECK(f.where == "document PL-A");
+  }
+  SECTION("another document's proof") {
+    json b = st.bundle;
+    b["state_proofs"]["PL-A"] = b["state_proofs"]["WR-TJ-1"];
+    must_fail(b, "state");
+  }
+  SECTION("a proof for another size") {
+    json b = st.bundle;
+    json& p = b["state_proofs"]["WR-TJ-1"];
+    p["size"] = p["size"].get<std::uint64_t>() + 1;
+    auto f = must_fail(b, "state");
+    CHECK(f.message.find("another size") != std::string::npos);
+    // And a path of another size's tree claimed at the head's size: the path does not reach the root.
+    json c = st.bundle;
+    c["state_proofs"]["WR-TJ-1"]["path"].push_back(c["blocks"].back()["header"]["state_root"]);
+    must_fail(c, "state");
+  }
+  SECTION("a proof left out") {
+    json b = st.bundle;
+    b["state_proofs"].erase("WR-TJ-1");
+    auto f = must_fail(b, "state");
+    CHECK(f.message.find("does not prove") != std::string::npos);
+  }
+  SECTION("a proof of a document that is not one of the bundle's") {
+    json b = st.bundle;
+    b["state_proofs"]["PL-B"] = b["state_proofs"]["PL-A"];
+    must_fail(b, "format");
+  }
+  SECTION("a bundle of the previous format") {
+    json b = st.bundle;
+    b["format"] = "onebill-bundle/1";
+    b.erase("state_proofs");
+    auto f = must_fail(b, "format");
+    CHECK(f.message.find("onebill-bundle/2") != std::string::npos);
+  }
+}
+
 TEST_CASE("audit: the node refuses bundles it must not give", "[audit]") {
   Story& st = story();
   unsigned status = 0;
@@ -446,7 +551,15 @@ TEST_CASE("audit: the result leaf and header of docs/formats/block.md", "[audit]
   h.log_root = h.tx_root;
   h.membership_hash = "5e0d3c1a9f8b7e6d5c4b3a29180f7e6d5c4b3a2918f0e7d6c5b4a39281706f5e";
   h.writes_hash = "a4c1e9f07b3d2856e1f4a7c0d3b6e9f2a5c8e1b4d7f0a3c6e9b2d5f8a1c4e7b0";
-  CHECK(h.hash_hex(crypto::HashAlg::sha256) == "7ed8889eecca9eb1ec74d9efcf79c212ca71c1ed2b64164a74372044480e9854");
+  // The document state tree of block.md §3: one document, OB-1, whose stored bytes hash to `value` (illustrative,
+  // as writes_hash is). Its leaf is the tree's root.
+  const auto value = crypto::digest_from_hex("3e7c1d0a9b8f6e5d4c3b2a1908f7e6d5c4b3a29180f7e6d5c4b3a2918f0e7d6c").value();
+  CHECK(ledger::state_leaf_text("OB-1", value) ==
+        R"({"doc":"OB-1","value":"3e7c1d0a9b8f6e5d4c3b2a1908f7e6d5c4b3a29180f7e6d5c4b3a2918f0e7d6c"})");
+  h.state_size = 1;
+  h.state_root = crypto::hex(ledger::state_leaf(crypto::HashAlg::sha256, "OB-1", value));
+  CHECK(h.state_root == "d320051618f5bc436d06c5639e138022ec015cd959e030a37dae41fe2d133337");
+  CHECK(h.hash_hex(crypto::HashAlg::sha256) == "655cd8401d5efdec794ddd1007dcb75faa0637bd8cb96510b854151cecb8262c");
   // The same result at another position is another leaf.
   ledger::EntryResult moved = r;
   moved.index = 1;

@@ -1,10 +1,12 @@
 #include "tests/support/bundle_builder.h"
 
+#include <map>
 #include <set>
 
 #include "contracts/apply.h"
 #include "contracts/membership.h"
 #include "crypto/merkle.h"
+#include "node/ledger/state_tree.h"
 
 namespace onebill::testing {
 
@@ -21,6 +23,14 @@ Result<ledger::Bundle> certify_as_bundle(std::string_view genesis_text, std::spa
   contracts::MemoryState state;
   crypto::MemoryMerkleStore log_nodes;
   crypto::MerkleLog log(alg, log_nodes);
+  // The document state tree (node/ledger/state_tree.h), as a node's Ledger keeps it.
+  crypto::MemoryMerkleStore state_nodes;
+  std::map<std::string, std::uint64_t, std::less<>> state_index;
+  std::uint64_t state_size = 0;
+  const ledger::StateIndexLookup index_of = [&](std::string_view doc) -> Result<std::optional<std::uint64_t>> {
+    auto it = state_index.find(doc);
+    return it == state_index.end() ? std::nullopt : std::optional<std::uint64_t>(it->second);
+  };
   ledger::Bundle bundle;
   bundle.network = members->network();
   bundle.genesis_hash = *ghash;
@@ -68,6 +78,17 @@ Result<ledger::Bundle> certify_as_bundle(std::string_view genesis_text, std::spa
     h.log_root = crypto::hex(*log_root);
     h.membership_hash = crypto::hex(*mhash);
     h.writes_hash = crypto::hex(contracts::digest_writes(alg, result->writes));
+    auto changes = ledger::state_tree_changes(alg, result->writes, state_size, index_of);
+    if (!changes) return changes.error();
+    if (Status st = crypto::update_leaves(alg, state_nodes, state_size, changes->size, changes->leaves); !st) {
+      return st.error();
+    }
+    state_size = changes->size;
+    for (const auto& [doc, index] : changes->added) state_index.emplace(doc, index);
+    auto state_root = crypto::MerkleLog(alg, state_nodes, state_size).root();
+    if (!state_root) return state_root.error();
+    h.state_size = state_size;
+    h.state_root = crypto::hex(*state_root);
     prev = h.hash_hex(alg);
     auto att = ledger::attest(node_key, node_id, members->network(), height, prev);
     if (!att) return att.error();
@@ -94,6 +115,14 @@ Result<ledger::Bundle> certify_as_bundle(std::string_view genesis_text, std::spa
   bundle.head_hash = prev;
   bundle.document = entries.front().tx.doc;
   bundle.documents.assign(documents.begin(), documents.end());
+  const crypto::MerkleLog state_tree(alg, state_nodes, state_size);
+  for (const auto& doc : bundle.documents) {
+    auto it = state_index.find(doc);
+    if (it == state_index.end()) continue;  // never created: no state to prove
+    auto path = state_tree.inclusion_proof(it->second, state_size);
+    if (!path) return path.error();
+    bundle.state_proofs.emplace(doc, ledger::StateProof{it->second, state_size, std::move(*path)});
+  }
   return bundle;
 }
 

@@ -1,7 +1,7 @@
 // Builds a certified audit bundle from a list of signed entries without a node: the entries are applied block by
 // block with the contracts (as a node's Ledger does), each block gets its header (result_root, the transparency
-// log, membership hash, writes hash) and one attestation by `node_key`, and every entry goes into the bundle with
-// its reads and proofs. For benchmarks (tests/bench/verify_bench) and fuzz seeds (tests/fuzz), where a bundle of
+// log, membership hash, writes hash, the document state tree) and one attestation by `node_key`, and every entry
+// goes into the bundle with its reads and proofs, every document with the proof of its state at the head. For benchmarks (tests/bench/verify_bench) and fuzz seeds (tests/fuzz), where a bundle of
 // any size is needed fast. The node's own builder (node/bundle.cpp) is what the audit tests exercise.
 #pragma once
 

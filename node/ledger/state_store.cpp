@@ -1,0 +1,147 @@
+#include "node/ledger/state_store.h"
+
+#include <memory>
+
+namespace onebill::node {
+namespace {
+
+std::optional<crypto::Digest> as_digest(std::string_view v) {
+  if (v.size() != crypto::kDigestSize) return std::nullopt;
+  crypto::Digest d{};
+  std::copy(v.begin(), v.end(), d.begin());
+  return d;
+}
+
+leveldb::Slice slice(const crypto::Digest& d) { return {reinterpret_cast<const char*>(d.data()), d.size()}; }
+
+std::uint32_t read_be32(std::string_view s) {
+  std::uint32_t v = 0;
+  for (std::size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<std::uint8_t>(s[i]);
+  return v;
+}
+
+Error corrupt(const std::string& what) { return make_error("corrupt_state", what); }
+
+}  // namespace
+
+// ---- StateTreeUpdate ----
+
+std::optional<crypto::Digest> StateTreeUpdate::Nodes::get(std::uint32_t level, std::uint64_t index) const {
+  if (auto it = staged_.find({level, index}); it != staged_.end()) return it->second;
+  if (auto it = read_.find({level, index}); it != read_.end()) return it->second;
+  auto v = store_.get(key::state_node(level, index));
+  if (!v) {
+    if (!error_) error_ = v.error();
+    return std::nullopt;
+  }
+  if (!v->has_value()) return std::nullopt;
+  auto d = as_digest(**v);
+  if (d) read_.emplace(std::pair{level, index}, *d);
+  return d;
+}
+
+void StateTreeUpdate::Nodes::put(std::uint32_t level, std::uint64_t index, const crypto::Digest& hash) {
+  // A node that existed before the block (a complete subtree of the tree it started from) gets an undo record of
+  // the value it had; a node the block completes had none.
+  const bool existed = level < 64 && index < (size_before_ >> level);
+  if (existed && before_.count({level, index}) == 0 && staged_.count({level, index}) == 0) {
+    if (auto old = get(level, index)) {
+      before_.emplace(std::pair{level, index}, *old);
+    } else if (!error_) {
+      error_ = corrupt("state tree node (" + std::to_string(level) + ", " + std::to_string(index) + ") is missing");
+    }
+  }
+  staged_[{level, index}] = hash;
+}
+
+Status StateTreeUpdate::apply(const contracts::WriteSet& writes) {
+  const Store& store = nodes_.store_;
+  auto changes = ledger::state_tree_changes(alg_, writes, size_, [&](std::string_view doc) -> Result<std::optional<std::uint64_t>> {
+    auto v = store.get(key::state_index(doc));
+    if (!v) return v.error();
+    if (!v->has_value()) return std::optional<std::uint64_t>();
+    if ((*v)->size() != 8) return corrupt("the state tree index of " + std::string(doc) + " is malformed");
+    return std::optional<std::uint64_t>(key::read_be64(**v));
+  });
+  if (!changes) return changes.error();
+  if (Status s = crypto::update_leaves(alg_, nodes_, size_, changes->size, changes->leaves); !s) {
+    return nodes_.error_ ? *nodes_.error_ : s.error();
+  }
+  if (nodes_.error_) return *nodes_.error_;
+  size_ = changes->size;
+  added_ = std::move(changes->added);
+  auto root = crypto::MerkleLog(alg_, nodes_, size_).root();
+  if (!root) return nodes_.error_ ? *nodes_.error_ : root.error();
+  root_ = *root;
+  return {};
+}
+
+Status StateTreeUpdate::stage_into(leveldb::WriteBatch& batch) const {
+  for (const auto& [pos, d] : nodes_.staged_) batch.Put(key::state_node(pos.first, pos.second), slice(d));
+  for (const auto& [doc, index] : added_) batch.Put(key::state_index(doc), key::be64(index));
+  const auto h = static_cast<std::uint64_t>(height_);
+  if (!nodes_.before_.empty()) {
+    std::string list;
+    list.reserve(nodes_.before_.size() * 12);
+    for (const auto& [pos, d] : nodes_.before_) {
+      batch.Put(key::state_undo(pos.first, pos.second, h), slice(d));
+      list.append(key::be32(pos.first)).append(key::be64(pos.second));
+    }
+    batch.Put(key::state_undo_list(h), list);
+  }
+  // Undo records older than kStateUndoBlocks are no longer needed: nothing is proved that far back.
+  if (height_ > kStateUndoBlocks) {
+    const auto old = static_cast<std::uint64_t>(height_ - kStateUndoBlocks);
+    auto list = nodes_.store_.get(key::state_undo_list(old));
+    if (!list) return list.error();
+    if (list->has_value()) {
+      const std::string& l = **list;
+      if (l.size() % 12 != 0) return corrupt("the state tree's undo list at height " + std::to_string(old) + " is malformed");
+      for (std::size_t i = 0; i < l.size(); i += 12) {
+        std::string_view item = std::string_view(l).substr(i, 12);
+        batch.Delete(key::state_undo(read_be32(item), key::read_be64(item.substr(4)), old));
+      }
+      batch.Delete(key::state_undo_list(old));
+    }
+  }
+  return {};
+}
+
+// ---- StateTreeAt ----
+
+std::optional<crypto::Digest> StateTreeAt::get(std::uint32_t level, std::uint64_t index) const {
+  // The oldest undo record above the height holds the value the node had then; without one it has not changed since.
+  const std::string prefix = key::state_undo_prefix(level, index);
+  leveldb::ReadOptions ro;
+  ro.snapshot = snap_;
+  std::unique_ptr<leveldb::Iterator> it(store_.db()->NewIterator(ro));
+  const std::string from = prefix + key::be64(static_cast<std::uint64_t>(height_) + 1);
+  it->Seek(from);
+  if (it->Valid() && it->key().starts_with(prefix)) return as_digest({it->value().data(), it->value().size()});
+  if (!it->status().ok()) return std::nullopt;
+  auto v = store_.get(key::state_node(level, index), snap_);
+  if (!v || !v->has_value()) return std::nullopt;
+  return as_digest(**v);
+}
+
+Result<std::optional<ledger::StateProof>> state_proof_at(const Store& store, const leveldb::Snapshot* snap,
+                                                         crypto::HashAlg alg, std::string_view doc,
+                                                         std::int64_t height, std::uint64_t size, std::int64_t applied) {
+  if (height < applied - kStateUndoBlocks) {
+    return make_error("state_unavailable", "the state at height " + std::to_string(height) + " is more than " +
+                                               std::to_string(kStateUndoBlocks) + " blocks below the applied height " +
+                                               std::to_string(applied) + ": it can no longer be proved");
+  }
+  auto v = store.get(key::state_index(doc), snap);
+  if (!v) return v.error();
+  if (!v->has_value()) return std::optional<ledger::StateProof>();
+  if ((*v)->size() != 8) return corrupt("the state tree index of " + std::string(doc) + " is malformed");
+  const std::uint64_t index = key::read_be64(**v);
+  if (index >= size) return std::optional<ledger::StateProof>();  // created after that height
+  StateTreeAt nodes(store, snap, height);
+  auto path = crypto::MerkleLog(alg, nodes, size).inclusion_proof(index, size);
+  if (!path) return path.error();
+  return std::optional<ledger::StateProof>(ledger::StateProof{index, size, std::move(*path)});
+}
+
+}  // namespace onebill::node

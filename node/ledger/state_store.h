@@ -1,0 +1,107 @@
+// The document state tree (node/ledger/state_tree.h: what it is, its leaves) in the node's LevelDB, and what it
+// takes to prove a document's state at a recent height (docs/storage.md §1):
+//   d/n/{level:be32}{index:be64}               32 bytes: the root of a complete subtree, as the log's m/ nodes
+//   d/i/{doc id}                               be64: the document's leaf index
+//   d/u/{level:be32}{index:be64}{height:be64}  32 bytes: the node's value before the block at `height` changed it
+//   d/h/{height:be64}                          the nodes that block changed that existed before it, each
+//                                              be32 level ‖ be64 index (what to prune, kStateUndoBlocks later)
+// The tree's size is x/applied's state_size (and every header's).
+//
+// A block writes, in its one batch: the tree nodes it changed, each once; the leaf indexes of the documents it
+// creates; an undo record of every node it overwrote; and the pruning of the undo records of the block
+// kStateUndoBlocks below it. So the tree as it was at any height h >= applied - kStateUndoBlocks can be read: a
+// node's value at h is its oldest undo record above h, else its current value. That is what lets a node prove a
+// document's state at its certified head, which lags the applied height by a block or two.
+//
+// Thread-safety: a StateTreeUpdate belongs to the applying thread; StateTreeAt reads a LevelDB snapshot and may be
+// used on any thread (one per reader).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <leveldb/db.h>
+#include <leveldb/write_batch.h>
+
+#include "contracts/state.h"
+#include "crypto/merkle.h"
+#include "node/ledger/bundle.h"
+#include "node/ledger/state_tree.h"
+#include "node/store.h"
+
+namespace onebill::node {
+
+// How many blocks back the tree can still be read (and a state proved).
+inline constexpr std::int64_t kStateUndoBlocks = 1024;
+
+// One block's update of the tree, staged for its write batch. Reads the live store (the state before the block).
+class StateTreeUpdate {
+ public:
+  // `size`: leaves before the block; `height`: the block's.
+  StateTreeUpdate(const Store& store, crypto::HashAlg alg, std::uint64_t size, std::int64_t height)
+      : alg_(alg), height_(height), size_(size), nodes_(store, size) {}
+
+  // The block's changes: `writes` are its merged writes (contracts::apply_block). Once per block. Errors: the
+  // store's, or "corrupt_state"/"corruption" when the stored tree is not whole.
+  Status apply(const contracts::WriteSet& writes);
+  std::uint64_t size() const { return size_; }  // after apply()
+  const crypto::Digest& root() const { return root_; }
+
+  // Adds the changed nodes, new indexes, undo records and the pruning of the undo records kStateUndoBlocks below
+  // to `batch` (reads that height's d/h/ list).
+  Status stage_into(leveldb::WriteBatch& batch) const;
+
+ private:
+  // Tree nodes as the block leaves them: staged ones first, then the store's. Remembers the value each node it
+  // overwrites had before the block.
+  class Nodes final : public crypto::MerkleNodeStore {
+   public:
+    Nodes(const Store& store, std::uint64_t size_before) : store_(store), size_before_(size_before) {}
+    std::optional<crypto::Digest> get(std::uint32_t level, std::uint64_t index) const override;
+    void put(std::uint32_t level, std::uint64_t index, const crypto::Digest& hash) override;
+    const Store& store_;
+    std::uint64_t size_before_;
+    std::map<std::pair<std::uint32_t, std::uint64_t>, crypto::Digest> staged_;
+    std::map<std::pair<std::uint32_t, std::uint64_t>, crypto::Digest> before_;  // undo records
+    mutable std::map<std::pair<std::uint32_t, std::uint64_t>, crypto::Digest> read_;  // read from the store
+    mutable std::optional<Error> error_;  // the first store failure (get() can only say "missing")
+  };
+
+  crypto::HashAlg alg_;
+  std::int64_t height_;
+  std::uint64_t size_;
+  crypto::Digest root_{};
+  Nodes nodes_;
+  std::vector<std::pair<std::string, std::uint64_t>> added_;
+};
+
+// The tree as it was after the block at `height`, read through a LevelDB snapshot in which that block is applied
+// and within kStateUndoBlocks of the snapshot's applied height. Read-only (put does nothing). A store failure reads
+// as a missing node, which MerkleLog reports as "corruption".
+class StateTreeAt final : public crypto::MerkleNodeStore {
+ public:
+  StateTreeAt(const Store& store, const leveldb::Snapshot* snap, std::int64_t height)
+      : store_(store), snap_(snap), height_(height) {}
+  std::optional<crypto::Digest> get(std::uint32_t level, std::uint64_t index) const override;
+  void put(std::uint32_t, std::uint64_t, const crypto::Digest&) override {}
+
+ private:
+  const Store& store_;
+  const leveldb::Snapshot* snap_;
+  std::int64_t height_;
+};
+
+// The proof of `doc`'s state after the block at `height`, whose header gives the tree's `size`, read through
+// `snap`, whose applied height is `applied`. nullopt when the document had no leaf then (not created yet).
+// Errors: "state_unavailable" when height < applied - kStateUndoBlocks (the values it would need are pruned);
+// the store's; "corruption".
+Result<std::optional<ledger::StateProof>> state_proof_at(const Store& store, const leveldb::Snapshot* snap,
+                                                         crypto::HashAlg alg, std::string_view doc,
+                                                         std::int64_t height, std::uint64_t size, std::int64_t applied);
+
+}  // namespace onebill::node
