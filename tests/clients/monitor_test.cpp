@@ -31,7 +31,7 @@ std::vector<crypto::Digest> leaves(const std::string& tag, std::size_t n) {
 FakeNode::Handler log_node(std::vector<crypto::Digest> log, std::int64_t time = 0, bool lie_size = false) {
   onebill::ledger::BlockHeader h;
   h.height = static_cast<std::int64_t>(log.size()) + 1;
-  h.prev = h.tx_root = h.result_root = h.membership_hash = h.writes_hash = std::string(64, '0');
+  h.prev = h.tx_root = h.result_root = h.membership_hash = h.writes_hash = h.state_root = std::string(64, '0');
   h.time = time;
   h.log_size = log.size();
   h.log_root = crypto::hex(crypto::merkle_root(kAlg, log));

@@ -1,0 +1,204 @@
+// The document state tree in LevelDB (node/ledger/state_store.h): after every block of random document writes, the
+// root equals a reference computed from all the documents' leaves, every proof verifies; and the tree read at an
+// earlier height through the undo records gives the root and the proofs computed at that height, until the
+// records are pruned kStateUndoBlocks later.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "crypto/merkle.h"
+#include "node/ledger/state_store.h"
+#include "node/ledger/state_tree.h"
+#include "node/store.h"
+
+using namespace onebill;
+using node::key::be64;
+
+namespace {
+
+constexpr auto kAlg = crypto::HashAlg::sha256;
+
+struct TempStore {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("onebill-state-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  std::unique_ptr<node::Store> store;
+  TempStore() {
+    std::filesystem::remove_all(dir);
+    auto s = node::Store::open(dir);
+    REQUIRE(s.ok());
+    store = std::move(*s);
+  }
+  ~TempStore() {
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+  static inline int counter = 0;
+};
+
+// The reference: the documents in creation order with their current values.
+struct Reference {
+  std::vector<std::string> order;               // documents by leaf index
+  std::map<std::string, std::string> values;    // document -> stored bytes
+  std::vector<crypto::Digest> leaves() const {
+    std::vector<crypto::Digest> out;
+    for (const auto& d : order) out.push_back(ledger::state_leaf_of(kAlg, d, values.at(d)));
+    return out;
+  }
+};
+
+std::size_t count_prefix(const node::Store& store, std::string_view prefix) {
+  std::size_t n = 0;
+  REQUIRE(store.scan(prefix, "", SIZE_MAX, [&](std::string_view, std::string_view) { return ++n, true; }).ok());
+  return n;
+}
+
+// Applies one block of writes: the tree's update in the block's batch, as Ledger::apply does.
+crypto::Digest apply_block(node::Store& store, const contracts::WriteSet& writes, std::uint64_t& size, std::int64_t height) {
+  node::StateTreeUpdate update(store, kAlg, size, height);
+  REQUIRE(update.apply(writes).ok());
+  leveldb::WriteBatch batch;
+  REQUIRE(update.stage_into(batch).ok());
+  REQUIRE(store.write(batch, false).ok());
+  size = update.size();
+  return update.root();
+}
+
+}  // namespace
+
+TEST_CASE("state tree: the root after every block is the reference root of all documents, proofs verify",
+          "[node][state]") {
+  TempStore t;
+  std::mt19937 rng(41);
+  Reference ref;
+  std::uint64_t size = 0;
+  int version = 0;
+  for (std::int64_t height = 1; height <= 120; ++height) {
+    contracts::WriteSet writes;
+    // New documents (ids not in key order of creation, so the key-order rule inside a block shows), changed
+    // ones, and keys that are not documents (which the tree ignores).
+    const int created = static_cast<int>(rng() % 5);
+    std::vector<std::string> fresh;
+    for (int k = 0; k < created; ++k) {
+      std::string id = "D-" + std::to_string(rng() % 100000) + "-" + std::to_string(height);
+      if (ref.values.count(id) != 0) continue;
+      writes["doc/" + id] = "{\"v\":" + std::to_string(++version) + "}";
+      fresh.push_back(id);
+    }
+    std::sort(fresh.begin(), fresh.end());
+    const int changed = ref.order.empty() ? 0 : static_cast<int>(rng() % 6);
+    for (int k = 0; k < changed; ++k) {
+      const std::string& id = ref.order[rng() % ref.order.size()];
+      writes["doc/" + id] = "{\"v\":" + std::to_string(++version) + "}";
+    }
+    writes["nonce/crct/k1"] = "{}";
+    writes["idx/pledge/X"] = std::nullopt;
+    for (const auto& id : fresh) ref.order.push_back(id);
+    for (const auto& [k, v] : writes) {
+      if (k.starts_with("doc/")) ref.values[k.substr(4)] = *v;
+    }
+    const crypto::Digest root = apply_block(*t.store, writes, size, height);
+    INFO("height " << height << ", " << size << " documents");
+    REQUIRE(size == ref.order.size());
+    const auto leaves = ref.leaves();
+    REQUIRE(root == crypto::merkle_root(kAlg, leaves));
+    if (size == 0) continue;
+    node::StoreSnapshot snap(*t.store);
+    for (int q = 0; q < 3; ++q) {
+      const std::uint64_t i = rng() % size;
+      auto p = node::state_proof_at(*t.store, snap.get(), kAlg, ref.order[i], height, size, height);
+      REQUIRE(p.ok());
+      REQUIRE(p->has_value());
+      CHECK((*p)->index == i);
+      CHECK((*p)->size == size);
+      CHECK(crypto::verify_inclusion(kAlg, leaves[i], i, size, (*p)->path, root));
+      CHECK((*p)->path == crypto::inclusion_proof(kAlg, leaves, i).value());
+    }
+    auto none = node::state_proof_at(*t.store, snap.get(), kAlg, "NEVER-WRITTEN", height, size, height);
+    REQUIRE(none.ok());
+    CHECK_FALSE(none->has_value());
+  }
+  // Exactly the complete subtrees, one index per document.
+  CHECK(count_prefix(*t.store, "d/n/") == 2 * size - static_cast<std::uint64_t>(std::popcount(size)));
+  CHECK(count_prefix(*t.store, "d/i/") == size);
+}
+
+TEST_CASE("state tree: proofs at an earlier height, through the undo records, are the proofs computed then",
+          "[node][state]") {
+  TempStore t;
+  std::mt19937 rng(42);
+  Reference ref;
+  std::uint64_t size = 0;
+  int version = 0;
+  // The reference at every height: the leaves, the root and the documents' order then.
+  std::map<std::int64_t, std::vector<crypto::Digest>> leaves_at;
+  std::map<std::int64_t, std::vector<std::string>> order_at;
+  std::map<std::int64_t, crypto::Digest> root_at;
+  const std::int64_t blocks = node::kStateUndoBlocks + 60;
+  for (std::int64_t height = 1; height <= blocks; ++height) {
+    contracts::WriteSet writes;
+    if (ref.order.size() < 40 || rng() % 8 == 0) {
+      const std::string id = "D-" + std::to_string(height);
+      writes["doc/" + id] = "{\"v\":" + std::to_string(++version) + "}";
+      ref.order.push_back(id);
+    }
+    for (int k = static_cast<int>(rng() % 4); k > 0 && !ref.order.empty(); --k) {
+      writes["doc/" + ref.order[rng() % ref.order.size()]] = "{\"v\":" + std::to_string(++version) + "}";
+    }
+    for (const auto& [k, v] : writes) ref.values[k.substr(4)] = *v;
+    root_at[height] = apply_block(*t.store, writes, size, height);
+    leaves_at[height] = ref.leaves();
+    order_at[height] = ref.order;
+    REQUIRE(root_at[height] == crypto::merkle_root(kAlg, leaves_at[height]));
+
+    // Heights the certified head may be at: one or two below, and any within the retention.
+    if (height % 97 != 0 && height != blocks && height > 3) continue;
+    node::StoreSnapshot snap(*t.store);
+    for (std::int64_t past : {height, height - 1, height - 2, height - 1 - static_cast<std::int64_t>(rng() % 200),
+                              std::max<std::int64_t>(1, height - node::kStateUndoBlocks)}) {
+      if (past < 1) continue;
+      INFO("applied " << height << ", proving at " << past);
+      const auto& leaves = leaves_at.at(past);
+      const std::uint64_t n = leaves.size();
+      node::StateTreeAt nodes(*t.store, snap.get(), past);
+      CHECK(crypto::MerkleLog(kAlg, nodes, n).root().value() == root_at.at(past));
+      for (int q = 0; q < 4; ++q) {
+        const std::uint64_t i = rng() % n;
+        auto p = node::state_proof_at(*t.store, snap.get(), kAlg, order_at.at(past)[i], past, n, height);
+        REQUIRE(p.ok());
+        REQUIRE(p->has_value());
+        CHECK((*p)->path == crypto::inclusion_proof(kAlg, leaves, i).value());
+        CHECK(crypto::verify_inclusion(kAlg, leaves[i], i, n, (*p)->path, root_at.at(past)));
+      }
+      // A document created after that height has no state there.
+      if (ref.order.size() > n) {
+        auto later = node::state_proof_at(*t.store, snap.get(), kAlg, ref.order.back(), past, n, height);
+        REQUIRE(later.ok());
+        CHECK_FALSE(later->has_value());
+      }
+    }
+  }
+  // Beyond the retention: refused, and the undo records of those heights are gone.
+  node::StoreSnapshot snap(*t.store);
+  auto old = node::state_proof_at(*t.store, snap.get(), kAlg, "D-1", blocks - node::kStateUndoBlocks - 1, 40, blocks);
+  REQUIRE_FALSE(old.ok());
+  CHECK(old.error().code == "state_unavailable");
+  std::int64_t lowest = blocks;
+  REQUIRE(t.store->scan("d/h/", "", SIZE_MAX, [&](std::string_view k, std::string_view) {
+    lowest = std::min(lowest, static_cast<std::int64_t>(node::key::read_be64(k.substr(4))));
+    return true;
+  }).ok());
+  CHECK(lowest > blocks - node::kStateUndoBlocks);
+  std::size_t listed = 0;
+  REQUIRE(t.store->scan("d/h/", "", SIZE_MAX, [&](std::string_view, std::string_view v) {
+    listed += v.size() / 12;
+    return true;
+  }).ok());
+  CHECK(count_prefix(*t.store, "d/u/") == listed);
+}
