@@ -393,6 +393,7 @@ Result<std::unique_ptr<SnapshotReceiver>> SnapshotReceiver::create(leveldb::Env*
   leveldb::Status s = env->NewWritableFile(r->path_, &r->file_);
   if (!s.ok()) return make_error("io_error", "cannot create " + r->path_ + ": " + s.ToString());
   for (const auto& n : root_nodes(r->manifest_.point.log_size)) r->merkle_[n] = std::nullopt;
+  r->state_.emplace(trust.alg, r->manifest_.point.state_size);
   return r;
 }
 
@@ -419,6 +420,7 @@ Status SnapshotReceiver::take(std::string_view k, std::string_view v) {
   leveldb::Status s = file_->Append(leveldb::Slice(record));
   if (!s.ok()) return make_error("io_error", "cannot write " + path_ + ": " + s.ToString());
   last_key_ = std::string(k);
+  if (Status st = state_->take(k, v); !st) return st;
   if (k == "x/applied") {
     applied_ = std::string(v);
   } else if (k.starts_with("b/") && k.size() == 10) {
@@ -464,9 +466,11 @@ Status SnapshotReceiver::finish() {
   if (!mhash) return bad("the snapshot's membership cannot be hashed");
 
   if (m.point.height == 0) {
-    if (m.point.header_hash != trust_.genesis_hash || m.point.log_size != 0 || !blocks_.empty()) {
+    if (m.point.header_hash != trust_.genesis_hash || m.point.log_size != 0 || m.point.state_size != 0 ||
+        !blocks_.empty()) {
       return bad("a snapshot before the first block must be the genesis state");
     }
+    if (Status st = state_->finish(crypto::empty_root(trust_.alg)); !st) return st;
   } else {
     // The chain of headers from the certified one up to the applied one.
     std::string prev_hash;
@@ -490,6 +494,7 @@ Status SnapshotReceiver::finish() {
     }
     if (chain.back().hash != m.point.header_hash) return bad("the last block's hash differs from x/applied");
     if (top->log_size != m.point.log_size) return bad("the last block's log size differs from x/applied");
+    if (top->state_size != m.point.state_size) return bad("the last block's state size differs from x/applied");
     if (top->membership_hash != crypto::hex(*mhash)) {
       return bad("the membership rebuilt from the snapshot does not hash to the last block's membership_hash");
     }
@@ -513,6 +518,10 @@ Status SnapshotReceiver::finish() {
     if (!root || crypto::hex(*root) != top->log_root) {
       return bad("the snapshot's Merkle log does not have the last block's log_root");
     }
+    // The documents: each is its leaf in the state tree, whose root is the last block's state_root.
+    auto state_root = crypto::digest_from_hex(top->state_root);
+    if (!state_root) return bad("the last block's state_root is malformed");
+    if (Status st = state_->finish(*state_root); !st) return st;
   }
   leveldb::Status s = file_->Sync();
   if (s.ok()) s = file_->Close();

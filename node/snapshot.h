@@ -33,6 +33,7 @@
 #include "crypto/hash.h"
 #include "node/ledger/format.h"
 #include "node/ledger/ledger.h"
+#include "node/ledger/state_store.h"
 #include "node/store.h"
 
 namespace onebill::node {
@@ -133,7 +134,9 @@ class SnapshotReceiver {
   // chain of block headers from the certified one to the applied one; the certified header's attestations (a
   // quorum of the snapshot's own voters, each signature valid); the membership rebuilt from genesis and the
   // snapshot's governance records hashes to the header's membership_hash; the Merkle log's root at log_size is
-  // the header's log_root. The staging file is synced. Error "bad_snapshot" says what did not hold.
+  // the header's log_root; every document's state is its leaf in the snapshot's document state tree, whose root
+  // is the header's state_root (StateSnapshotCheck). The staging file is synced. Error "bad_snapshot" says what
+  // did not hold.
   Status finish();
 
  private:
@@ -154,6 +157,7 @@ class SnapshotReceiver {
   std::map<std::int64_t, std::string> blocks_;  // height → b/ record, for certified..top
   std::vector<std::string> gov_changes_;        // s/gov/change/… values in key order
   std::map<std::pair<std::uint32_t, std::uint64_t>, std::optional<crypto::Digest>> merkle_;  // the nodes root(log_size) reads
+  std::optional<StateSnapshotCheck> state_;  // the documents against the state tree (40 bytes per document)
 };
 
 // Installs a verified snapshot into the store, crash-safely:

@@ -144,4 +144,71 @@ Result<std::optional<ledger::StateProof>> state_proof_at(const Store& store, con
   return std::optional<ledger::StateProof>(ledger::StateProof{index, size, std::move(*path)});
 }
 
+// ---- StateSnapshotCheck ----
+
+namespace {
+void hash_record(crypto::Hasher& h, std::string_view key, std::string_view value) {
+  std::string lens = key::be32(static_cast<std::uint32_t>(key.size())) + key::be32(static_cast<std::uint32_t>(value.size()));
+  h.update(lens).update(key).update(value);
+}
+void hash_id(crypto::Hasher& h, std::string_view id) {
+  h.update(key::be32(static_cast<std::uint32_t>(id.size()))).update(id);
+}
+}  // namespace
+
+Status StateSnapshotCheck::take(std::string_view k, std::string_view v) {
+  const auto bad = [](const std::string& what) { return make_error("bad_snapshot", what); };
+  const std::string doc_prefix = key::state(contracts::keys::kDocument);
+  if (k.starts_with("d/i/")) {
+    if (v.size() != 8) return bad("a state tree index in the snapshot is malformed");
+    index_.push_back(key::read_be64(v));
+    hash_id(index_ids_, k.substr(4));
+  } else if (k.starts_with("d/n/")) {
+    if (k.size() != 16 || v.size() != crypto::kDigestSize) return bad("a state tree node in the snapshot is malformed");
+    hash_record(nodes_, k, v);
+    ++node_count_;
+  } else if (k.starts_with(doc_prefix)) {
+    const std::string_view doc = k.substr(doc_prefix.size());
+    hash_id(doc_ids_, doc);
+    if (docs_ >= index_.size()) return bad("the snapshot holds a document the state tree has no index for: " + std::string(doc));
+    const std::uint64_t i = index_[docs_++];
+    if (leaves_.empty()) {
+      leaves_.resize(size_);
+      filled_.assign(size_, 0);
+    }
+    if (i >= size_ || filled_[i] != 0) return bad("the state tree index of " + std::string(doc) + " is out of place");
+    filled_[i] = 1;
+    leaves_[i] = ledger::state_leaf_of(alg_, doc, v);
+  }
+  return {};
+}
+
+Status StateSnapshotCheck::finish(const crypto::Digest& root) {
+  const auto bad = [](const std::string& what) { return make_error("bad_snapshot", what); };
+  // Every index belongs to exactly one document, and the documents are the ones indexed (same ids, same order).
+  if (docs_ != size_ || index_.size() != size_ || index_ids_.finish() != doc_ids_.finish()) {
+    return bad("the snapshot's documents and its state tree's indexes differ (" + std::to_string(docs_) + " documents, " +
+               std::to_string(index_.size()) + " indexes, a tree of " + std::to_string(size_) + ")");
+  }
+  const crypto::Digest computed = crypto::merkle_root(alg_, leaves_);
+  // The complete subtrees of the documents' leaves, in key order (level, then index), as the stored nodes must be.
+  crypto::Hasher expected(crypto::HashAlg::sha256);
+  std::uint64_t count = 0;
+  std::vector<crypto::Digest> level = std::move(leaves_);
+  for (std::uint32_t l = 0; !level.empty(); ++l) {
+    for (std::uint64_t i = 0; i < level.size(); ++i) {
+      hash_record(expected, key::state_node(l, i),
+                  std::string_view(reinterpret_cast<const char*>(level[i].data()), level[i].size()));
+      ++count;
+    }
+    std::vector<crypto::Digest> up(level.size() / 2);
+    for (std::size_t i = 0; i < up.size(); ++i) up[i] = crypto::node_hash(alg_, level[2 * i], level[2 * i + 1]);
+    level = std::move(up);
+  }
+  if (count != node_count_ || expected.finish() != nodes_.finish()) {
+    return bad("the snapshot's state tree nodes are not the tree of its documents");
+  }
+  return computed == root ? Status{} : bad("the snapshot's documents do not give the last block's state_root");
+}
+
 }  // namespace onebill::node

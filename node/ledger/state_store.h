@@ -104,4 +104,33 @@ Result<std::optional<ledger::StateProof>> state_proof_at(const Store& store, con
                                                          crypto::HashAlg alg, std::string_view doc,
                                                          std::int64_t height, std::uint64_t size, std::int64_t applied);
 
+// Checks, as a state snapshot's content streams past in key order (node/snapshot.h), that its documents' states
+// (s/doc/…) are the leaves of the state tree it carries, at their indexes (d/i/…), each index once, and that its
+// stored tree nodes (d/n/…) are exactly the complete subtrees of those leaves: so the tree's root, checked against
+// a certified header's state_root, commits to every document the snapshot installs. Memory: 40 bytes per
+// document. The undo records (d/u/, d/h/) are not checked: they only serve proofs at heights below the
+// snapshot's, which a verifier checks against those heights' certified roots.
+class StateSnapshotCheck {
+ public:
+  // `size`: the tree's size the snapshot's applied point names.
+  StateSnapshotCheck(crypto::HashAlg alg, std::uint64_t size) : alg_(alg), size_(size) {}
+  // Every content record, in key order. Error "bad_snapshot" (a malformed tree record).
+  Status take(std::string_view key, std::string_view value);
+  // After the last record: "bad_snapshot" unless the documents, indexes and nodes agree and the root is `root`.
+  Status finish(const crypto::Digest& root);
+
+ private:
+  crypto::HashAlg alg_;
+  std::uint64_t size_;
+  std::vector<std::uint64_t> index_;  // d/i/ values in key (= document id) order
+  crypto::Hasher index_ids_{crypto::HashAlg::sha256};  // the document ids of d/i/, in order
+  crypto::Hasher doc_ids_{crypto::HashAlg::sha256};    // the document ids of s/doc/, in order
+  std::size_t docs_ = 0;                               // s/doc/ records seen
+  std::vector<crypto::Digest> leaves_;                 // by index, from the documents' values
+  std::vector<char> filled_;
+  crypto::Hasher nodes_{crypto::HashAlg::sha256};      // every d/n/ record as streamed
+  std::uint64_t node_count_ = 0;
+  std::optional<std::string> error_;
+};
+
 }  // namespace onebill::node

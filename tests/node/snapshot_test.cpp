@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "contracts/membership.h"
 #include "node/config.h"
 #include "node/ledger/format.h"
+#include "node/ledger/state_tree.h"
 #include "node/node.h"
 #include "node/node_impl.h"
 #include "node/snapshot.h"
@@ -377,6 +379,46 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
     v[0] = static_cast<char>(v[0] ^ 1);
     reseal(node.manifest, node.records);
     refused(node, "log_root");
+  }
+  SECTION("a forged document state (storage.md §6: document states are committed by the state root)") {
+    // The bill's holder changed, the snapshot otherwise consistent: its state tree no longer matches it.
+    Built b = build(2);
+    std::string& doc = value_of(b.records, node::key::state("doc/OB-SN3"));
+    const std::size_t at = doc.find("\"holder\":\"");
+    REQUIRE(at != std::string::npos);
+    doc.insert(at + 10, "x");
+    reseal(b.manifest, b.records);
+    refused(b, "not the tree of its documents");
+    // A forger who rebuilds the state tree from the forged documents: its root is not the certified header's.
+    const auto alg = source().membership.hash_alg();
+    std::map<std::string, std::uint64_t> index;
+    std::vector<crypto::Digest> level(b.manifest.point.state_size);
+    for (const auto& [k, v] : b.records) {
+      if (k.starts_with("d/i/")) index[k.substr(4)] = node::key::read_be64(v);
+      if (k.starts_with("s/doc/")) level.at(index.at(k.substr(6))) = ledger::state_leaf_of(alg, k.substr(6), v);
+    }
+    std::map<std::string, std::string> nodes;
+    for (std::uint32_t l = 0; !level.empty(); ++l) {
+      for (std::uint64_t i = 0; i < level.size(); ++i) {
+        nodes[node::key::state_node(l, i)] = std::string(reinterpret_cast<const char*>(level[i].data()), level[i].size());
+      }
+      std::vector<crypto::Digest> up(level.size() / 2);
+      for (std::size_t i = 0; i < up.size(); ++i) up[i] = crypto::node_hash(alg, level[2 * i], level[2 * i + 1]);
+      level = std::move(up);
+    }
+    std::size_t replaced = 0;
+    for (auto& [k, v] : b.records) {
+      if (auto it = nodes.find(k); it != nodes.end()) v = it->second, ++replaced;
+    }
+    REQUIRE(replaced == nodes.size());
+    reseal(b.manifest, b.records);
+    refused(b, "state_root");
+  }
+  SECTION("state tree indexes swapped between two documents") {
+    Built b = build(2);
+    std::swap(value_of(b.records, node::key::state_index("OB-SN1")), value_of(b.records, node::key::state_index("OB-SN2")));
+    reseal(b.manifest, b.records);
+    refused(b, "not the tree of its documents");
   }
   SECTION("another network's snapshot") {
     Built b = build(2);
