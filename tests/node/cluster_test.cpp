@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <deque>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -22,6 +23,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "clients/audit/verify.h"
 #include "tests/support/testnet.h"
 
 using namespace onebill;
@@ -228,12 +230,16 @@ TEST_CASE("three onebilld processes agree on every block and document", "[cluste
   c.wait_height(height);
   for (std::int64_t h = 1; h <= height; ++h) {
     std::set<std::string> hashes;
+    std::set<std::string> state_roots;
     for (std::size_t i = 0; i < c.size(); ++i) {
       auto b = request(c.api(i), bhttp::verb::get, "/v1/blocks/" + std::to_string(h), "audit");
       REQUIRE(b.status == 200);
       hashes.insert(b.body["hash"].get<std::string>());
+      state_roots.insert(b.body["header"]["state_root"].get<std::string>());
+      if (h == height) CHECK(b.body["header"]["state_size"] == 20);  // one leaf per bill issued
     }
     CHECK(hashes.size() == 1);
+    CHECK(state_roots.size() == 1);  // the document state tree is the same on every node
   }
   std::set<std::string> docs;
   for (std::size_t i = 0; i < c.size(); ++i) {
@@ -360,6 +366,30 @@ TEST_CASE("a stopped follower and a new learner join from a state snapshot after
   // A transaction applied before the snapshot has its proof on the node that installed it.
   auto t = request(c.api(learner), bhttp::verb::get, "/v1/log/head", "audit");
   CHECK(t.status == 200);
+  // And the bundles of documents written before and after the install verify offline, state proofs included (the
+  // state tree and its undo records came with the snapshot).
+  std::ifstream g(c.net().genesis_path(), std::ios::binary);
+  const std::string genesis((std::istreambuf_iterator<char>(g)), std::istreambuf_iterator<char>());
+  for (std::size_t node : {down, learner}) {
+    for (const char* doc : {"OB-S3", "OB-S323"}) {
+      INFO("the bundle of " << doc << " from node " << node);
+      json bundle;
+      for (int k = 0; k < 50; ++k) {  // OB-S323's block is certified a moment after it is applied
+        auto b = request(c.api(node), bhttp::verb::get, std::string("/v1/documents/") + doc + "/bundle", "audit");
+        if (b.status == 200) {
+          bundle = b.body;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      REQUIRE(bundle.is_object());
+      CHECK(bundle["state_proofs"].contains(doc));
+      auto r = audit::verify_bundle(genesis, bundle);
+      INFO(r.to_json().dump());
+      CHECK(r.ok);
+      CHECK(r.counts.state_proofs == 1);
+    }
+  }
 }
 
 TEST_CASE("the certified head survives a restart", "[cluster]") {
