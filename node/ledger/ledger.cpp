@@ -4,7 +4,6 @@
 
 #include "crypto/canonical_json.h"
 #include "node/ledger/listing.h"
-#include "node/ledger/state_store.h"
 
 namespace onebill::node {
 namespace {
@@ -256,7 +255,10 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
   nodes.stage_into(batch);
   next.log_size = log.size();
   // The document state tree: each document the block changed, each tree node once.
-  StateTreeUpdate state_tree(store_, alg_, prev.state_size, next.height);
+  if (!state_cache_.loaded()) {
+    if (Status s = state_cache_.load(store_, prev.state_size); !s) return s.error();
+  }
+  StateTreeUpdate state_tree(store_, alg_, prev.state_size, next.height, &state_cache_);
   if (Status s = state_tree.apply(result->writes); !s) return s.error();
   if (Status s = state_tree.stage_into(batch); !s) return s.error();
   next.state_size = state_tree.size();
@@ -283,6 +285,7 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
                  {"raft_index", raft_index},         {"proposer", proposal->proposer}};
   batch.Put(key::block(static_cast<std::uint64_t>(next.height)), record.dump());
   if (Status s = write_block(batch, next); !s) return s.error();
+  state_tree.commit_to(state_cache_);
 
   membership_ = std::move(membership);
   out.header = std::move(h);

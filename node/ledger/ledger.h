@@ -33,6 +33,7 @@
 #include "contracts/membership.h"
 #include "crypto/keys.h"
 #include "node/ledger/format.h"
+#include "node/ledger/state_store.h"
 #include "node/store.h"
 #include "node/worker_pool.h"
 
@@ -91,6 +92,7 @@ class Ledger {
       point_ = AppliedPoint{};
       point_.header_hash = genesis_hash_;
     }
+    state_cache_.reset();
     return open();
   }
 
@@ -123,6 +125,7 @@ class Ledger {
   WorkerPool& pool_;
   VerifiedCache& cache_;
   contracts::DocumentCache documents_;  // parsed documents between blocks (apply runs on one thread)
+  StateTreeCache state_cache_;          // the document state tree's upper levels (apply thread)
   mutable std::mutex point_mu_;
   AppliedPoint point_;
   // Public keys parsed once per key id (PEM parsing costs more than a verification).

@@ -24,10 +24,60 @@ Error corrupt(const std::string& what) { return make_error("corrupt_state", what
 
 }  // namespace
 
+// ---- StateTreeCache ----
+
+Status StateTreeCache::load(const Store& store, std::uint64_t size) {
+  reset();
+  Status inner;
+  Status s = store.scan("d/n/", key::state_node(kLowestLevel, 0), SIZE_MAX, [&](std::string_view k, std::string_view v) {
+    auto d = as_digest(v);
+    const std::uint32_t level = k.size() == 16 ? read_be32(k.substr(4)) : 0;
+    const std::uint64_t index = k.size() == 16 ? key::read_be64(k.substr(8)) : 0;
+    if (!d || level < kLowestLevel || level >= 64) {
+      inner = corrupt("a state tree node is malformed");
+      return false;
+    }
+    auto& nodes = levels_.size() > level - kLowestLevel ? levels_[level - kLowestLevel] : levels_.emplace_back();
+    if (levels_.size() != level - kLowestLevel + 1 || index != nodes.size()) {
+      inner = corrupt("the state tree's nodes of level " + std::to_string(level) + " are not whole");
+      return false;
+    }
+    nodes.push_back(*d);
+    return true;
+  });
+  if (!s) return s;
+  if (!inner) return inner;
+  for (std::uint32_t level = kLowestLevel; level < 64 && (size >> level) > 0; ++level) {
+    const std::size_t have = levels_.size() > level - kLowestLevel ? levels_[level - kLowestLevel].size() : 0;
+    if (have != (size >> level)) {
+      reset();
+      return corrupt("the state tree has " + std::to_string(have) + " nodes of level " + std::to_string(level) +
+                     "; a tree of " + std::to_string(size) + " has " + std::to_string(size >> level));
+    }
+  }
+  loaded_ = true;
+  return {};
+}
+
+std::optional<crypto::Digest> StateTreeCache::get(std::uint32_t level, std::uint64_t index) const {
+  const std::size_t l = level - kLowestLevel;
+  if (level < kLowestLevel || l >= levels_.size() || index >= levels_[l].size()) return std::nullopt;
+  return levels_[l][index];
+}
+
+void StateTreeCache::set(std::uint32_t level, std::uint64_t index, const crypto::Digest& d) {
+  const std::size_t l = level - kLowestLevel;
+  if (levels_.size() <= l) levels_.resize(l + 1);
+  auto& nodes = levels_[l];
+  if (nodes.size() <= index) nodes.resize(index + 1);
+  nodes[index] = d;
+}
+
 // ---- StateTreeUpdate ----
 
 std::optional<crypto::Digest> StateTreeUpdate::Nodes::get(std::uint32_t level, std::uint64_t index) const {
   if (auto it = staged_.find({level, index}); it != staged_.end()) return it->second;
+  if (cache_ != nullptr && level >= StateTreeCache::kLowestLevel) return cache_->get(level, index);
   if (auto it = read_.find({level, index}); it != read_.end()) return it->second;
   auto v = store_.get(key::state_node(level, index));
   if (!v) {
@@ -74,6 +124,13 @@ Status StateTreeUpdate::apply(const contracts::WriteSet& writes) {
   if (!root) return nodes_.error_ ? *nodes_.error_ : root.error();
   root_ = *root;
   return {};
+}
+
+void StateTreeUpdate::commit_to(StateTreeCache& cache) const {
+  if (!cache.loaded()) return;
+  for (const auto& [pos, d] : nodes_.staged_) {
+    if (pos.first >= StateTreeCache::kLowestLevel) cache.set(pos.first, pos.second, d);
+  }
 }
 
 Status StateTreeUpdate::stage_into(leveldb::WriteBatch& batch) const {
