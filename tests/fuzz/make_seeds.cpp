@@ -146,6 +146,8 @@ ledger::BlockHeader sample_header() {
   h.log_root = std::string(64, 'c');
   h.membership_hash = std::string(64, 'd');
   h.writes_hash = std::string(64, 'e');
+  h.state_size = 3;
+  h.state_root = std::string(64, 'f');
   return h;
 }
 
@@ -309,6 +311,15 @@ void bundle_seeds() {
   json swapped = b;
   std::swap(swapped["entries"][0], swapped["entries"][1]);
   seed("bundle", "near-reordered", swapped.dump());
+  // The newest entry left out: only the state proofs against the head's state_root show it.
+  json newest = b;
+  newest["entries"].erase(newest["entries"].size() - 1);
+  seed("bundle", "near-dropped-newest-entry", newest.dump());
+  json path = b;
+  for (auto& [doc, proof] : path["state_proofs"].items()) {
+    if (!proof["path"].empty()) proof["path"][0] = std::string(64, '0');
+  }
+  seed("bundle", "near-state-proof-path", path.dump());
 }
 
 int main(int argc, char** argv) {
