@@ -25,7 +25,7 @@ constexpr const char* kTarget = "bundle";
 
 const std::set<std::string> kChecks = {"json",   "format",    "genesis",    "order",      "head",
                                        "result_proof", "log_proof", "signature", "nonce", "replay",
-                                       "history", "membership", "certificate"};
+                                       "history", "membership", "certificate", "state"};
 
 // An entry as text: its JSON, its signed bytes and its id.
 std::string dump(const onebill::ledger::BundleEntry& e) {
