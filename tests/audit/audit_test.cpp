@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -11,9 +12,13 @@
 #include "clients/audit/verify.h"
 #include "clients/cli/cli.h"
 #include "crypto/merkle.h"
+#include "node/bundle.h"
+#include "node/config.h"
 #include "node/ledger/bundle.h"
 #include "node/ledger/format.h"
 #include "node/ledger/state_tree.h"
+#include "node/snapshot.h"
+#include "node/store.h"
 #include "tests/support/bundle_builder.h"
 #include "tests/support/single_node.h"
 #include "tests/support/testnet.h"
@@ -412,7 +417,7 @@ TEST_CASE("audit: what happened to a document after its last entry in the bundle
     p["size"] = p["size"].get<std::uint64_t>() + 1;
     auto f = must_fail(b, "state");
     CHECK(f.message.find("another size") != std::string::npos);
-    // And a path of another size's tree claimed at the head's size: the path does not reach the root.
+    // And a path one digest longer than a tree of the head's size has: it does not reach the root.
     json c = st.bundle;
     c["state_proofs"]["WR-TJ-1"]["path"].push_back(c["blocks"].back()["header"]["state_root"]);
     must_fail(c, "state");
@@ -435,6 +440,68 @@ TEST_CASE("audit: what happened to a document after its last entry in the bundle
     auto f = must_fail(b, "format");
     CHECK(f.message.find("onebill-bundle/2") != std::string::npos);
   }
+}
+
+TEST_CASE("audit: a bundle whose certified head is below the applied height proves the states at that head",
+          "[audit][state]") {
+  // A certified head usually lags the applied height by a block or two; the node then reads the state tree as it
+  // was at the head through its undo records. Here the head is taken two blocks down, after which OB-L2 — the
+  // sibling of OB-L1's leaf — changed twice: OB-L1's proof at that head needs OB-L2's leaf as it was then.
+  std::optional<SingleNode> s(std::in_place, "audit-lag");
+  const std::string genesis = testing::read_text(s->net.genesis_path());
+  const auto submit = [&](const std::string& org, const std::string& type, const std::string& doc, const json& body) {
+    json a = s->call_json("POST", "/v1/transactions", s->net.envelope(org, type, doc, body), org);
+    REQUIRE(a["status"] == "accepted");
+  };
+  submit("crct", "bill.issue", "OB-L1", testing::bill(testing::container(71)));
+  submit("crct", "bill.issue", "OB-L2", testing::bill(testing::container(72)));
+  submit("shipper", "bill.endorse", "OB-L2", {{"to", "trader"}});
+  submit("trader", "bill.endorse", "OB-L2", {{"to", "buyer"}});
+  for (int i = 0; i < 100 && s->call_json("GET", "/v1/log/head").value("height", 0) < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const auto config = node::load_config(s->net.nodes()[0].config);
+  REQUIRE(config.ok());
+  s->node->stop();  // closes the database; the network's files stay until `s` goes
+  auto store = node::Store::open(config->data_dir / "db");
+  REQUIRE(store.ok());
+  auto members = contracts::Membership::from_genesis(genesis);
+  REQUIRE(members.ok());
+  const auto alg = members->hash_alg();
+  const auto ghash = ledger::genesis_hash(genesis, alg).value();
+  const auto bundle_at = [&](std::int64_t height) {
+    auto head = node::load_certified_head(**store, *members, members->network(), alg, height, 1000);
+    REQUIRE(head.ok());
+    REQUIRE(head->has_value());
+    REQUIRE((*head)->height == height);
+    node::StoreSnapshot snap(**store);
+    node::BundleSource src{**store, alg, members->network(), ghash, height, (*head)->header_hash, (*head)->attestations,
+                           1, true, snap.get()};
+    auto b = node::build_bundle(src, "OB-L1");
+    REQUIRE(b.ok());
+    return b->to_json();
+  };
+  const json at2 = bundle_at(2);
+  const json at4 = bundle_at(4);
+  s.reset();
+  for (const json* b : {&at2, &at4}) {
+    auto r = audit::verify_bundle(genesis, *b);
+    INFO(r.to_json().dump(2));
+    REQUIRE(r.ok);
+    CHECK(r.counts.state_proofs == 1);
+  }
+  CHECK(at2["documents"] == json{"OB-L1"});
+  CHECK(at2["state_proofs"]["OB-L1"]["size"] == 2);
+  CHECK(at4["state_proofs"]["OB-L1"]["size"] == 2);
+  // OB-L1 is leaf 0 of two: its proof is OB-L2's leaf, which the proof at height 2 took from the undo record of the
+  // block at height 3. The current one does not reach the root of height 2.
+  CHECK(at2["state_proofs"]["OB-L1"]["path"] != at4["state_proofs"]["OB-L1"]["path"]);
+  json mixed = at2;
+  mixed["state_proofs"] = at4["state_proofs"];
+  auto r = audit::verify_bundle(genesis, mixed);
+  REQUIRE(r.failure);
+  CHECK(r.failure->check == "state");
+  CHECK(r.failure->where == "document OB-L1");
 }
 
 TEST_CASE("audit: the node refuses bundles it must not give", "[audit]") {
