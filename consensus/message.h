@@ -20,10 +20,14 @@ enum class MessageType : std::uint8_t {
   // Candidate → voter: vote for `from` in `term`; (index, log_term) is the candidate's last entry (§5.2, §5.4.1).
   // `context` is kCampaignTransfer when the campaign follows a leadership transfer (it then ignores leases).
   kVote = 2,
-  kVoteResponse = 3,  // `reject` says whether the vote was refused
+  // `reject` says whether the vote was refused. A refusal's `reject_hint` is the node the voter backs — its leader,
+  // else the candidate it last granted; 0 if none or if the refuser is no voter — which a voter that does not know
+  // that node as a voter yet takes on the word of a voter it knows (raft_admission.cpp).
+  kVoteResponse = 3,
   // Pre-candidate → voter: "would you vote for me in `term`?" (thesis §9.6). Changes no term and no vote.
   kPreVote = 4,
-  kPreVoteResponse = 5,  // `term` is the term asked about when granted, the voter's own term when refused
+  // `term` is the term asked about when granted, the voter's own term when refused; `reject_hint` as for kVoteResponse.
+  kPreVoteResponse = 5,
   // Leader → follower: "I am still leader"; `commit` is min(follower's match, leader's commit).
   kHeartbeat = 6,
   kHeartbeatResponse = 7,

@@ -61,6 +61,8 @@ void Raft::reset(Term term) {
   if (term_ != term) {
     term_ = term;
     vote_ = kNoNode;
+    vouched_ = kNoNode;
+    backed_ = kNoNode;
   }
   lead_ = kNoNode;
   election_elapsed_ = 0;
@@ -155,6 +157,35 @@ void Raft::start_campaign(CampaignType type) {
 
 void Raft::step(const Message& m) {
   if (m.from == id_) return;
+  if (m.term < term_) {
+    // Stale (§5.1): nothing of it is taken, from anyone; only answered.
+    if (m.type == MessageType::kHeartbeat || m.type == MessageType::kAppend) {
+      // A leader from an older term, perhaps cut off by a partition: tell it our term so it steps down (Figure 2:
+      // "reply false if term < currentTerm"). Our term may never reach it through a vote request: with
+      // check-quorum or pre-vote it may ignore those, and it never takes a term from a node it does not count as a
+      // voter — which we may be without knowing it (raft_admission.cpp, campaign_past).
+      Message resp;
+      resp.type = MessageType::kAppendResponse;
+      resp.to = m.from;
+      send(std::move(resp));
+    } else if (m.type == MessageType::kPreVote || m.type == MessageType::kVote) {
+      // Tell the asker our term, so that it stops campaigning in a term that is over, and whom we back.
+      refuse_vote(m);
+    }
+    return;
+  }
+  if (!admits(m)) {
+    if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
+      // No, with our term and whom we back, and nothing changed here: the asker may be a voter that does not yet
+      // know the node we back as a voter (raft_admission.cpp).
+      refuse_vote(m);
+    } else if (role_ == Role::kLeader && m.term > term_ && is_response(m.type) && conf().is_learner(m.from)) {
+      // A learner that answers from a later term (it was a voter, or believed it still was, and campaigned
+      // alone) refuses our appends as stale until we lead in a later term.
+      campaign_past(m.term);
+    }
+    return;
+  }
   if (m.term > term_) {
     if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
       bool force = m.context == kCampaignTransfer;
@@ -162,7 +193,12 @@ void Raft::step(const Message& m) {
       // believe it is gone, so we neither raise our term nor vote. This keeps removed or partitioned nodes from
       // disrupting a working cluster. A transfer's campaign was asked for by the leader itself.
       bool in_lease = check_quorum_ && lead_ != kNoNode && election_elapsed_ < election_timeout_;
-      if (!force && in_lease) return;
+      if (!force && in_lease) {
+        // A pre-candidate is told no, and whom we back: it may be a voter that does not know our leader as a voter
+        // yet (raft_admission.cpp). Its pre-vote changed nothing here, so the answer costs nothing.
+        if (m.type == MessageType::kPreVote) refuse_vote(m);
+        return;
+      }
     }
     if (m.type == MessageType::kPreVote || (m.type == MessageType::kPreVoteResponse && !m.reject)) {
       // A pre-vote never changes terms: the asker's term is only prospective, and a granted answer carries the
@@ -178,24 +214,8 @@ void Raft::step(const Message& m) {
       // timers of the very nodes that could win (handle_vote_request resets it when it grants the vote).
       if (m.type == MessageType::kVote) election_elapsed_ = elapsed;
     }
-  } else if (m.term < term_) {
-    if ((check_quorum_ || pre_vote_) && (m.type == MessageType::kHeartbeat || m.type == MessageType::kAppend)) {
-      // A leader from an older term, perhaps cut off by a partition: tell it our term so it steps down. (With
-      // check-quorum or pre-vote our term may never have reached it through a vote request.)
-      Message resp;
-      resp.type = MessageType::kAppendResponse;
-      resp.to = m.from;
-      send(std::move(resp));
-    } else if (m.type == MessageType::kPreVote) {
-      Message resp;
-      resp.type = MessageType::kPreVoteResponse;
-      resp.to = m.from;
-      resp.term = term_;
-      resp.reject = true;
-      send(std::move(resp));
-    }
-    return;  // everything else from an older term is stale (§5.1)
   }
+  note_vouched_voter(m);
 
   if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
     handle_vote_request(m);
@@ -213,20 +233,32 @@ void Raft::handle_vote_request(const Message& m) {
   // §5.2: at most one vote per term, first come first served; a pre-vote for a future term binds nothing.
   bool can_vote = vote_ == m.from || (vote_ == kNoNode && lead_ == kNoNode) ||
                   (m.type == MessageType::kPreVote && m.term > term_);
+  // §5.4.1: only for a candidate whose log is at least as up to date as ours.
+  if (!can_vote || !log_.is_up_to_date(m.index, m.log_term)) {
+    refuse_vote(m);
+    return;
+  }
   Message resp;
   resp.type = m.type == MessageType::kVote ? MessageType::kVoteResponse : MessageType::kPreVoteResponse;
   resp.to = m.from;
-  // §5.4.1: only for a candidate whose log is at least as up to date as ours.
-  if (can_vote && log_.is_up_to_date(m.index, m.log_term)) {
-    resp.term = m.term;
-    if (m.type == MessageType::kVote) {
-      election_elapsed_ = 0;
-      vote_ = m.from;
-    }
-  } else {
-    resp.term = term_;
-    resp.reject = true;
+  resp.term = m.term;
+  if (m.type == MessageType::kVote) {
+    election_elapsed_ = 0;
+    vote_ = m.from;
   }
+  backed_ = m.from;
+  send(std::move(resp));
+}
+
+void Raft::refuse_vote(const Message& m) {
+  Message resp;
+  resp.type = m.type == MessageType::kVote ? MessageType::kVoteResponse : MessageType::kPreVoteResponse;
+  resp.to = m.from;
+  resp.term = term_;
+  resp.reject = true;
+  // Whom we back: our leader, else the candidate we last granted. Only a voter vouches: a learner or a removed node
+  // admits anyone, so whom it follows proves nothing.
+  if (promotable()) resp.reject_hint = lead_ != kNoNode ? lead_ : backed_;
   send(std::move(resp));
 }
 

@@ -2,6 +2,7 @@
 // the API and may change freely.
 //
 // Layout: raft.cpp has what every role shares (terms, votes, ticks, campaigns, role changes, invariants);
+// raft_admission.cpp decides which peers a voter lets lead it, ask for its vote or raise its term;
 // raft_follower.cpp, raft_candidate.cpp and raft_leader.cpp each have one role's step function and the handlers
 // only that role uses; raft_membership.cpp tracks the configuration as entries are appended or truncated;
 // raft_replication.cpp is the leader's sending side (appends, heartbeats, snapshot chunks).
@@ -75,12 +76,25 @@ class Raft {
   void become_leader();
   void start_campaign(CampaignType type);
   void handle_vote_request(const Message& m);
+  // Answers a vote or pre-vote request with no, our term and the node we back (reject_hint; raft_admission.cpp).
+  void refuse_vote(const Message& m);
   void tick_election();
   void reset_randomized_election_timeout();
-  bool promotable() const { return conf().is_voter(id_); }
+  // Whether we may campaign: we are a voter of the configuration in effect or of the one at our commit index.
+  // Thesis §4.2.2: a server not in its own latest configuration must still stand for election until that
+  // configuration commits (it may hold the only copy of the entries that must commit); it does not count its own
+  // vote then (the tally counts the configuration in effect).
+  bool promotable() const { return knows_voter(id_); }
   bool past_election_timeout() const { return election_elapsed_ >= randomized_election_timeout_; }
   void send(Message m);
   [[noreturn]] void fail(const std::string& what) const;
+
+  // raft_admission.cpp — who may lead us, ask for our vote or raise our term.
+  bool admits(const Message& m) const;
+  // Whether `id` is a voter of the configuration in effect or of the one at our commit index.
+  bool knows_voter(NodeId id) const;
+  // A voter we know refused our (pre-)vote in our term and named the node it backs: remember it (admits).
+  void note_vouched_voter(const Message& m);
 
   // raft_follower.cpp
   void step_follower(const Message& m);
@@ -104,6 +118,8 @@ class Raft {
   bool maybe_commit();
   void after_commit();
   void abort_leader_transfer() { lead_transferee_ = kNoNode; }
+  // A learner answered from a later `term`: campaign past it at once rather than step down (raft_admission.cpp).
+  void campaign_past(Term term);
 
   // raft_replication.cpp
   void bcast_append();
@@ -124,6 +140,8 @@ class Raft {
   void on_entries_appended(Index from, const std::vector<Entry>& entries);
   void set_configuration(const ConfState& conf);
   const ConfState& latest_configuration() const;
+  // The configuration in effect just after the entry at `index`; conf_base_ for any index up to the base.
+  const ConfState& configuration_at(Index index) const;
   Index last_conf_index() const { return conf_history_.empty() ? conf_base_index_ : conf_history_.rbegin()->first; }
 
   // Configuration (set first: log_ refers to on_fatal_).
@@ -145,6 +163,10 @@ class Raft {
   Term term_ = 0;
   NodeId vote_ = kNoNode;
   NodeId lead_ = kNoNode;
+  // Admission (raft_admission.cpp); both kNoNode when none, both reset when the term changes. vouched_: a node that
+  // a voter we know backs, which we then count as a voter. backed_: the candidate we last granted a vote or pre-vote.
+  NodeId vouched_ = kNoNode;
+  NodeId backed_ = kNoNode;
   Role role_ = Role::kFollower;
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;

@@ -1,5 +1,6 @@
 // Raft, leader role: proposals, acknowledgements, commitment (§5.3, §5.4.2), check-quorum (thesis §6.2) and
 // leadership transfer (thesis §3.10).
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -175,6 +176,18 @@ void Raft::tick_heartbeat() {
     heartbeat_elapsed_ = 0;
     bcast_heartbeat();
   }
+}
+
+void Raft::campaign_past(Term term) {
+  // A learner is never obeyed (raft_admission.cpp), but one whose term is above ours (it was a voter, or believed
+  // it still was, and campaigned alone) refuses our appends as stale until we lead in a later term. So we start
+  // one ourselves, at once, as a leadership transfer to ourselves would: our log is the most up to date, the voters
+  // re-elect us, and the learner takes our appends. Not before this term's first entry commits, so a learner that
+  // keeps doing it costs one election round trip per commit at most and never the leadership; and never to the
+  // last term there is (the next campaign could not count past it).
+  if (term_start_index_ > log_.committed() || term == std::numeric_limits<Term>::max()) return;
+  become_follower(term, kNoNode);
+  start_campaign(CampaignType::kTransfer);
 }
 
 Status Raft::transfer_leadership(NodeId to) {

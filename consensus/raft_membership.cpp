@@ -60,11 +60,15 @@ void Raft::set_configuration(const ConfState& conf) {
   if (maybe_commit()) bcast_append();  // (no-op if the commit made us step down)
 }
 
-std::optional<ConfState> Raft::conf_state_at(Index index) const {
-  if (index < conf_base_index_) return std::nullopt;
+const ConfState& Raft::configuration_at(Index index) const {
   auto it = conf_history_.upper_bound(index);
   if (it == conf_history_.begin()) return conf_base_;
   return std::prev(it)->second;
+}
+
+std::optional<ConfState> Raft::conf_state_at(Index index) const {
+  if (index < conf_base_index_) return std::nullopt;
+  return configuration_at(index);
 }
 
 }  // namespace onebill::consensus::detail

@@ -44,24 +44,41 @@ TEST_CASE("§5.1: a server that sees a larger term adopts it and becomes a follo
 }
 
 TEST_CASE("§5.1: a request with a stale term is rejected", "[paper]") {
-  SECTION("plain Raft ignores it") {
-    TestNode n(1, kThree, {1}, HardState{3, 0, 0});
-    Message stale = msg(MessageType::kAppend, 2, 1, 2);
-    stale.entries = {Entry{2, 2, EntryType::kNormal, {}}};
-    stale.index = 1;
-    stale.log_term = 1;
-    REQUIRE(n->step(stale).ok());
-    CHECK(n.flush().empty());
-    CHECK(n.status().last_index == 1);
-    CHECK(n.status().hard_state.term == 3);
+  // Figure 2: "reply false if term < currentTerm". The answer carries our term, so the stale leader or candidate
+  // steps down; nothing of the request is taken.
+  SECTION("an append, in plain Raft as with pre-vote") {
+    for (bool pre_vote : {false, true}) {
+      TestNode n(1, kThree, {1}, HardState{3, 0, 0}, pre_vote, false);
+      Message stale = msg(MessageType::kAppend, 2, 1, 2);
+      stale.entries = {Entry{2, 2, EntryType::kNormal, {}}};
+      stale.index = 1;
+      stale.log_term = 1;
+      REQUIRE(n->step(stale).ok());
+      auto out = n.flush();
+      REQUIRE(out.size() == 1);
+      CHECK(out[0].type == MessageType::kAppendResponse);
+      CHECK(out[0].term == 3);
+      CHECK(n.status().last_index == 1);
+      CHECK(n.status().hard_state.term == 3);
+    }
   }
-  SECTION("with pre-vote or check-quorum it answers with its term, so the stale leader steps down") {
+  SECTION("a heartbeat") {
     TestNode n(1, kThree, {1}, HardState{3, 0, 0}, true, false);
     REQUIRE(n->step(msg(MessageType::kHeartbeat, 2, 1, 2)).ok());
     auto out = n.flush();
     REQUIRE(out.size() == 1);
     CHECK(out[0].type == MessageType::kAppendResponse);
     CHECK(out[0].term == 3);
+  }
+  SECTION("a vote request") {
+    TestNode n(1, kThree, {1}, HardState{3, 0, 0});
+    REQUIRE(n->step(msg(MessageType::kVote, 2, 1, 2)).ok());
+    auto out = n.flush();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].type == MessageType::kVoteResponse);
+    CHECK(out[0].reject);
+    CHECK(out[0].term == 3);
+    CHECK(n.status().hard_state == HardState{3, 0, 0});
   }
 }
 
