@@ -93,6 +93,9 @@ Status bill_event(TxContext& c) {
     return reject(reason::kBadBody, "body.leg: bill has " + std::to_string(b.legs.size()) + " legs");
   }
   Leg& leg = b.legs[li];
+  if (leg.event_count >= kMaxLegEvents) {
+    return reject(reason::kBadState, "leg " + std::to_string(li) + " has " + std::to_string(kMaxLegEvents) + " events");
+  }
 
   // Who reports: the leg's carrier, or a port at one of the leg's ends.
   std::string as;
@@ -139,7 +142,7 @@ Status bill_event(TxContext& c) {
     const bool in_order = origin ? leg_rank(leg.status) < leg_rank(leg_status::kArrived) &&
                                        (event != "loaded" || prev_arrived)
                                  : leg_rank(leg.status) >= leg_rank(leg_status::kArrived);
-    const bool repeated = std::any_of(leg.events.begin(), leg.events.end(), [&](const LegEvent& e) {
+    const bool repeated = std::any_of(leg.reports.begin(), leg.reports.end(), [&](const LegReport& e) {
       return e.as == "port" && e.event == event && e.at == at;
     });
     if (!in_order || repeated) {
@@ -179,10 +182,10 @@ Status bill_event(TxContext& c) {
   }
   if (as == "carrier" && event == "arrived") {
     // What the carrier loaded (it loads once per leg: carrier_step) must all arrive.
-    const auto loaded = std::find_if(leg.events.begin(), leg.events.end(),
-                                     [](const LegEvent& e) { return e.as == "carrier" && e.event == "loaded"; });
+    const auto loaded = std::find_if(leg.reports.begin(), leg.reports.end(),
+                                     [](const LegReport& e) { return e.as == "carrier" && e.event == "loaded"; });
     const std::vector<std::string> none;
-    for (const std::string& ref : loaded == leg.events.end() ? none : loaded->equipment) {
+    for (const std::string& ref : loaded == leg.reports.end() ? none : loaded->equipment) {
       if (!std::binary_search(refs.begin(), refs.end(), ref)) {
         open_discrepancy(b, discrepancy::kEquipmentMissing,
                          ref + ": loaded on leg " + std::to_string(li) + " but missing at arrival at " + at, c, li);
@@ -191,7 +194,7 @@ Status bill_event(TxContext& c) {
   }
   if (is_port_event(event)) {
     const std::string other = as == "carrier" ? "port" : "carrier";
-    for (auto it = leg.events.rbegin(); it != leg.events.rend(); ++it) {
+    for (auto it = leg.reports.rbegin(); it != leg.reports.rend(); ++it) {
       if (it->as != other || it->event != event || it->at != at) continue;
       if (it->equipment != refs) {
         open_discrepancy(b, discrepancy::kEquipmentMismatch,
@@ -204,7 +207,10 @@ Status bill_event(TxContext& c) {
   }
 
   if (as == "carrier" && vehicle) leg.vehicle = vehicle;
-  leg.events.push_back(LegEvent{event, at, c.signer(), as, refs, gross_kg, vehicle, c.height(), c.tx_id()});
+  leg.event_count += 1;
+  c.put_json(keys::leg_event(b.meta.id, leg_index, leg.event_count),
+             to_json(LegEvent{event, at, c.signer(), as, refs, gross_kg, vehicle, c.height(), c.tx_id()}));
+  if (is_port_event(event)) leg.reports.push_back(LegReport{as, event, at, c.signer(), refs});
   if (bill_is_negotiable(b)) b.meta.status = transport_status(b);
   c.save(b);
   return {};

@@ -195,6 +195,7 @@ Status bill_amend(TxContext& c) {
         return reject(reason::kBadRoute, "legs[" + std::to_string(i) + "] has departed and cannot change");
       }
     }
+    std::vector<bool> kept(b->legs.size(), false);
     for (std::size_t i = 0; i < legs->size(); ++i) {
       Leg& leg = (*legs)[i];
       if (i < b->legs.size() && leg.mode == b->legs[i].mode && leg.carrier == b->legs[i].carrier &&
@@ -202,6 +203,15 @@ Status bill_amend(TxContext& c) {
         std::optional<std::string> vehicle = leg.vehicle ? leg.vehicle : b->legs[i].vehicle;
         leg = b->legs[i];
         leg.vehicle = std::move(vehicle);
+        kept[i] = true;
+      }
+    }
+    // A replaced leg's events go with it (they stay in the ledger's history), so the new leg at that index starts
+    // its events from 1.
+    for (std::size_t i = 0; i < b->legs.size(); ++i) {
+      if (kept[i]) continue;
+      for (std::int64_t n = 1; n <= b->legs[i].event_count; ++n) {
+        c.erase(keys::leg_event(b->meta.id, static_cast<std::int64_t>(i), n));
       }
     }
     b->legs = std::move(*legs);

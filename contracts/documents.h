@@ -104,6 +104,9 @@ struct Endorsement {
   std::string tx;
 };
 
+// One report on a leg. Stored on its own, at keys::leg_event(bill, leg, n) (n = 1, 2, ... per leg), not inside the
+// bill: a bill's stored size, and with it the cost of every later entry on it, does not grow with its events.
+// bill_view() puts them back into the document for readers.
 struct LegEvent {
   std::string event;
   std::string at;
@@ -116,6 +119,16 @@ struct LegEvent {
   std::string tx;
 };
 
+// What cross-verification needs of a leg's past port-type reports (gate_in, loaded, discharged, gate_out): each
+// party reports each of them at most once per place, so a leg holds at most a handful.
+struct LegReport {
+  std::string as;  // carrier | port
+  std::string event;
+  std::string at;
+  std::string by;
+  std::vector<std::string> equipment;  // sorted
+};
+
 struct Leg {
   std::string mode;  // sea | rail | road
   std::string carrier;
@@ -123,8 +136,12 @@ struct Leg {
   std::string to;
   std::optional<std::string> vehicle;
   std::string status = std::string(leg_status::kPlanned);
-  std::vector<LegEvent> events;
+  std::int64_t event_count = 0;     // events stored at keys::leg_event(bill, leg index, 1 .. event_count)
+  std::vector<LegReport> reports;  // in the order reported
 };
+
+// The most events one leg can hold (keys::leg_event numbers them with six digits).
+inline constexpr std::int64_t kMaxLegEvents = 999'999;
 
 struct Equipment {
   std::string ref;  // ISO 6346
@@ -259,6 +276,7 @@ struct Proposal {
 };
 
 nlohmann::json to_json(const Bill& doc);
+nlohmann::json to_json(const LegEvent& event);
 nlohmann::json to_json(const Receipt& doc);
 nlohmann::json to_json(const Pledge& doc);
 nlohmann::json to_json(const Proposal& doc);
@@ -269,5 +287,12 @@ Result<Bill> bill_from_json(const nlohmann::json& json);
 Result<Receipt> receipt_from_json(const nlohmann::json& json);
 Result<Pledge> pledge_from_json(const nlohmann::json& json);
 Result<Proposal> proposal_from_json(const nlohmann::json& json);
+
+class StateView;
+// A document as readers see it (GET /v1/documents/{id}, the explorer, the CLI): the stored JSON, and for a bill each
+// leg's events, read from their own keys, as `events` [...] beside `event_count`. Other kinds are returned as
+// stored. Events that cannot be read are a corrupt_state error; an event key that is absent (a reader that read the
+// bill before an amendment dropped a leg's events and the events after) is left out.
+Result<nlohmann::json> bill_view(nlohmann::json doc, const StateView& state);
 
 }  // namespace onebill::contracts

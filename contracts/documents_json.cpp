@@ -1,6 +1,8 @@
 // JSON form of documents (docs/model.md, "Document state"). nlohmann's exceptions stay inside this file.
 #include "contracts/documents.h"
 
+#include "contracts/state.h"
+
 namespace onebill::contracts {
 
 using nlohmann::json;
@@ -115,9 +117,21 @@ void from_json(const json& j, LegEvent& e) {
   e.tx = get<std::string>(j, "tx");
 }
 
+void to_json(json& j, const LegReport& r) {
+  j = json{{"as", r.as}, {"event", r.event}, {"at", r.at}, {"by", r.by}, {"equipment", r.equipment}};
+}
+void from_json(const json& j, LegReport& r) {
+  r.as = get<std::string>(j, "as");
+  r.event = get<std::string>(j, "event");
+  r.at = get<std::string>(j, "at");
+  r.by = get<std::string>(j, "by");
+  r.equipment = get<std::vector<std::string>>(j, "equipment");
+}
+
 void to_json(json& j, const Leg& l) {
   j = json{{"mode", l.mode},     {"carrier", l.carrier}, {"from", l.from},    {"to", l.to},
-           {"vehicle", opt(l.vehicle)}, {"status", l.status}, {"events", l.events}};
+           {"vehicle", opt(l.vehicle)}, {"status", l.status}, {"event_count", l.event_count},
+           {"reports", l.reports}};
 }
 void from_json(const json& j, Leg& l) {
   l.mode = get<std::string>(j, "mode");
@@ -126,7 +140,8 @@ void from_json(const json& j, Leg& l) {
   l.to = get<std::string>(j, "to");
   l.vehicle = get_opt<std::string>(j, "vehicle");
   l.status = get<std::string>(j, "status");
-  l.events = get<std::vector<LegEvent>>(j, "events");
+  l.event_count = get<std::int64_t>(j, "event_count");
+  l.reports = get<std::vector<LegReport>>(j, "reports");
 }
 
 void to_json(json& j, const Equipment& e) {
@@ -359,6 +374,45 @@ Result<Proposal> proposal_from_json(const json& j) {
     p.executed = get_opt<std::int64_t>(j, "executed");
     p.failure = get_opt<std::string>(j, "failure");
   });
+}
+
+json to_json(const LegEvent& e) {
+  json j;
+  to_json(j, e);
+  return j;
+}
+
+Result<json> bill_view(json doc, const StateView& state) {
+  if (!doc.is_object()) return doc;
+  const auto kind_it = doc.find("kind");
+  if (kind_it == doc.end() || *kind_it != std::string(kind::kBill)) return doc;
+  const auto id_it = doc.find("id");
+  if (id_it == doc.end() || !id_it->is_string()) return make_error("corrupt_state", "a bill without an id");
+  const std::string id = id_it->get<std::string>();
+  auto legs = doc.find("legs");
+  if (legs == doc.end() || !legs->is_array()) return make_error("corrupt_state", "bill " + id + " has no legs");
+  for (std::size_t i = 0; i < legs->size(); ++i) {
+    json& leg = (*legs)[i];
+    const auto count = leg.is_object() ? leg.find("event_count") : leg.end();
+    if (count == leg.end() || !count->is_number_integer() || count->get<std::int64_t>() < 0 ||
+        count->get<std::int64_t>() > kMaxLegEvents) {
+      return make_error("corrupt_state", "bill " + id + " leg " + std::to_string(i) + ": no event_count");
+    }
+    json events = json::array();
+    for (std::int64_t n = 1; n <= count->get<std::int64_t>(); ++n) {
+      auto raw = state.get(keys::leg_event(id, static_cast<std::int64_t>(i), n));
+      if (!raw) return raw.error();
+      if (!raw->has_value()) continue;
+      json e = json::parse(**raw, nullptr, false);
+      if (!e.is_object()) {
+        return make_error("corrupt_state", "event " + std::to_string(n) + " of bill " + id + " leg " +
+                                               std::to_string(i) + " is unreadable");
+      }
+      events.push_back(std::move(e));
+    }
+    leg["events"] = std::move(events);
+  }
+  return doc;
 }
 
 }  // namespace onebill::contracts

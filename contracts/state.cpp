@@ -87,6 +87,9 @@ namespace keys {
 
 std::string document(std::string_view doc_id) { return std::string(kDocument).append(doc_id); }
 std::string nonce(std::string_view key_id) { return std::string(kNonce).append(key_id); }
+std::string leg_event(std::string_view bill_id, std::int64_t leg, std::int64_t n) {
+  return std::string(kLegEvent).append(bill_id).append("/").append(padded(leg, 2)).append("/").append(padded(n, 6));
+}
 std::string equipment(std::string_view container) { return std::string(kEquipment).append(container); }
 std::string lot(std::string_view warehouse, std::string_view lot) {
   return std::string(kLot).append(warehouse).append("/").append(lot);

@@ -6,6 +6,7 @@
 //
 // Key layout (every key is ASCII; ids cannot contain '/', so the separators are unambiguous):
 //   doc/{doc id}                    -> canonical JSON of a document (bill, receipt, pledge, proposal)
+//   evt/{bill id}/{leg:02}/{n:06}   -> canonical JSON of the n-th event reported on a bill's leg (documents.h)
 //   nonce/{key id}                  -> canonical JSON of the key's anti-replay window (nonce.h)
 //   idx/equipment/{container}       -> id of the one live bill that carries the container
 //   idx/lot/{warehouse org}/{lot}   -> id of the one live receipt for the warehouse's lot
@@ -100,6 +101,7 @@ namespace keys {
 
 inline constexpr std::string_view kDocument = "doc/";
 inline constexpr std::string_view kNonce = "nonce/";
+inline constexpr std::string_view kLegEvent = "evt/";
 inline constexpr std::string_view kEquipment = "idx/equipment/";
 inline constexpr std::string_view kLot = "idx/lot/";
 inline constexpr std::string_view kActivePledge = "idx/pledge/";
@@ -107,6 +109,8 @@ inline constexpr std::string_view kMembershipChange = "gov/change/";
 
 std::string document(std::string_view doc_id);
 std::string nonce(std::string_view key_id);
+// leg: 0..15, n: 1..kMaxLegEvents (zero-padded, so a bill's events sort by leg, then by n).
+std::string leg_event(std::string_view bill_id, std::int64_t leg, std::int64_t n);
 std::string equipment(std::string_view container);
 std::string lot(std::string_view warehouse, std::string_view lot);
 std::string active_pledge(std::string_view collateral);

@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "contracts/documents.h"
 #include "crypto/merkle.h"
 #include "node/api_routes.h"
 #include "node/node_impl.h"
@@ -58,7 +59,9 @@ Result<json> Api::load_document(const std::string& id) const {
   if (!raw->has_value()) return make_error("doc_not_found", "no document " + id);
   json doc = json::parse(**raw, nullptr, false);
   if (doc.is_discarded()) return make_error("corrupt_state", "document " + id + " is unreadable");
-  return doc;
+  // A bill's events are stored apart from it (contracts/documents.h); readers get them in its legs. Read after the
+  // bill, so every event it counts is there (events are only added, or dropped with their leg by an amendment).
+  return contracts::bill_view(std::move(doc), StoreStateView(*node_.store));
 }
 
 http::Reply Api::get_document(const http::Request& req, const std::string& id, const Principal& who) {

@@ -231,3 +231,81 @@ TEST_CASE("contracts: port and carrier reporting different containers open equip
   must_accept(l, "crct", "bill.event", "OB-1", event_body(1, "discharged", "DEDUI", {"MSCU1234566"}));
   CHECK(discrepancies(l).size() == 2);
 }
+
+TEST_CASE("contracts: a bill's events are stored apart from it, so its size does not grow with them",
+          "[contracts][bill][events]") {
+  Ledger l;
+  sea_departed(l);
+  const std::size_t departed_size = l.get(keys::document("OB-1"))->size();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    ids.push_back(must_accept(l, "hmm", "bill.event", "OB-1", event_body(0, "border_crossed", "JPTYO")).tx_id);
+  }
+  const std::string stored = *l.get(keys::document("OB-1"));
+  CHECK(stored.size() <= departed_size + 2);  // event_count (2 -> 22) and height each gained a digit
+  const json raw = json::parse(stored);
+  CHECK_FALSE(raw["legs"][0].contains("events"));
+  CHECK(raw["legs"][0]["event_count"] == 22);
+  CHECK(raw["legs"][0]["reports"].size() == 1);  // only the carrier's "loaded" is a port-type report
+  CHECK(raw["legs"][1]["event_count"] == 0);
+  // Each event at its own key, numbered per leg from 1; readers see them in the leg, in order.
+  CHECK(l.has(keys::leg_event("OB-1", 0, 22)));
+  CHECK_FALSE(l.has(keys::leg_event("OB-1", 0, 23)));
+  const json view = l.doc("OB-1");
+  REQUIRE(view["legs"][0]["events"].size() == 22);
+  CHECK(view["legs"][0]["events"][0]["event"] == "loaded");
+  CHECK(view["legs"][0]["events"][1]["event"] == "departed");
+  for (std::size_t i = 0; i < ids.size(); ++i) CHECK(view["legs"][0]["events"][i + 2]["tx"] == ids[i]);
+  CHECK(json::parse(*l.get(keys::leg_event("OB-1", 0, 3))) == view["legs"][0]["events"][2]);
+  CHECK(view["legs"][1]["events"] == json::array());
+}
+
+TEST_CASE("contracts: an amendment that replaces a leg drops its events, and the new leg counts from 1",
+          "[contracts][bill][events]") {
+  Ledger l;
+  issued(l);
+  must_accept(l, "tjport", "bill.event", "OB-1", event_body(1, "gate_in", "CNTSN", kBoth));
+  run_leg(l, "OB-1", 0);
+  REQUIRE(l.has(keys::leg_event("OB-1", 1, 1)));
+  must_accept(l, "shipper", "bill.surrender", "OB-1", {{"for", "amendment"}, {"reason", "COD"}});
+  must_accept(l, "crct", "bill.answer", "OB-1", {{"accept", true}});
+  const json new_legs = {{{"mode", "sea"}, {"carrier", "hmm"}, {"from", "KRPUS"}, {"to", "CNTSN"}},
+                         {{"mode", "rail"}, {"carrier", "ktz"}, {"from", "CNTSN"}, {"to", "PLMAL"}}};
+  must_accept(l, "crct", "bill.amend", "OB-1", {{"changes", {{"place_of_delivery", "PLMAL"}, {"legs", new_legs}}}});
+  CHECK_FALSE(l.has(keys::leg_event("OB-1", 1, 1)));  // the replaced rail leg's gate_in
+  CHECK(l.has(keys::leg_event("OB-1", 0, 3)));         // the kept sea leg keeps its three
+  json b = l.doc("OB-1");
+  CHECK(b["legs"][0]["events"].size() == 3);
+  CHECK(b["legs"][1]["event_count"] == 0);
+  CHECK(b["legs"][1]["events"] == json::array());
+  CHECK(b["legs"][1]["reports"] == json::array());
+  // The port's gate_in on the old leg no longer counts as reported: it may report it on the new one.
+  must_accept(l, "tjport", "bill.event", "OB-1", event_body(1, "gate_in", "CNTSN", kBoth));
+  b = l.doc("OB-1");
+  REQUIRE(b["legs"][1]["events"].size() == 1);
+  CHECK(b["legs"][1]["events"][0]["by"] == "tjport");
+  CHECK(l.has(keys::leg_event("OB-1", 1, 1)));
+}
+
+TEST_CASE("contracts: bill_view reads a bill's events back and refuses a damaged count", "[contracts][bill][events]") {
+  Ledger l;
+  sea_loaded(l);
+  MemoryState state;
+  state.apply(WriteSet{{keys::leg_event("OB-1", 0, 1), *l.get(keys::leg_event("OB-1", 0, 1))}});
+  json raw = json::parse(*l.get(keys::document("OB-1")));
+  auto view = bill_view(raw, state);
+  REQUIRE(view.ok());
+  CHECK((*view)["legs"][0]["events"].size() == 1);
+  raw["legs"][0]["event_count"] = -1;
+  auto bad = bill_view(raw, state);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == "corrupt_state");
+  state.apply(WriteSet{{keys::leg_event("OB-1", 0, 1), std::string("not json")}});
+  raw["legs"][0]["event_count"] = 1;
+  auto unreadable = bill_view(raw, state);
+  REQUIRE_FALSE(unreadable.ok());
+  CHECK(unreadable.error().code == "corrupt_state");
+  // Other kinds pass through as stored.
+  const json pledge = {{"kind", "pledge"}, {"id", "PL-1"}};
+  CHECK(*bill_view(pledge, state) == pledge);
+}
