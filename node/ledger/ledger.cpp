@@ -18,7 +18,8 @@ Error corrupt(const std::string& what) { return make_error("corrupt_state", what
 
 json AppliedPoint::to_json() const {
   return {{"raft_index", raft_index}, {"height", height},         {"header_hash", header_hash},
-          {"log_size", log_size},     {"state_size", state_size}, {"time", time}};
+          {"log_size", log_size},     {"state_size", state_size}, {"time", time},
+          {"format", kStorageFormat}};
 }
 
 Result<AppliedPoint> AppliedPoint::from_json(const json& j) {
@@ -26,6 +27,13 @@ Result<AppliedPoint> AppliedPoint::from_json(const json& j) {
       !j.contains("log_size") || !j.contains("state_size") || !j.contains("time")) {
     // (A database written before the document state tree has no state_size: it cannot be read, rebuild the node.)
     return corrupt("x/applied is malformed");
+  }
+  if (!j.contains("format") || !j["format"].is_number_integer() || j["format"].get<std::int64_t>() != kStorageFormat) {
+    const std::string found = j.contains("format") ? j["format"].dump() : "1";
+    return corrupt("the database was written by another version of onebilld (storage format " + found +
+                   ", this one reads " + std::to_string(kStorageFormat) +
+                   "); there is no migration before the first release: rebuild the node from its peers (move the "
+                   "data directory away) or start a new network");
   }
   AppliedPoint p;
   p.raft_index = j["raft_index"].get<std::uint64_t>();

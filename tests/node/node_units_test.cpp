@@ -7,6 +7,7 @@
 #include "node/api.h"
 #include "node/auth.h"
 #include "node/config.h"
+#include "node/ledger/ledger.h"
 #include "node/metrics.h"
 #include "node/worker_pool.h"
 
@@ -141,4 +142,28 @@ TEST_CASE("the worker pool runs every index exactly once", "[node]") {
     pool.parallel_for(n, [&](std::size_t i) { seen[i].fetch_add(1); });
     for (auto& s : seen) CHECK(s.load() == 1);
   }
+}
+
+TEST_CASE("x/applied records the storage format, and a database of another format is refused", "[node][storage]") {
+  AppliedPoint p;
+  p.raft_index = 7;
+  p.height = 3;
+  p.header_hash = std::string(64, 'a');
+  json j = p.to_json();
+  CHECK(j["format"] == kStorageFormat);
+  auto back = AppliedPoint::from_json(j);
+  REQUIRE(back.ok());
+  CHECK(back->height == 3);
+  CHECK(back->raft_index == 7);
+
+  j.erase("format");  // written before the format was recorded: bills with their events inside
+  auto old = AppliedPoint::from_json(j);
+  REQUIRE_FALSE(old.ok());
+  CHECK(old.error().code == "corrupt_state");
+  CHECK(old.error().message.find("storage format 1,") != std::string::npos);
+  CHECK(old.error().message.find("rebuild the node from its peers") != std::string::npos);
+  j["format"] = 3;
+  auto newer = AppliedPoint::from_json(j);
+  REQUIRE_FALSE(newer.ok());
+  CHECK(newer.error().message.find("storage format 3,") != std::string::npos);
 }
