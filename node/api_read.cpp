@@ -421,6 +421,19 @@ http::Reply Api::metrics(const http::Request& req) {
       static_cast<std::int64_t>(node_.store->approximate_size()));
   m.gauge("onebill_events_subscribers", "Open event streams").set(static_cast<std::int64_t>(node_.events->subscribers()));
   m.gauge("onebill_diverged", "1 if this node diverged from a certified header").set(node_.diverged() ? 1 : 0);
+  const http::ServerStats& hs = node_.server->stats();
+  m.gauge("onebill_http_connections_open", "Open API connections").set(
+      static_cast<std::int64_t>(hs.connections_open.load()));
+  // The server counts in atomics of its own; the counters catch up with them at each scrape.
+  auto catch_up = [](Counter& c, std::uint64_t total) { c.inc(total > c.value() ? total - c.value() : 0); };
+  catch_up(m.counter("onebill_http_connections_refused_total", "API connections closed at once, by the cap reached",
+                     {{"limit", "max_connections"}}),
+           hs.connections_refused.load());
+  catch_up(m.counter("onebill_http_connections_refused_total", "API connections closed at once, by the cap reached",
+                     {{"limit", "max_connections_per_address"}}),
+           hs.connections_refused_address.load());
+  catch_up(m.counter("onebill_http_timeouts_total", "API connections cut at a header, body or idle deadline"),
+           hs.timeouts.load());
   http::Reply r = http::json_reply(200, m.render(), req.version(), req.keep_alive());
   r.response.set(boost::beast::http::field::content_type, "text/plain; version=0.0.4");
   return r;

@@ -135,6 +135,7 @@ Result<NodeConfig> parse_config(std::string_view text, const std::filesystem::pa
       if (!n) return n.error();
       if (k == "body_bytes") c.body_limit = *n;
       else if (k == "max_connections") c.max_connections = *n;
+      else if (k == "max_connections_per_address") c.max_connections_per_address = *n;
       else if (k == "admission_queue") c.admission_queue = *n;
       else if (k == "bundles") c.bundles = *n;
       else if (k == "header_timeout_ms") c.header_timeout = std::chrono::milliseconds(*n);

@@ -44,6 +44,7 @@ struct NodeConfig {
 
   std::size_t body_limit = 1 << 20;
   std::size_t max_connections = 1024;
+  std::size_t max_connections_per_address = 256;
   std::size_t admission_queue = 20000;         // entries waiting for a block; beyond it: 503 + Retry-After
   std::size_t bundles = 2;                     // audit bundles being built or waiting; beyond: 503 + Retry-After
   std::chrono::milliseconds header_timeout{10'000};

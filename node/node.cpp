@@ -288,6 +288,7 @@ Status NodeImpl::start() {
   http::ServerLimits limits;
   limits.body_limit = config.body_limit;
   limits.max_connections = config.max_connections;
+  limits.max_connections_per_address = config.max_connections_per_address;
   limits.header_timeout = config.header_timeout;
   limits.idle_timeout = config.idle_timeout;
   api_handler = make_api_handler(*this);

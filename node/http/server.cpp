@@ -1,5 +1,7 @@
 #include "node/http/server.h"
 
+#include <map>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <set>
 
 namespace onebill::node::http {
@@ -65,6 +68,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
   std::uint16_t port = 0;
   bool stopped = false;                 // touched on the io thread only
   std::set<beast::tcp_stream*> open;    // touched on the io thread only
+  std::map<net::ip::address, std::size_t> per_address;  // open connections by client address; io thread only
 };
 
 namespace {
@@ -101,7 +105,7 @@ awaitable<bool> send(beast::tcp_stream& stream, Reply& reply, const ServerLimits
   co_return false;
 }
 
-awaitable<void> session(std::shared_ptr<Server::State> st, tcp::socket socket) {
+awaitable<void> session(std::shared_ptr<Server::State> st, tcp::socket socket, net::ip::address client) {
   beast::tcp_stream stream(std::move(socket));
   st->open.insert(&stream);
   ++st->stats->connections_open;
@@ -190,6 +194,9 @@ awaitable<void> session(std::shared_ptr<Server::State> st, tcp::socket socket) {
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   st->open.erase(&stream);
   --st->stats->connections_open;
+  if (auto it = st->per_address.find(client); it != st->per_address.end() && --it->second == 0) {
+    st->per_address.erase(it);
+  }
 }
 
 awaitable<void> accept_loop(std::shared_ptr<Server::State> st) {
@@ -202,13 +209,26 @@ awaitable<void> accept_loop(std::shared_ptr<Server::State> st) {
       co_await t.async_wait(kNoThrow);
       continue;
     }
+    beast::error_code ignored;
     if (st->stats->connections_open >= st->limits.max_connections) {
       ++st->stats->connections_refused;
-      beast::error_code ignored;
       socket.close(ignored);
       continue;
     }
-    net::co_spawn(st->io, session(st, std::move(socket)), net::detached);
+    beast::error_code peer_ec;
+    const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+    if (peer_ec) {  // already gone
+      socket.close(ignored);
+      continue;
+    }
+    std::size_t& from_client = st->per_address[peer.address()];
+    if (from_client >= st->limits.max_connections_per_address) {
+      ++st->stats->connections_refused_address;
+      socket.close(ignored);
+      continue;
+    }
+    ++from_client;
+    net::co_spawn(st->io, session(st, std::move(socket), peer.address()), net::detached);
   }
 }
 

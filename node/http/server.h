@@ -1,6 +1,6 @@
 // The HTTP/1.1 server under the REST API: Boost.Beast over Asio, one coroutine per connection.
 //
-// Hardening (docs/operations.md lists the defaults): a cap on open connections; a deadline for each request's
+// Hardening (docs/operations.md lists the defaults): a cap on open connections, and one per client address; a deadline for each request's
 // header, counted from the accept for a connection's first request and from the first byte for later ones (a
 // client that connects and sends nothing, or trickles its header — slowloris — is cut off without holding others
 // back; tests/security/slowloris_test.cpp); a body limit
@@ -52,6 +52,9 @@ using Handler = std::function<boost::asio::awaitable<Reply>(Request)>;
 
 struct ServerLimits {
   std::size_t max_connections = 1024;
+  // Open connections from one client IP address: one client cannot take every slot of max_connections (behind a
+  // reverse proxy every client has the proxy's address: raise it there, and limit per client at the proxy).
+  std::size_t max_connections_per_address = 256;
   std::size_t header_limit = 16 * 1024;
   std::size_t body_limit = 1 << 20;  // per request; larger bodies get 413 body_too_large
   // To the end of a request's header: from the accept for a connection's first request, from the request's first
@@ -64,7 +67,8 @@ struct ServerLimits {
 
 struct ServerStats {
   std::atomic<std::uint64_t> connections_open{0};
-  std::atomic<std::uint64_t> connections_refused{0};
+  std::atomic<std::uint64_t> connections_refused{0};          // max_connections reached
+  std::atomic<std::uint64_t> connections_refused_address{0};  // max_connections_per_address reached
   std::atomic<std::uint64_t> timeouts{0};
 };
 

@@ -86,7 +86,7 @@ BenchNet::BenchNet(NetOptions o) : opt_(std::move(o)) {
   for (const auto& n : nodes_) {
     json config = {{"node_id", n.id},         {"data_dir", "data"},  {"genesis", (opt_.dir / "genesis.json").string()},
                    {"tls_key", "tls.pem"},    {"tokens", tokens},    {"log_level", level ? level : "warn"},
-                   {"commit_wait_ms", 10000}, {"limits", {{"max_connections", 4096}}}};
+                   {"commit_wait_ms", 10000}, {"limits", {{"max_connections", 4096}, {"max_connections_per_address", 4096}}}};
     write_file(n.dir / "config.json", config.dump(2));
   }
 }

@@ -39,6 +39,29 @@ struct Running {
   }
 };
 
+// Opens `n` connections from 127.0.0.1 and waits until the server has accepted them.
+std::vector<tcp::socket> hold(net::io_context& io, Running& r, std::size_t n) {
+  std::vector<tcp::socket> held;
+  for (std::size_t i = 0; i < n; ++i) {
+    held.emplace_back(io);
+    held.back().connect({net::ip::make_address("127.0.0.1"), r.server.port()});
+  }
+  for (int i = 0; i < 50 && r.server.stats().connections_open.load() < n; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return held;
+}
+
+// A new connection from 127.0.0.1 is closed by the server before any answer.
+bool closed_at_once(net::io_context& io, std::uint16_t port) {
+  tcp::socket extra(io);
+  extra.connect({net::ip::make_address("127.0.0.1"), port});
+  boost::system::error_code ec;
+  char buf[16];
+  extra.read_some(net::buffer(buf), ec);
+  return static_cast<bool>(ec);
+}
+
 std::string roundtrip(std::uint16_t port, const std::string& raw) {
   net::io_context io;
   tcp::socket s(io);
@@ -112,25 +135,42 @@ TEST_CASE("keep-alive serves several requests on one connection", "[http]") {
   }
 }
 
+TEST_CASE("connections over the per-address cap are refused, other addresses are served", "[http]") {
+  http::ServerLimits limits;
+  limits.max_connections = 10;
+  limits.max_connections_per_address = 2;
+  Running r(limits);
+  net::io_context io;
+  std::vector<tcp::socket> held = hold(io, r, 2);
+  CHECK(closed_at_once(io, r.server.port()));
+  CHECK(r.server.stats().connections_refused_address.load() == 1);
+  CHECK(r.server.stats().connections_refused.load() == 0);
+  // Another client address (any 127.0.0.x reaches the loopback listener) has its own share.
+  tcp::socket other(io);
+  other.open(tcp::v4());
+  other.bind({net::ip::make_address("127.0.0.2"), 0});
+  other.connect({net::ip::make_address("127.0.0.1"), r.server.port()});
+  boost::beast::http::write(other, http::Request(boost::beast::http::verb::get, "/a", 11));
+  boost::beast::flat_buffer buffer;
+  http::Response res;
+  boost::beast::http::read(other, buffer, res);
+  CHECK(res.result_int() == 200);
+  // Closing one gives the address its slot back.
+  held.pop_back();
+  for (int i = 0; i < 100 && r.server.stats().connections_open.load() > 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::string out = roundtrip(r.server.port(), "GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(out.find("200 OK") != std::string::npos);
+}
+
 TEST_CASE("connections over the cap are refused, the server keeps working", "[http]") {
   http::ServerLimits limits;
   limits.max_connections = 2;
   Running r(limits);
   net::io_context io;
-  std::vector<tcp::socket> held;
-  for (int i = 0; i < 2; ++i) {
-    held.emplace_back(io);
-    held.back().connect({net::ip::make_address("127.0.0.1"), r.server.port()});
-  }
-  for (int i = 0; i < 50 && r.server.stats().connections_open.load() < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  tcp::socket extra(io);
-  extra.connect({net::ip::make_address("127.0.0.1"), r.server.port()});
-  boost::system::error_code ec;
-  char buf[16];
-  extra.read_some(net::buffer(buf), ec);
-  CHECK(ec);  // closed at once
+  std::vector<tcp::socket> held = hold(io, r, 2);
+  CHECK(closed_at_once(io, r.server.port()));
   CHECK(r.server.stats().connections_refused.load() >= 1);
   held.clear();
   for (int i = 0; i < 100 && r.server.stats().connections_open.load() > 0; ++i) {

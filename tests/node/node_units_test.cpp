@@ -51,6 +51,12 @@ TEST_CASE("config: a good file parses and unknown fields and bad values are refu
   CHECK(parse_config(bundles.dump(), "/")->bundles == 5);
   bundles["limits"] = {{"bundles", 0}};
   CHECK(parse_config(bundles.dump(), "/").error().message.find("bundles") != std::string::npos);
+  CHECK(c->max_connections_per_address == 256);
+  auto per_address = base;
+  per_address["limits"] = {{"max_connections_per_address", 8}};
+  CHECK(parse_config(per_address.dump(), "/")->max_connections_per_address == 8);
+  per_address["limits"] = {{"max_connections_per_address", 0}};
+  CHECK(parse_config(per_address.dump(), "/").error().message.find("max_connections_per_address") != std::string::npos);
 }
 
 TEST_CASE("config: peers names dial addresses by node id, checked like listen addresses", "[node]") {

@@ -98,9 +98,15 @@ struct Target {
 };
 
 // One request on a fresh connection, read to the server's close. nullopt if it did not complete within `timeout`.
-std::optional<std::string> exchange(std::uint16_t port, const std::string& raw, milliseconds timeout = 10s) {
+// `from`: the client's own loopback address (another 127.0.0.x is another client to the server).
+std::optional<std::string> exchange(std::uint16_t port, const std::string& raw, milliseconds timeout = 10s,
+                                    const char* from = nullptr) {
   net::io_context io;
   tcp::socket s(io);
+  if (from != nullptr) {
+    s.open(tcp::v4());
+    s.bind({net::ip::make_address(from), 0});
+  }
   std::string out;
   bool done = false;
   s.async_connect({net::ip::make_address("127.0.0.1"), port}, [&](const boost::system::error_code& ec) {
@@ -339,6 +345,34 @@ TEST_CASE("security: connections over the cap are refused while the cap's slots 
   REQUIRE(refused.has_value());
   CHECK(refused->empty());
   // Once the header deadline has closed the silent ones, others are served again.
+  REQUIRE(eventually([&] { return attack.open_now() == 0; }, kHeaderTimeout + 10s));
+  REQUIRE(eventually([&] { return exchange(t.port(), kRead, 5s).value_or("").rfind("HTTP/1.1 200 ", 0) == 0; }, 10s));
+}
+
+TEST_CASE("security: one client address cannot take every connection slot", "[security][http]") {
+  Target t("per-address", [](node::NodeConfig& c) {
+    c.header_timeout = kHeaderTimeout;
+    c.max_connections = 100;
+    c.max_connections_per_address = 20;
+  });
+  Slowloris attack(t.port(), 0, 20, 50ms);  // 20 silent connections from 127.0.0.1: its whole share
+  REQUIRE(eventually([&] { return attack.open_now() == 20; }, 10s));
+  std::this_thread::sleep_for(100ms);  // the server's accept loop has taken them all
+  attack.stop_reconnecting();
+  // One more from the same address is closed at once without an answer; another address is served meanwhile.
+  auto refused = exchange(t.port(), kRead, 5s);
+  REQUIRE(refused.has_value());
+  CHECK(refused->empty());
+  auto other = exchange(t.port(), kRead, 5s, "127.0.0.2");
+  REQUIRE(other.has_value());
+  CHECK(other->rfind("HTTP/1.1 200 ", 0) == 0);
+  const std::string metrics = exchange(t.port(), "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                                       5s, "127.0.0.3").value_or("");
+  CHECK(metrics.find("onebill_http_connections_refused_total{limit=\"max_connections_per_address\"} ") !=
+        std::string::npos);
+  CHECK(metrics.find("onebill_http_connections_refused_total{limit=\"max_connections_per_address\"} 0\n") ==
+        std::string::npos);
+  // When the silent ones are cut at their header deadline, the address has its slots back.
   REQUIRE(eventually([&] { return attack.open_now() == 0; }, kHeaderTimeout + 10s));
   REQUIRE(eventually([&] { return exchange(t.port(), kRead, 5s).value_or("").rfind("HTTP/1.1 200 ", 0) == 0; }, 10s));
 }
