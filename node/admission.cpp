@@ -316,7 +316,8 @@ void NodeImpl::evaluate_height(std::int64_t height) {
   std::size_t voters = 0;
   for (const auto& [id, n] : membership->nodes()) voters += n.voter ? 1 : 0;
   std::size_t quorum = voters / 2 + 1;
-  std::lock_guard lock(attest_mu_);
+  std::optional<std::string> diverged_now;  // written and logged after the lock: no store write under attest_mu_
+  std::unique_lock lock(attest_mu_);
   auto own = own_headers_.find(height);
   if (own == own_headers_.end()) return;  // not applied here yet: evaluated when it is
   auto& atts = attestations_[height];
@@ -330,10 +331,7 @@ void NodeImpl::evaluate_height(std::int64_t height) {
     if (hash != own->second.first && count >= quorum && !diverged_.exchange(true)) {
       diverged_reason_ = "at height " + std::to_string(height) + " a quorum certified header " + hash +
                          " but this node computed " + own->second.first;
-      // Remembered across restarts: a diverged node must be restored from its peers, not resumed.
-      leveldb::WriteBatch b;
-      b.Put(std::string(key::kDiverged), diverged_reason_);
-      if (Status s = store->write(b, true); !s) storage_failed("divergence_marker", s.error());
+      diverged_now = diverged_reason_;
       log.error("diverged from the network; applying stopped", {{"height", std::to_string(height)},
                                                                  {"certified", hash},
                                                                  {"ours", own->second.first}});
@@ -349,6 +347,13 @@ void NodeImpl::evaluate_height(std::int64_t height) {
     certified_ = std::move(head);
     while (own_headers_.size() > 4096) own_headers_.erase(own_headers_.begin());
     while (own_log_roots_.size() > 4096) own_log_roots_.erase(own_log_roots_.begin());
+  }
+  lock.unlock();
+  if (diverged_now) {
+    // Remembered across restarts: a diverged node must be restored from its peers, not resumed.
+    leveldb::WriteBatch b;
+    b.Put(std::string(key::kDiverged), *diverged_now);
+    if (Status s = store->write(b, true); !s) storage_failed("divergence_marker", s.error());
   }
 }
 
