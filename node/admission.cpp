@@ -115,9 +115,11 @@ Status NodeImpl::admit_local(const contracts::Envelope& e) {
   if (!retry && pending_count_.load() >= config.admission_queue) {
     return make_error("overloaded", "the admission queue is full; retry later");
   }
+  // Counted before it is handed over: the Raft thread sets the exact count after it takes the entry, and a count
+  // added after that would stay too high until its next pass (a queue reported full that was empty).
+  if (!retry) pending_count_.fetch_add(1);
   post_to_raft(e);
   if (slot != inflight_nonces_.end() && slot->second.id == e.id) slot->second.admitted = true;
-  if (!retry) pending_count_.fetch_add(1);  // the Raft thread sets the exact count when it takes the entry
   return {};
 }
 

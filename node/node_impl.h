@@ -219,6 +219,10 @@ class NodeImpl {
   std::deque<contracts::Envelope> pending_;
   std::set<std::string> pending_ids_;
   std::chrono::steady_clock::time_point oldest_pending_{};
+  // Raft index of the last block this node proposed as leader: while it is not applied a block is in flight, and
+  // new entries wait (up to block_max_delay) to share the next block; with none in flight they are proposed at once.
+  consensus::Index proposed_through_ = 0;
+  bool block_in_flight() const;
   std::size_t cache_hits_seen_ = 0, cache_misses_seen_ = 0;  // the ledger's document cache, as last exported
   std::atomic<std::size_t> pending_count_{0};
   consensus::NodeId leader_ = 0;

@@ -64,14 +64,22 @@ void NodeImpl::raft_main() {
       if (next_tick_ <= now) next_tick_ = now + tick;
     }
     maybe_propose(now);
+    pending_count_.store(pending_.size());  // before the persist below, which may take a while
     reconcile_conf(now);
     while (!halted_ && raft->has_ready()) handle_ready();
+    // The block in flight may have been applied just now: what waits goes out at once, not at the delay.
+    if (!halted_ && !pending_.empty() && leader_ == self && !block_in_flight()) {
+      maybe_propose(now);
+      while (!halted_ && raft->has_ready()) handle_ready();
+    }
     if (!halted_) maybe_snapshot(false);
     pending_count_.store(pending_.size());
     publish_view();
   }
   publish_view();  // shows "halted" if that is why the loop ended
 }
+
+bool NodeImpl::block_in_flight() const { return proposed_through_ > ledger->last().raft_index; }
 
 void NodeImpl::maybe_propose(Clock::time_point now) {
   if (pending_.empty()) return;
@@ -87,8 +95,12 @@ void NodeImpl::maybe_propose(Clock::time_point now) {
     pending_ids_.clear();
     return;
   }
+  // A full block goes at once; otherwise entries wait for more to join them only while a block is in flight
+  // (group commit: one block per round trip under load, no added delay for a lone entry), and never longer than
+  // block_max_delay.
   while (!pending_.empty() &&
-         (static_cast<std::int64_t>(pending_.size()) >= block_max_entries || now - oldest_pending_ >= block_max_delay)) {
+         (static_cast<std::int64_t>(pending_.size()) >= block_max_entries || now - oldest_pending_ >= block_max_delay ||
+          !block_in_flight())) {
     ledger::BlockProposal block;
     block.time = wall_ms();
     block.proposer = node_id;
@@ -114,6 +126,7 @@ void NodeImpl::maybe_propose(Clock::time_point now) {
       return;
     }
     metrics.counter("onebill_blocks_proposed_total", "Blocks this node proposed as leader").inc();
+    proposed_through_ = raft->status().last_index;
     oldest_pending_ = now;
   }
 }

@@ -278,24 +278,35 @@ TEST_CASE("in-process: governance node.add and node.remove change the Raft confi
 }
 
 TEST_CASE("in-process: a forwarded entry the leader's full queue cannot take is answered 503 overloaded", "[node][inprocess]") {
-  // Blocks wait 3 s for more entries, and every queue holds one entry: the leader's fills with the first.
-  json params = {{"block_max_entries", 100}, {"block_max_delay_ms", 3000}, {"election_timeout_ms", {300, 600}}};
-  InProcess c("overload", 3, 0, params, true, 0, [](node::NodeConfig& cfg) { cfg.admission_queue = 1; });
+  // Every queue holds one entry. A lone entry is proposed at once; the leader's queue fills only while a block is
+  // in flight. Here one cannot commit: three of five voters are cut off (the leader keeps the lead for an election
+  // timeout, and blocks wait up to 3 s for company while one is in flight).
+  json params = {{"block_max_entries", 100}, {"block_max_delay_ms", 3000}, {"election_timeout_ms", {1500, 3000}}};
+  InProcess c("overload", 5, 0, params, true, 0, [](node::NodeConfig& cfg) { cfg.admission_queue = 1; });
   std::size_t leader = c.wait_leader();
   std::size_t follower = (leader + 1) % c.size();
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    if (i != leader && i != follower) c.wire().isolate(c.raft_id(i), true);
+  }
   json first = c.net().envelope("crct", "bill.issue", "OB-OV1", bill(container(4001)));
   json second = c.net().envelope("crct", "bill.issue", "OB-OV2", bill(container(4002)));
+  json third = c.net().envelope("crct", "bill.issue", "OB-OV3", bill(container(4003)));
   Reply a = c.call(follower, "POST", "/v1/transactions?wait=none", first);
-  CHECK(a.status == 202);
+  CHECK(a.status == 202);  // proposed at once, and in flight
+  REQUIRE(c.wait_status(leader, [](const json& s) { return s["pending"] == 0; }));  // out of the queue
   Reply b = c.call(follower, "POST", "/v1/transactions?wait=none", second);
-  CHECK(b.status == 503);
-  CHECK(b.body["code"] == "overloaded");
-  CHECK(b.retry_after == "1");
-  // The first still commits; the refused one can be sent again once there is room.
-  Reply again = c.call(follower, "POST", "/v1/transactions?timeout_ms=8000", first);
+  INFO(b.body.dump());
+  CHECK(b.status == 202);  // waits in the leader's queue for the block in flight
+  Reply refused = c.call(follower, "POST", "/v1/transactions?wait=none", third);
+  CHECK(refused.status == 503);
+  CHECK(refused.body["code"] == "overloaded");
+  CHECK(refused.retry_after == "1");
+  // Once the voters are back, the queued ones commit, and the refused one can be sent again.
+  for (std::size_t i = 0; i < c.size(); ++i) c.wire().isolate(c.raft_id(i), false);
+  Reply again = c.call(follower, "POST", "/v1/transactions?timeout_ms=8000", second);
   CHECK(again.status == 200);
   CHECK(again.body["status"] == "accepted");
-  Reply retry = c.call(follower, "POST", "/v1/transactions?timeout_ms=8000", second);
+  Reply retry = c.call(follower, "POST", "/v1/transactions?timeout_ms=8000", third);
   CHECK(retry.status == 200);
   CHECK(retry.body["status"] == "accepted");
 }
