@@ -149,6 +149,14 @@ boost::asio::awaitable<std::vector<Status>> NodeImpl::route(std::vector<contract
     forwards_.erase(id);
     if (w->answer && w->answer->size() == entries.size()) {
       out = std::move(*w->answer);
+    } else if (w->leader_gone) {
+      const std::string leader_name = node_name(leader);
+      metrics.counter("onebill_forwards_failed_total", "Forwards to the leader that got no answer").inc();
+      for (auto& s : out) {
+        s = make_error("leader_unreachable", "the leader " + leader_name + " lost the lead before it answered the " +
+                                                 "forwarded entry; it may have been admitted: submit it again (the "
+                                                 "same entry is never recorded twice)");
+      }
     } else {
       std::string leader_name = node_name(leader);
       metrics.counter("onebill_forwards_failed_total", "Forwards to the leader that got no answer").inc();
@@ -163,6 +171,17 @@ boost::asio::awaitable<std::vector<Status>> NodeImpl::route(std::vector<contract
     if (!out[i]) release_nonce(entries[i]);  // not admitted
   }
   co_return out;
+}
+
+void NodeImpl::leader_changed(consensus::NodeId lead) {
+  // A forward to a leader that is gone would otherwise hold its client for the whole forward timeout (5 s) —
+  // after a leader crash, every client of a follower at once.
+  for (auto& [id, w] : forwards_) {
+    if (w->leader != lead && !w->answer) {
+      w->leader_gone = true;
+      w->timer.cancel();
+    }
+  }
 }
 
 void NodeImpl::on_forward(consensus::NodeId from, const consensus::Bytes& payload) {

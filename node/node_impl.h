@@ -243,8 +243,11 @@ class NodeImpl {
     boost::asio::steady_timer timer;
     consensus::NodeId leader = 0;
     std::optional<std::vector<Status>> answer;
+    bool leader_gone = false;  // this node stopped seeing `leader` as the leader before it answered
   };
   std::map<std::uint64_t, std::shared_ptr<ForwardWait>> forwards_;
+  // I/O thread: ends the forwards waiting on a leader other than `lead` (the Raft thread saw the leader change).
+  void leader_changed(consensus::NodeId lead);
   std::uint64_t next_forward_ = 1;
 
   // (key id, nonce) of entries admitted but not yet applied, so two different entries cannot race for one nonce

@@ -134,8 +134,11 @@ void NodeImpl::maybe_propose(Clock::time_point now) {
 void NodeImpl::handle_ready() {
   consensus::Ready rd = raft->ready();
   if (rd.soft_state) {
+    const bool changed = rd.soft_state->lead != leader_;
     leader_ = rd.soft_state->lead;
     leader_seen_.store(leader_);
+    // After the store: a forward started once the sweep has run already sees the new leader.
+    if (changed) boost::asio::post(io, [this, lead = leader_] { leader_changed(lead); });
     if (rd.soft_state->role == consensus::Role::kLeader) {
       log.info("became leader", {{"term", std::to_string(raft->status().hard_state.term)}});
     }

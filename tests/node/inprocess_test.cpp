@@ -319,12 +319,14 @@ TEST_CASE("in-process: a forward that cannot reach the leader is answered 503 le
   auto started = std::chrono::steady_clock::now();
   Reply r = c.submit_bill(follower, 200);
   auto took = std::chrono::steady_clock::now() - started;
-  // Either the follower still believed in the old leader (the forward went nowhere: an error after the forward
-  // timeout) or it already saw the leader go (no leader yet). Never a silent 202/pending.
+  // Either the follower still believed in the old leader (the forward went nowhere: an error as soon as the
+  // follower sees the lead change, well before the 5 s forward timeout) or it already saw the leader go (no leader
+  // yet). Never a silent 202/pending.
+  INFO(r.body.dump());
   CHECK(r.status == 503);
   CHECK((r.body["code"] == "leader_unreachable" || r.body["code"] == "no_leader"));
   CHECK(r.retry_after == "1");
-  CHECK(took < std::chrono::seconds(8));
+  CHECK(took < std::chrono::milliseconds(4000));
   // Once the others elect a leader, the same entry goes through.
   c.stop(leader);
   for (int i = 0; i < 300; ++i) {
