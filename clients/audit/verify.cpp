@@ -150,9 +150,11 @@ class Verifier {
     streaming,  // entries parsed, checked and replayed as they come; any failure is left to a strict run
   };
 
+  // `genesis`, when not null, is genesis_text loaded (load_genesis) and must outlive the Verifier.
   Verifier(std::string_view genesis_text, const json* bundle_json, std::string_view bundle_text,
-           const Progress& progress, unsigned threads, Mode mode)
+           const Progress& progress, unsigned threads, Mode mode, const TrustedGenesis* genesis = nullptr)
       : genesis_text_(genesis_text),
+        genesis_(genesis),
         bundle_json_(bundle_json),
         bundle_text_(bundle_text),
         progress_(progress),
@@ -161,6 +163,8 @@ class Verifier {
   ~Verifier() { stop_workers(); }
 
   Report run();
+  // The structural checks alone (parse_bundle_text); the mode must be strict.
+  ParsedBundle parse();
 
  private:
   bool fail(std::string check, std::string where, std::string message, std::string expected = {},
@@ -211,6 +215,7 @@ class Verifier {
   void stop_workers();
 
   std::string_view genesis_text_;
+  const TrustedGenesis* genesis_;
   const json* bundle_json_;       // the bundle parsed, or
   std::string_view bundle_text_;  // its text, parsed here on several threads
   const Progress& progress_;
@@ -335,13 +340,18 @@ Result<ledger::Bundle> Verifier::parse_text() {
 }
 
 bool Verifier::load() {
-  auto m = contracts::Membership::from_genesis(genesis_text_);
-  if (!m) return fail("genesis", "genesis", "the genesis file does not load: " + m.error().code + ": " + m.error().message);
-  members_ = std::move(*m);
+  std::string ghash;
+  if (genesis_ != nullptr) {
+    members_ = genesis_->members;  // a copy: the replay changes it
+    ghash = genesis_->hash;
+  } else {
+    auto g = load_genesis(genesis_text_);
+    if (!g) return fail("genesis", "genesis", g.error().message);
+    members_ = std::move(g->members);
+    ghash = std::move(g->hash);
+  }
   alg_ = members_->hash_alg();
   report_.network = members_->network();
-  auto ghash = ledger::genesis_hash(genesis_text_, alg_);
-  if (!ghash) return fail("genesis", "genesis", ghash.error().message);
   auto b = bundle_json_ != nullptr ? ledger::Bundle::from_json(*bundle_json_, alg_) : parse_text();
   if (!b) return fail(b.error().code == "bad_json" ? "json" : "format", "bundle", b.error().message);
   bundle_ = std::move(*b);
@@ -354,13 +364,13 @@ bool Verifier::load() {
   report_.head_height = bundle_.head_height;
   report_.head_hash = bundle_.head_hash;
   report_.counts.entries = slots_.size();
-  if (bundle_.genesis_hash != *ghash) {
-    return fail("genesis", "bundle", "the bundle belongs to another network or genesis", *ghash, bundle_.genesis_hash);
+  if (bundle_.genesis_hash != ghash) {
+    return fail("genesis", "bundle", "the bundle belongs to another network or genesis", ghash, bundle_.genesis_hash);
   }
   if (bundle_.network != members_->network()) {
     return fail("genesis", "bundle", "the bundle names another network", members_->network(), bundle_.network);
   }
-  documents_ = std::move(bundle_.documents);
+  documents_ = bundle_.documents;  // a copy: parse() gives the bundle as read
   std::sort(documents_.begin(), documents_.end());
   documents_.erase(std::unique(documents_.begin(), documents_.end()), documents_.end());
   if (!document(bundle_.document)) {
@@ -874,6 +884,18 @@ Report Verifier::run() {
   return std::move(report_);
 }
 
+ParsedBundle Verifier::parse() {
+  ParsedBundle out;
+  if (!load() || !check_blocks() || !check_entry_order()) {
+    out.failure = std::move(report_.failure);
+    return out;
+  }
+  out.bundle = std::move(bundle_);
+  out.bundle.entries.reserve(slots_.size());
+  for (auto& s : slots_) out.bundle.entries.push_back(std::move(s.w->e));
+  return out;
+}
+
 }  // namespace
 
 json Report::to_json() const {
@@ -926,6 +948,26 @@ Report verify_bundle_text(std::string_view genesis_text, std::string_view bundle
     if (progress && done > reached) progress(done, total);
   };
   return Verifier(genesis_text, nullptr, bundle, again, threads, Verifier::Mode::strict).run();
+}
+
+ParsedBundle parse_bundle_text(std::string_view genesis_text, std::string_view bundle, unsigned threads) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  return Verifier(genesis_text, nullptr, bundle, {}, threads, Verifier::Mode::strict).parse();
+}
+
+Result<TrustedGenesis> load_genesis(std::string_view genesis_text) {
+  auto m = contracts::Membership::from_genesis(genesis_text);
+  if (!m) {
+    return make_error(m.error().code, "the genesis file does not load: " + m.error().code + ": " + m.error().message);
+  }
+  auto hash = ledger::genesis_hash(genesis_text, m->hash_alg());
+  if (!hash) return hash.error();
+  return TrustedGenesis{std::move(*m), std::move(*hash)};
+}
+
+ParsedBundle parse_bundle_text(const TrustedGenesis& genesis, std::string_view bundle, unsigned threads) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  return Verifier({}, nullptr, bundle, {}, threads, Verifier::Mode::strict, &genesis).parse();
 }
 
 }  // namespace onebill::audit

@@ -20,6 +20,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "contracts/membership.h"
+#include "crypto/result.h"
+#include "node/ledger/bundle.h"
+
 namespace onebill::audit {
 
 // How many times each check held.
@@ -74,5 +78,38 @@ Report verify_bundle(std::string_view genesis_text, const nlohmann::json& bundle
 // text that is not JSON fails the "json" check.
 Report verify_bundle_text(std::string_view genesis_text, std::string_view bundle, const Progress& progress = {},
                           unsigned threads = 0);
+
+// A bundle's text read, and checked for structure only.
+struct ParsedBundle {
+  std::optional<Failure> failure;  // the first structural check that did not hold; then `bundle` is empty
+  ledger::Bundle bundle;           // as read, entries included, when every structural check held
+};
+
+// The first part of verify_bundle_text alone, with the same code and messages: the text cut and every piece parsed
+// by the strict parser ("json"), the fields and their types ("format"), the genesis loaded and the bundle's network
+// and genesis hash checked against it ("genesis"), the document asked for among the documents and every state proof
+// naming one ("format"), the blocks in increasing height with the head's header hashing to head.header_hash and no
+// block above it ("order", "head"), and the entries in ledger order, each once, each in one of the bundle's blocks
+// ("order"). No signature, attestation, inclusion proof or replay is checked: a bundle that passes is well formed,
+// nothing in it is proved.
+//
+// When a check fails here, verify_bundle_text fails with the same Failure (its strict run makes these checks first,
+// in this order). When all hold, verify_bundle_text can still fail any other check, and "format" for one thing
+// found in ledger order: an elided read of a key that is not one of the bundle's documents.
+// Pure: no I/O, no clock; the entries are parsed on `threads` threads (0: one per hardware thread), with the same
+// answer for any number.
+ParsedBundle parse_bundle_text(std::string_view genesis_text, std::string_view bundle, unsigned threads = 1);
+
+// The genesis a verifier trusts, loaded: its membership and its hash (ledger::genesis_hash).
+struct TrustedGenesis {
+  contracts::Membership members;
+  std::string hash;
+};
+// Loads genesis.json as every verification above does first. Errors: Membership::from_genesis's and
+// ledger::genesis_hash's codes, with the message the "genesis" check gives.
+Result<TrustedGenesis> load_genesis(std::string_view genesis_text);
+// parse_bundle_text with the genesis loaded once, for reading many bundles against it (the fuzz target
+// bundle_parse): the same answer as from the genesis' text.
+ParsedBundle parse_bundle_text(const TrustedGenesis& genesis, std::string_view bundle, unsigned threads = 1);
 
 }  // namespace onebill::audit

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <random>
 
 #include "clients/audit/bundle_text.h"
@@ -471,4 +472,74 @@ TEST_CASE("audit text: the result leaf written directly is the ledger's", "[audi
       }
     }
   }
+}
+
+TEST_CASE("audit text: parse_bundle_text reads the bundle as the verifier does and fails as it first would", "[audit][format]") {
+  const Chain& c = chain();
+  const auto text = [](const std::optional<audit::Failure>& f) {
+    return f ? f->check + " | " + f->where + " | " + f->message + " | " + f->expected + " | " + f->found : "none";
+  };
+  for (const auto* b : {&c.elided, &c.full}) {
+    const json j = b->to_json();
+    for (const std::string& t : {j.dump(), j.dump(1)}) {
+      for (unsigned threads : {1u, 2u, 4u}) {
+        const auto p = audit::parse_bundle_text(c.genesis, t, threads);
+        INFO(threads << " threads: " << text(p.failure));
+        REQUIRE_FALSE(p.failure);
+        CHECK(p.bundle.to_json() == j);  // every field as read, the documents in their order
+      }
+    }
+  }
+  const json j = c.elided.to_json();
+  {
+    json b = j;  // no signature is checked: every entry signed with another's signature still parses
+    for (auto& e : b["entries"]) e["envelope"]["sig"] = j["entries"][0]["envelope"]["sig"];
+    const auto p = audit::parse_bundle_text(c.genesis, b.dump());
+    CHECK_FALSE(p.failure);
+    CHECK(p.bundle.entries.size() == c.elided.entries.size());
+    CHECK(audit::verify_bundle_text(c.genesis, b.dump(), {}, 1).failure->check == "signature");
+  }
+  std::vector<std::pair<std::string, std::string>> cases;  // check, text
+  const std::string t = j.dump();
+  cases.emplace_back("json", t.substr(0, t.size() - 3));
+  cases.emplace_back("json", R"({"format":"onebill-bundle/2","network":01})");
+  const auto with = [&](const std::string& check, const std::function<void(json&)>& change) {
+    json b = j;
+    change(b);
+    cases.emplace_back(check, b.dump());
+  };
+  with("format", [](json& b) { b["surprise"] = true; });
+  with("format", [](json& b) { b["entries"].back()["surprise"] = true; });
+  with("format", [](json& b) { b["entries"] = json::object(); });
+  with("format", [](json& b) { b["document"] = "WR-NOT-HERE"; });
+  with("format", [](json& b) { b["state_proofs"]["WR-NOT-HERE"] = b["state_proofs"].begin().value(); });
+  with("genesis", [](json& b) { b["genesis_hash"] = std::string(64, '0'); });
+  with("genesis", [](json& b) { b["network"] = "another"; });
+  with("order", [](json& b) { std::swap(b["entries"][3], b["entries"][4]); });
+  with("order", [](json& b) { b["entries"].push_back(b["entries"].back()); });
+  with("order", [](json& b) { std::swap(b["blocks"][0], b["blocks"][1]); });
+  with("order", [](json& b) { b["blocks"].erase(b["blocks"].begin()); });  // the first entries' block is missing
+  with("head", [](json& b) { b["head"]["header_hash"] = std::string(64, '0'); });
+  with("head", [](json& b) { b["blocks"].erase(b["blocks"].size() - 1); });
+  with("head", [](json& b) { b["head"]["height"] = b["head"]["height"].get<std::int64_t>() - 1; });
+  for (const auto& [check, b] : cases) {
+    const auto p = audit::parse_bundle_text(c.genesis, b, 2);
+    INFO(check << ": " << text(p.failure));
+    REQUIRE(p.failure);
+    CHECK(p.failure->check == check);
+    CHECK(p.bundle.entries.empty());
+    CHECK(text(p.failure) == text(audit::parse_bundle_text(c.genesis, b, 1).failure));
+    CHECK(text(p.failure) == text(audit::verify_bundle_text(c.genesis, b, {}, 2).failure));
+  }
+  // The genesis loaded once gives the same answers as its text.
+  auto loaded = audit::load_genesis(c.genesis);
+  REQUIRE(loaded.ok());
+  for (const auto& [check, b] : cases) CHECK(text(audit::parse_bundle_text(*loaded, b).failure) == text(audit::parse_bundle_text(c.genesis, b).failure));
+  CHECK(audit::parse_bundle_text(*loaded, t).bundle.to_json() == j);
+  const auto bad_genesis = audit::parse_bundle_text("{}", t);
+  REQUIRE(bad_genesis.failure);
+  CHECK(bad_genesis.failure->check == "genesis");
+  REQUIRE_FALSE(audit::load_genesis("{}").ok());
+  CHECK(audit::load_genesis("{}").error().message == bad_genesis.failure->message);
+  CHECK(text(bad_genesis.failure) == text(audit::verify_bundle_text("{}", t, {}, 1).failure));
 }

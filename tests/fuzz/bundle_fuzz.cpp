@@ -15,7 +15,7 @@
 
 #include "clients/audit/bundle_text.h"
 #include "clients/audit/verify.h"
-#include "crypto/canonical_json.h"
+#include "tests/fuzz/bundle_reading.h"
 #include "tests/fuzz/fuzz_net.h"
 
 namespace {
@@ -26,24 +26,6 @@ constexpr const char* kTarget = "bundle";
 const std::set<std::string> kChecks = {"json",   "format",    "genesis",    "order",      "head",
                                        "result_proof", "log_proof", "signature", "nonce", "replay",
                                        "history", "membership", "certificate", "state"};
-
-// An entry as text: its JSON, its signed bytes and its id.
-std::string dump(const onebill::ledger::BundleEntry& e) {
-  onebill::ledger::Bundle b;
-  b.entries = {e};
-  return b.to_json()["entries"][0].dump() + "\n" + e.envelope.canonical_tx + "\n" + e.envelope.id;
-}
-
-void same_reading(std::string_view entry) {
-  constexpr auto alg = onebill::crypto::HashAlg::sha256;
-  auto fast = onebill::audit::text::parse_entry_fast(entry, alg);
-  if (!fast) return;
-  auto j = onebill::crypto::parse_strict(entry, onebill::audit::text::kPieceLimits);
-  if (!j) property_failed(kTarget, "the fast reader read an entry the strict parser refuses: " + j.error().message);
-  auto strict = onebill::ledger::BundleEntry::from_json(*j, "e", alg);
-  if (!strict) property_failed(kTarget, "the fast reader read a malformed entry: " + strict.error().message);
-  if (dump(*fast) != dump(*strict)) property_failed(kTarget, "the fast reader read an entry differently");
-}
 
 }  // namespace
 
@@ -62,7 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   std::optional<std::vector<std::string_view>> entries;
   if (onebill::audit::text::split(text, true, "entries", &entries) && entries) {
-    for (const auto& e : *entries) same_reading(e);
+    for (const auto& e : *entries) onebill::fuzz::check_fast_reading(kTarget, e, onebill::crypto::HashAlg::sha256);
   }
   return 0;
 }

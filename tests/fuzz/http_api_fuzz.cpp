@@ -8,6 +8,11 @@
 // dir and stops at exit. Its state grows with what the fuzzer gets accepted (the node signs {"tx": ...} bodies for
 // token-crct), which is the point: later reads meet real documents.
 //
+// Made fast without leaving code out: the node's LevelDB goes through NoSyncEnv (no_sync_env.h: every write as
+// before, but no fsync: the data dir is thrown away at exit), and its genesis proposes a block as soon as an entry
+// is pending (block_max_delay_ms 0; the test networks wait 2 ms to batch). An accepted submission still waits for
+// its block to be committed, applied and attested, as on any node.
+//
 // Properties beyond "no crash": every answer is a valid HTTP status; every error (4xx/5xx) is problem+json whose
 // `code` is the status's documented code (docs/api.md §12.2); no answer is a 500 "internal" (a handler threw).
 //
@@ -29,6 +34,7 @@
 #include "node/config.h"
 #include "node/node.h"
 #include "tests/fuzz/fuzz_net.h"
+#include "tests/fuzz/no_sync_env.h"
 #include "tests/support/testnet.h"
 
 namespace {
@@ -58,12 +64,13 @@ void stop_node() {
 void start_node() {
   harness = new Harness();  // lives until exit; stop_node() stops it
   auto dir = std::filesystem::temp_directory_path() / ("onebill-fuzz-http-" + std::to_string(::getpid()));
-  harness->net = std::make_unique<onebill::testing::TestNet>(dir, 1);
+  const json params = {{"block_max_entries", 500}, {"block_max_delay_ms", 0}, {"election_timeout_ms", {300, 600}}};
+  harness->net = std::make_unique<onebill::testing::TestNet>(dir, 1, 0, onebill::crypto::SigAlg::ecdsa_p256, params);
   auto config = node::load_config(harness->net->nodes()[0].config);
   if (!config) property_failed(kTarget, "config: " + config.error().message);
   config->commit_wait = std::chrono::milliseconds(2000);
   harness->body_limit = config->body_limit;
-  auto n = node::Node::create(*config, harness->log);
+  auto n = node::Node::create(*config, harness->log, node::tls_peer_network(), onebill::fuzz::NoSyncEnv::get());
   if (!n) property_failed(kTarget, "node: " + n.error().message);
   harness->n = std::move(*n);
   if (auto s = harness->n->start(); !s) property_failed(kTarget, "start: " + s.error().message);

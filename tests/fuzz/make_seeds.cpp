@@ -282,8 +282,10 @@ void http_seeds() {
 
 }  // namespace
 
-// Bundles of the story, certified by the network's node key (tests/support/bundle_builder.h), and near-valid ones.
-void bundle_seeds() {
+// Bundles of the story, certified by the network's node key (tests/support/bundle_builder.h), and near-valid ones,
+// for `target`: "bundle" (the whole verifier) and "bundle_parse" (its structural checks, which also gets bundles
+// one structural mistake away).
+void bundle_seeds(const std::string& target) {
   const FuzzNet& net = FuzzNet::get();
   const auto& story = net.story();
   auto elided = onebill::testing::certify_as_bundle(net.genesis_text(), story, net.node_key(), "n1", {.block_size = 2, .elide = true});
@@ -294,32 +296,45 @@ void bundle_seeds() {
     std::exit(1);
   }
   const json b = elided->to_json();
-  seed("bundle", "story-elided", b.dump());
-  seed("bundle", "story-full-reads", plain->to_json().dump(1));
+  seed(target, "story-elided", b.dump());
+  seed(target, "story-full-reads", plain->to_json().dump(1));
   json dropped = b;
   dropped["entries"].erase(dropped["entries"].begin() + 1);
-  seed("bundle", "near-dropped-entry", dropped.dump());
+  seed(target, "near-dropped-entry", dropped.dump());
   json flipped = b;
   flipped["entries"][0]["status"] = "rejected";
   flipped["entries"][0]["reason"] = "bad_body";
   flipped["entries"][0].erase("leaf");
   flipped["entries"][0].erase("log_proof");
-  seed("bundle", "near-flipped-outcome", flipped.dump());
+  seed(target, "near-flipped-outcome", flipped.dump());
   json no_atts = b;
   no_atts["blocks"].back()["attestations"] = json::array();
-  seed("bundle", "near-uncertified-head", no_atts.dump());
+  seed(target, "near-uncertified-head", no_atts.dump());
   json swapped = b;
   std::swap(swapped["entries"][0], swapped["entries"][1]);
-  seed("bundle", "near-reordered", swapped.dump());
+  seed(target, "near-reordered", swapped.dump());
   // The newest entry left out: only the state proofs against the head's state_root show it.
   json newest = b;
   newest["entries"].erase(newest["entries"].size() - 1);
-  seed("bundle", "near-dropped-newest-entry", newest.dump());
+  seed(target, "near-dropped-newest-entry", newest.dump());
   json path = b;
   for (auto& [doc, proof] : path["state_proofs"].items()) {
     if (!proof["path"].empty()) proof["path"][0] = std::string(64, '0');
   }
-  seed("bundle", "near-state-proof-path", path.dump());
+  seed(target, "near-state-proof-path", path.dump());
+  if (target != "bundle_parse") return;
+  // One structural mistake away, each refused before any signature is checked (audit::parse_bundle_text).
+  const auto near = [&](const std::string& name, auto change) {
+    json x = b;
+    change(x);
+    seed(target, "near-" + name, x.dump());
+  };
+  near("other-genesis", [](json& x) { x["genesis_hash"] = std::string(64, '0'); });
+  near("document-not-listed", [](json& x) { x["documents"].erase(0); });
+  near("blocks-swapped", [](json& x) { std::swap(x["blocks"][0], x["blocks"][1]); });
+  near("head-hash", [](json& x) { x["head"]["header_hash"] = std::string(64, '0'); });
+  near("entry-twice", [](json& x) { x["entries"].push_back(x["entries"].back()); });
+  near("entry-without-block", [](json& x) { x["blocks"].erase(0); });
 }
 
 int main(int argc, char** argv) {
@@ -335,7 +350,8 @@ int main(int argc, char** argv) {
   if (want("block")) block_seeds();
   if (want("peer_frames")) peer_frame_seeds();
   if (want("http_api")) http_seeds();
-  if (want("bundle")) bundle_seeds();
+  if (want("bundle")) bundle_seeds("bundle");
+  if (want("bundle_parse")) bundle_seeds("bundle_parse");
   std::printf("%d seed files written under %s\n", written, out_root.c_str());
   return 0;
 }
