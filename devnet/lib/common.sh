@@ -220,8 +220,16 @@ wait_ready() {
     done
     ((${#left[@]} == 0)) && return 0
     for n in "${left[@]}"; do
-      node_pid "$n" >/dev/null || { echo >&2; die "$n exited; see $(node_dir "$n")/node.log:
-$(tail -n 5 "$(node_dir "$n")/node.log" 2>/dev/null)"; }
+      if ! node_pid "$n" >/dev/null; then
+        local hint=""
+        # A devnet made by an older onebilld: its data cannot be read by this one (no migration before a release).
+        grep -q "storage format" "$(node_dir "$n")/node.log" 2>/dev/null &&
+          hint="
+this devnet was made by an older onebilld; start a new one: devnet/down --purge, then devnet/up again"
+        echo >&2
+        die "$n exited; see $(node_dir "$n")/node.log:
+$(tail -n 5 "$(node_dir "$n")/node.log" 2>/dev/null)$hint"
+      fi
     done
     if ((SECONDS >= deadline)); then
       echo >&2
