@@ -149,21 +149,14 @@ boost::asio::awaitable<std::vector<Status>> NodeImpl::route(std::vector<contract
     forwards_.erase(id);
     if (w->answer && w->answer->size() == entries.size()) {
       out = std::move(*w->answer);
-    } else if (w->leader_gone) {
-      const std::string leader_name = node_name(leader);
-      metrics.counter("onebill_forwards_failed_total", "Forwards to the leader that got no answer").inc();
-      for (auto& s : out) {
-        s = make_error("leader_unreachable", "the leader " + leader_name + " lost the lead before it answered the " +
-                                                 "forwarded entry; it may have been admitted: submit it again (the "
-                                                 "same entry is never recorded twice)");
-      }
     } else {
-      std::string leader_name = node_name(leader);
       metrics.counter("onebill_forwards_failed_total", "Forwards to the leader that got no answer").inc();
+      const std::string why = w->leader_gone ? " lost the lead before it answered the forwarded entry"
+                                             : " did not answer the forwarded entry in time";
       for (auto& s : out) {
-        s = make_error("leader_unreachable", "the leader " + leader_name + " did not answer the forwarded entry " +
-                                                 "in time; it may not have been admitted: submit it again (the "
-                                                 "same entry is never recorded twice)");
+        s = make_error("leader_unreachable", "the leader " + node_name(leader) + why +
+                                                 "; it may or may not have been admitted: submit it again (the same entry is "
+                                                 "never recorded twice)");
       }
     }
   }
