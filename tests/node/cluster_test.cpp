@@ -82,17 +82,18 @@ std::string raw_get(std::uint16_t port, const std::string& target) {
 
 class Cluster {
  public:
-  // Starts every node, except the learners when `start_learners` is false.
+  // Starts every node, except the learners when `start_learners` is false. The nodes log at `log_level`
+  // (at info with ONEBILL_CLUSTER_LOG_INFO set).
   explicit Cluster(const std::string& name, int voters, int learners = 0, json params = {},
-                   bool start_learners = true)
+                   bool start_learners = true, const std::string& log_level = "warn")
       : net_(std::filesystem::temp_directory_path() / ("onebill-cluster-" + name + "-" + std::to_string(::getpid())),
              voters, learners, crypto::SigAlg::ecdsa_p256, std::move(params)) {
     pids_.resize(net_.nodes().size(), -1);
-    if (std::getenv("ONEBILL_CLUSTER_LOG_INFO") != nullptr) {
+    if (std::getenv("ONEBILL_CLUSTER_LOG_INFO") != nullptr || log_level != "warn") {
       for (const auto& n : net_.nodes()) {
         std::ifstream in(n.config);
         json cfg = json::parse(in);
-        cfg["log_level"] = "info";
+        cfg["log_level"] = std::getenv("ONEBILL_CLUSTER_LOG_INFO") != nullptr ? "info" : log_level;
         std::ofstream(n.config) << cfg.dump();
       }
     }
@@ -188,6 +189,20 @@ class Cluster {
       for (const auto& line : tail) out << "   " << line << "\n";
     }
     return out.str();
+  }
+
+  // The lines of node i's log that contain `needle` (the last `max` of them), for a failed check to show.
+  std::string log_lines(std::size_t i, std::string_view needle, std::size_t max = 12) {
+    std::ifstream in(net_.nodes()[i].dir / "node.log");
+    std::deque<std::string> hits;
+    for (std::string line; std::getline(in, line);) {
+      if (line.find(needle) == std::string::npos) continue;
+      hits.push_back(line);
+      if (hits.size() > max) hits.pop_front();
+    }
+    std::string out = "-- " + net_.nodes()[i].id + ", lines with \"" + std::string(needle) + "\":\n";
+    for (const auto& line : hits) out += "   " + line + "\n";
+    return out;
   }
 
   // Waits until every running node has applied `height`.
@@ -309,7 +324,7 @@ TEST_CASE("a stopped follower and a new learner join from a state snapshot after
   // restart and hold no appends queued for the stopped follower (a transport keeps those — up to Raft's in-flight
   // window — and a follower stopped while they run catches up from them).
   Cluster c("snapshot", 3, 1, {{"snapshot_interval", 40}, {"snapshot_keep_entries", 10}, {"block_max_entries", 1}},
-            false);
+            false, "info");
   const std::size_t learner = 3;
   REQUIRE_FALSE(c.net().nodes()[learner].voter);
   std::size_t leader = c.wait_ready();
@@ -333,6 +348,11 @@ TEST_CASE("a stopped follower and a new learner join from a state snapshot after
   c.start(learner);
   c.wait_ready();
   c.wait_height(height);
+  // Kept for a failure of the checks below (one seen in session 5, not reproduced in 60 runs since): which node
+  // led, and what each took, served and installed.
+  INFO("leader before the restart: " << c.net().nodes()[leader].id << ", stopped: " << c.net().nodes()[down].id);
+  INFO(c.log_lines(leader, "snapshot") << c.log_lines(up, "snapshot") << c.log_lines(down, "snapshot")
+                                       << c.log_lines(down, "leader") << c.log_lines(learner, "snapshot"));
   CHECK(c.metric(down, "onebill_snapshots_installed_total") >= 1);
   CHECK(c.metric(learner, "onebill_snapshots_installed_total") >= 1);
 
