@@ -208,8 +208,17 @@ Status bill_event(TxContext& c) {
 
   if (as == "carrier" && vehicle) leg.vehicle = vehicle;
   leg.event_count += 1;
-  c.put_json(keys::leg_event(b.meta.id, leg_index, leg.event_count),
-             to_json(LegEvent{event, at, c.signer(), as, refs, gross_kg, vehicle, c.height(), c.tx_id()}));
+  // The record as stored (canonical JSON) extends the leg's events_hash chain.
+  const std::string* record = c.put_json(keys::leg_event(b.meta.id, leg_index, leg.event_count),
+                                         to_json(LegEvent{event, at, c.signer(), as, refs, gross_kg, vehicle,
+                                                          c.height(), c.tx_id()}));
+  if (record == nullptr) return {};  // a fault, recorded
+  auto chained = next_events_hash(c.members().hash_alg(), leg.events_hash, *record);
+  if (!chained) {
+    c.fail(chained.error());
+    return {};
+  }
+  leg.events_hash = std::move(*chained);
   if (is_port_event(event)) leg.reports.push_back(LegReport{as, event, at, c.signer(), refs});
   if (bill_is_negotiable(b)) b.meta.status = transport_status(b);
   c.save(b);

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "contracts/money.h"
+#include "crypto/hash.h"
 #include "crypto/result.h"
 
 namespace onebill::contracts {
@@ -129,6 +130,13 @@ struct LegReport {
   std::vector<std::string> equipment;  // sorted
 };
 
+// A leg's events_hash before its first event: 64 zeros.
+inline constexpr std::string_view kNoEventsHash = "0000000000000000000000000000000000000000000000000000000000000000";
+
+// A leg's events_hash after one more event: hex(H(previous digest's 32 bytes || the event's stored canonical
+// JSON)), H the network's hash. `previous_hex` must be 64 hex digits (corrupt_state otherwise).
+Result<std::string> next_events_hash(crypto::HashAlg alg, std::string_view previous_hex, std::string_view event_json);
+
 struct Leg {
   std::string mode;  // sea | rail | road
   std::string carrier;
@@ -137,6 +145,9 @@ struct Leg {
   std::optional<std::string> vehicle;
   std::string status = std::string(leg_status::kPlanned);
   std::int64_t event_count = 0;     // events stored at keys::leg_event(bill, leg index, 1 .. event_count)
+  // The hash chain of those events (next_events_hash), so the separately stored records are as trustworthy as the
+  // bill that counts them: a record changed, dropped or added no longer matches. kNoEventsHash before the first.
+  std::string events_hash = std::string(kNoEventsHash);
   std::vector<LegReport> reports;  // in the order reported
 };
 
@@ -291,8 +302,8 @@ Result<Proposal> proposal_from_json(const nlohmann::json& json);
 class StateView;
 // A document as readers see it (GET /v1/documents/{id}, the explorer, the CLI): the stored JSON, and for a bill each
 // leg's events, read from their own keys, as `events` [...] beside `event_count`. Other kinds are returned as
-// stored. Events that cannot be read are a corrupt_state error; an event key that is absent (a reader that read the
-// bill before an amendment dropped a leg's events and the events after) is left out.
-Result<nlohmann::json> bill_view(nlohmann::json doc, const StateView& state);
+// stored. Events that cannot be read, or whose chain does not give the leg's `events_hash` (`alg` is the network's
+// hash), are a corrupt_state error. `state` must be one consistent view: the bill and its events as of one height.
+Result<nlohmann::json> bill_view(nlohmann::json doc, const StateView& state, crypto::HashAlg alg);
 
 }  // namespace onebill::contracts

@@ -1,6 +1,8 @@
 // JSON form of documents (docs/model.md, "Document state"). nlohmann's exceptions stay inside this file.
 #include "contracts/documents.h"
 
+#include <stdexcept>
+
 #include "contracts/state.h"
 
 namespace onebill::contracts {
@@ -61,6 +63,8 @@ Result<D> decode(const json& j, std::string_view kind, F&& read) {
     read(doc);
     return doc;
   } catch (const json::exception& e) {
+    return make_error("corrupt_state", std::string(kind) + " document: " + e.what());
+  } catch (const std::invalid_argument& e) {  // a value of the right type that is not valid (a malformed hash)
     return make_error("corrupt_state", std::string(kind) + " document: " + e.what());
   }
 }
@@ -131,7 +135,7 @@ void from_json(const json& j, LegReport& r) {
 void to_json(json& j, const Leg& l) {
   j = json{{"mode", l.mode},     {"carrier", l.carrier}, {"from", l.from},    {"to", l.to},
            {"vehicle", opt(l.vehicle)}, {"status", l.status}, {"event_count", l.event_count},
-           {"reports", l.reports}};
+           {"events_hash", l.events_hash}, {"reports", l.reports}};
 }
 void from_json(const json& j, Leg& l) {
   l.mode = get<std::string>(j, "mode");
@@ -141,6 +145,8 @@ void from_json(const json& j, Leg& l) {
   l.vehicle = get_opt<std::string>(j, "vehicle");
   l.status = get<std::string>(j, "status");
   l.event_count = get<std::int64_t>(j, "event_count");
+  l.events_hash = get<std::string>(j, "events_hash");
+  if (!crypto::digest_from_hex(l.events_hash)) throw std::invalid_argument("events_hash is not a digest");
   l.reports = get<std::vector<LegReport>>(j, "reports");
 }
 
@@ -382,7 +388,15 @@ json to_json(const LegEvent& e) {
   return j;
 }
 
-Result<json> bill_view(json doc, const StateView& state) {
+Result<std::string> next_events_hash(crypto::HashAlg alg, std::string_view previous_hex, std::string_view event_json) {
+  auto prev = crypto::digest_from_hex(previous_hex);
+  if (!prev) return make_error("corrupt_state", "an events_hash is not a digest");
+  crypto::Hasher h(alg);
+  h.update(crypto::ByteView(prev->data(), prev->size())).update(event_json);
+  return crypto::hex(h.finish());
+}
+
+Result<json> bill_view(json doc, const StateView& state, crypto::HashAlg alg) {
   if (!doc.is_object()) return doc;
   const auto kind_it = doc.find("kind");
   if (kind_it == doc.end() || *kind_it != std::string(kind::kBill)) return doc;
@@ -393,22 +407,29 @@ Result<json> bill_view(json doc, const StateView& state) {
   if (legs == doc.end() || !legs->is_array()) return make_error("corrupt_state", "bill " + id + " has no legs");
   for (std::size_t i = 0; i < legs->size(); ++i) {
     json& leg = (*legs)[i];
+    const std::string where = "bill " + id + " leg " + std::to_string(i);
     const auto count = leg.is_object() ? leg.find("event_count") : leg.end();
     if (count == leg.end() || !count->is_number_integer() || count->get<std::int64_t>() < 0 ||
         count->get<std::int64_t>() > kMaxLegEvents) {
-      return make_error("corrupt_state", "bill " + id + " leg " + std::to_string(i) + ": no event_count");
+      return make_error("corrupt_state", where + ": no event_count");
     }
+    const auto chain = leg.find("events_hash");
+    if (chain == leg.end() || !chain->is_string()) return make_error("corrupt_state", where + ": no events_hash");
+    std::string hash(kNoEventsHash);
     json events = json::array();
     for (std::int64_t n = 1; n <= count->get<std::int64_t>(); ++n) {
       auto raw = state.get(keys::leg_event(id, static_cast<std::int64_t>(i), n));
       if (!raw) return raw.error();
-      if (!raw->has_value()) continue;
+      if (!raw->has_value()) return make_error("corrupt_state", where + ": event " + std::to_string(n) + " is missing");
       json e = json::parse(**raw, nullptr, false);
-      if (!e.is_object()) {
-        return make_error("corrupt_state", "event " + std::to_string(n) + " of bill " + id + " leg " +
-                                               std::to_string(i) + " is unreadable");
-      }
+      if (!e.is_object()) return make_error("corrupt_state", where + ": event " + std::to_string(n) + " is unreadable");
+      auto next = next_events_hash(alg, hash, **raw);
+      if (!next) return next.error();
+      hash = std::move(*next);
       events.push_back(std::move(e));
+    }
+    if (hash != chain->get<std::string>()) {
+      return make_error("corrupt_state", where + ": its stored events do not chain to its events_hash");
     }
     leg["events"] = std::move(events);
   }

@@ -88,13 +88,15 @@ void TxContext::stamp(DocMeta& meta) const {
   meta.height = block_.height;
 }
 
-void TxContext::put_json(const std::string& key, const nlohmann::json& value) {
+const std::string* TxContext::put_json(const std::string& key, const nlohmann::json& value) {
   auto bytes = crypto::canonicalize(value);
   if (!bytes) {
     if (!fault_) fault_ = make_error("corrupt_state", key + ": " + bytes.error().message);
-    return;
+    return nullptr;
   }
-  put(key, std::move(bytes.value()));
+  auto [it, added] = writes_.insert_or_assign(key, std::move(bytes.value()));
+  (void)added;
+  return &*it->second;
 }
 
 void TxContext::save_json(const std::string& id, nlohmann::json doc) {

@@ -43,8 +43,12 @@ class TxContext {
   std::optional<std::string> get(std::string_view key);
   void put(const std::string& key, std::string value) { writes_.insert_or_assign(key, std::move(value)); }
   void erase(const std::string& key) { writes_.insert_or_assign(key, std::nullopt); }
-  // Stages canonical(value); a value outside the canonical subset is a fault.
-  void put_json(const std::string& key, const nlohmann::json& value);
+  // Stages canonical(value) and returns the staged bytes; a value outside the canonical subset is a fault (nullptr).
+  const std::string* put_json(const std::string& key, const nlohmann::json& value);
+  // Records state that cannot be read or decoded (the first fault wins); the dispatcher returns it.
+  void fail(Error e) {
+    if (!fault_) fault_ = std::move(e);
+  }
 
   // Documents. load_* reject with doc_not_found when the id is absent or of another kind.
   bool doc_exists(std::string_view id);

@@ -54,14 +54,15 @@ Result<std::int64_t> int_param(const Target& t, const char* name, std::int64_t d
 
 Result<json> Api::load_document(const std::string& id) const {
   if (!safe_id(id)) return make_error("bad_request", "not a document id");
-  auto raw = node_.store->get(key::state(contracts::keys::document(id)));
+  // The bill and its events (stored apart from it, contracts/documents.h) are read from one snapshot of the store,
+  // so the events are exactly the ones the bill counts and chains, whatever block is applied meanwhile.
+  StoreSnapshot snap(*node_.store);
+  auto raw = node_.store->get(key::state(contracts::keys::document(id)), snap.get());
   if (!raw) return raw.error();
   if (!raw->has_value()) return make_error("doc_not_found", "no document " + id);
   json doc = json::parse(**raw, nullptr, false);
   if (doc.is_discarded()) return make_error("corrupt_state", "document " + id + " is unreadable");
-  // A bill's events are stored apart from it (contracts/documents.h); readers get them in its legs. Read after the
-  // bill, so every event it counts is there (events are only added, or dropped with their leg by an amendment).
-  return contracts::bill_view(std::move(doc), StoreStateView(*node_.store));
+  return contracts::bill_view(std::move(doc), StoreStateView(*node_.store, snap.get()), node_.alg);
 }
 
 http::Reply Api::get_document(const http::Request& req, const std::string& id, const Principal& who) {

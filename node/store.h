@@ -145,11 +145,15 @@ class StoreSnapshot {
 // The committed ledger state as the contracts see it (the s/ prefix).
 class StoreStateView final : public contracts::StateView {
  public:
-  explicit StoreStateView(const Store& store) : store_(store) {}
-  Result<std::optional<std::string>> get(std::string_view k) const override { return store_.get(key::state(k)); }
+  // Reads as of `snap` when given (one consistent view), else the latest state.
+  explicit StoreStateView(const Store& store, const leveldb::Snapshot* snap = nullptr) : store_(store), snap_(snap) {}
+  Result<std::optional<std::string>> get(std::string_view k) const override {
+    return store_.get(key::state(k), snap_);
+  }
 
  private:
   const Store& store_;
+  const leveldb::Snapshot* snap_;
 };
 
 // Merkle log nodes in the store, with writes staged into a batch: reads see staged nodes first. One per block

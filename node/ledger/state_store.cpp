@@ -2,8 +2,14 @@
 
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
+#include "contracts/documents.h"
+
 namespace onebill::node {
 namespace {
+
+using nlohmann::json;
 
 std::optional<crypto::Digest> as_digest(std::string_view v) {
   if (v.size() != crypto::kDigestSize) return std::nullopt;
@@ -236,8 +242,60 @@ Status StateSnapshotCheck::take(std::string_view k, std::string_view v) {
     if (i >= size_ || filled_[i] != 0) return bad("the state tree index of " + std::string(doc) + " is out of place");
     filled_[i] = 1;
     leaves_[i] = ledger::state_leaf_of(alg_, doc, v);
+    take_bill(doc, v);
+  } else if (k.starts_with(key::state(contracts::keys::kLegEvent))) {
+    take_event(k, v);
   }
   return {};
+}
+
+// Documents come before events in key order ("s/doc/" < "s/evt/"), so every bill is known when its events come.
+// What is wrong is noted and reported by finish(), after the checks that tell whether the bills themselves are the
+// certified ones.
+void StateSnapshotCheck::take_bill(std::string_view id, std::string_view value) {
+  if (value.find("\"kind\":\"bill\"") == std::string_view::npos) return;  // cheap test first; decided below
+  json doc = json::parse(value, nullptr, false);
+  if (!doc.is_object() || doc.value("kind", "") != contracts::kind::kBill) return;
+  auto bill = contracts::bill_from_json(doc);
+  if (!bill) {
+    if (!chain_error_) chain_error_ = "bill " + std::string(id) + " in the snapshot: " + bill.error().message;
+    return;
+  }
+  std::vector<LegChain> legs;
+  for (const auto& leg : bill->legs) {
+    legs.push_back(LegChain{leg.event_count, leg.events_hash, 0, std::string(contracts::kNoEventsHash)});
+  }
+  chains_.emplace(std::string(id), std::move(legs));
+}
+
+void StateSnapshotCheck::take_event(std::string_view k, std::string_view v) {
+  const auto bad = [&](const std::string& what) {
+    if (!chain_error_) chain_error_ = "event record " + std::string(k) + " in the snapshot " + what;
+  };
+  // s/evt/{bill}/{leg:02}/{n:06}: a bill id has no '/'.
+  const std::string_view rest = k.substr(key::state(contracts::keys::kLegEvent).size());
+  if (rest.size() < 11 || rest[rest.size() - 7] != '/' || rest[rest.size() - 10] != '/') return bad("is malformed");
+  const std::string_view bill = rest.substr(0, rest.size() - 10);
+  const auto number = [](std::string_view digits) -> std::int64_t {
+    std::int64_t n = 0;
+    for (char ch : digits) {
+      if (ch < '0' || ch > '9') return -1;
+      n = n * 10 + (ch - '0');
+    }
+    return n;
+  };
+  const std::int64_t leg = number(rest.substr(rest.size() - 9, 2));
+  const std::int64_t n = number(rest.substr(rest.size() - 6));
+  auto it = chains_.find(bill);
+  if (leg < 0 || n < 1 || it == chains_.end() || static_cast<std::size_t>(leg) >= it->second.size()) {
+    return bad("belongs to no leg of a bill in it");
+  }
+  LegChain& c = it->second[static_cast<std::size_t>(leg)];
+  if (n != c.seen + 1 || n > c.count) return bad("is not the next of the " + std::to_string(c.count) + " its bill counts");
+  auto next = contracts::next_events_hash(alg_, c.running, v);
+  if (!next) return bad(next.error().message);
+  c.running = std::move(*next);
+  c.seen = n;
 }
 
 Status StateSnapshotCheck::finish(const crypto::Digest& root) {
@@ -265,7 +323,18 @@ Status StateSnapshotCheck::finish(const crypto::Digest& root) {
   if (count != node_count_ || expected.finish() != nodes_.finish()) {
     return bad("the snapshot's state tree nodes are not the tree of its documents");
   }
-  return computed == root ? Status{} : bad("the snapshot's documents do not give the last block's state_root");
+  if (computed != root) return bad("the snapshot's documents do not give the last block's state_root");
+  if (chain_error_) return bad(*chain_error_);
+  for (const auto& [bill, legs] : chains_) {
+    for (std::size_t i = 0; i < legs.size(); ++i) {
+      if (legs[i].seen != legs[i].count || legs[i].running != legs[i].expected) {
+        return bad("the snapshot's event records of bill " + bill + " leg " + std::to_string(i) +
+                   " do not give the events_hash its bill holds (" + std::to_string(legs[i].seen) + " of " +
+                   std::to_string(legs[i].count) + " events)");
+      }
+    }
+  }
+  return {};
 }
 
 }  // namespace onebill::node

@@ -149,7 +149,8 @@ class StateSnapshotCheck {
   StateSnapshotCheck(crypto::HashAlg alg, std::uint64_t size) : alg_(alg), size_(size) {}
   // Every content record, in key order. Error "bad_snapshot" (a malformed tree record).
   Status take(std::string_view key, std::string_view value);
-  // After the last record: "bad_snapshot" unless the documents, indexes and nodes agree and the root is `root`.
+  // After the last record: "bad_snapshot" unless the documents, indexes and nodes agree, the root is `root`, and
+  // each bill leg's event records (s/evt/…) are exactly the ones its `events_hash` chains.
   Status finish(const crypto::Digest& root);
 
  private:
@@ -164,6 +165,18 @@ class StateSnapshotCheck {
   crypto::Hasher nodes_{crypto::HashAlg::sha256};      // every d/n/ record as streamed
   std::uint64_t node_count_ = 0;
   std::optional<std::string> error_;
+  // A bill leg's event records (s/evt/…, not leaves of the tree) must rebuild the leg's events_hash, which the bill
+  // (a leaf) holds: what the bills say, and what the records give, per bill id and leg index.
+  struct LegChain {
+    std::int64_t count = 0;  // the bill's event_count
+    std::string expected;    // the bill's events_hash
+    std::int64_t seen = 0;   // records taken, numbered 1..seen
+    std::string running;     // the chain over them
+  };
+  std::map<std::string, std::vector<LegChain>, std::less<>> chains_;
+  std::optional<std::string> chain_error_;  // the first event record found wrong, reported by finish()
+  void take_bill(std::string_view id, std::string_view value);
+  void take_event(std::string_view key, std::string_view value);
 };
 
 }  // namespace onebill::node

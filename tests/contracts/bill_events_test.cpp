@@ -5,6 +5,7 @@
 
 using namespace onebill::contracts;
 using namespace onebill::contracts::testing;
+namespace crypto = onebill::crypto;
 
 namespace {
 
@@ -277,6 +278,7 @@ TEST_CASE("contracts: an amendment that replaces a leg drops its events, and the
   json b = l.doc("OB-1");
   CHECK(b["legs"][0]["events"].size() == 3);
   CHECK(b["legs"][1]["event_count"] == 0);
+  CHECK(b["legs"][1]["events_hash"] == std::string(kNoEventsHash));  // a new chain for the new leg
   CHECK(b["legs"][1]["events"] == json::array());
   CHECK(b["legs"][1]["reports"] == json::array());
   // The port's gate_in on the old leg no longer counts as reported: it may report it on the new one.
@@ -293,19 +295,85 @@ TEST_CASE("contracts: bill_view reads a bill's events back and refuses a damaged
   MemoryState state;
   state.apply(WriteSet{{keys::leg_event("OB-1", 0, 1), *l.get(keys::leg_event("OB-1", 0, 1))}});
   json raw = json::parse(*l.get(keys::document("OB-1")));
-  auto view = bill_view(raw, state);
+  const auto alg = crypto::HashAlg::sha256;
+  auto view = bill_view(raw, state, alg);
   REQUIRE(view.ok());
   CHECK((*view)["legs"][0]["events"].size() == 1);
   raw["legs"][0]["event_count"] = -1;
-  auto bad = bill_view(raw, state);
+  auto bad = bill_view(raw, state, alg);
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().code == "corrupt_state");
   state.apply(WriteSet{{keys::leg_event("OB-1", 0, 1), std::string("not json")}});
   raw["legs"][0]["event_count"] = 1;
-  auto unreadable = bill_view(raw, state);
+  auto unreadable = bill_view(raw, state, alg);
   REQUIRE_FALSE(unreadable.ok());
   CHECK(unreadable.error().code == "corrupt_state");
   // Other kinds pass through as stored.
   const json pledge = {{"kind", "pledge"}, {"id", "PL-1"}};
-  CHECK(*bill_view(pledge, state) == pledge);
+  CHECK(*bill_view(pledge, state, alg) == pledge);
+}
+
+TEST_CASE("contracts: a leg's events_hash chains its stored event records", "[contracts][bill][events]") {
+  Ledger l;
+  sea_loaded(l);
+  const auto alg = crypto::HashAlg::sha256;
+  json stored = json::parse(*l.get(keys::document("OB-1")));
+  // A leg without events has the zero hash; each event extends the chain over its record's stored bytes.
+  CHECK(stored["legs"][1]["event_count"] == 0);
+  CHECK(stored["legs"][1]["events_hash"] == std::string(kNoEventsHash));
+  const std::int64_t count = stored["legs"][0]["event_count"].get<std::int64_t>();
+  REQUIRE(count >= 1);
+  std::string chain(kNoEventsHash);
+  for (std::int64_t n = 1; n <= count; ++n) {
+    const std::string record = *l.get(keys::leg_event("OB-1", 0, n));
+    // The documented definition: H(previous digest || record), hex.
+    auto prev = crypto::digest_from_hex(chain);
+    REQUIRE(prev.ok());
+    std::string input(prev->begin(), prev->end());
+    input += record;
+    const std::string expected = crypto::hex(crypto::hash(alg, input));
+    auto next = next_events_hash(alg, chain, record);
+    REQUIRE(next.ok());
+    CHECK(*next == expected);
+    chain = *next;
+  }
+  CHECK(stored["legs"][0]["events_hash"] == chain);
+
+  // Every record of the leg in a view of the state, as a reader's view would hold them.
+  auto state_with = [&](std::int64_t skip, const std::string* replacement) {
+    MemoryState state;
+    for (std::int64_t n = 1; n <= count; ++n) {
+      if (n == skip && replacement == nullptr) continue;
+      const std::string v = n == skip ? *replacement : *l.get(keys::leg_event("OB-1", 0, n));
+      state.apply(WriteSet{{keys::leg_event("OB-1", 0, n), v}});
+    }
+    return state;
+  };
+  REQUIRE(bill_view(stored, state_with(0, nullptr), alg).ok());
+  // A record changed in one character (still a valid event object) breaks the chain.
+  json forged = json::parse(*l.get(keys::leg_event("OB-1", 0, 1)));
+  forged["at"] = "CNSHA";
+  const std::string forged_text = forged.dump();
+  auto changed = bill_view(stored, state_with(1, &forged_text), alg);
+  REQUIRE_FALSE(changed.ok());
+  CHECK(changed.error().code == "corrupt_state");
+  CHECK(changed.error().message.find("events_hash") != std::string::npos);
+  // A record dropped is missing.
+  auto dropped = bill_view(stored, state_with(count, nullptr), alg);
+  REQUIRE_FALSE(dropped.ok());
+  CHECK(dropped.error().code == "corrupt_state");
+  // A record added (the count raised to match) does not chain either.
+  json longer = stored;
+  longer["legs"][0]["event_count"] = count + 1;
+  MemoryState plus = state_with(0, nullptr);
+  plus.apply(WriteSet{{keys::leg_event("OB-1", 0, count + 1), *l.get(keys::leg_event("OB-1", 0, 1))}});
+  auto added = bill_view(longer, plus, alg);
+  REQUIRE_FALSE(added.ok());
+  CHECK(added.error().code == "corrupt_state");
+  // A malformed events_hash in a stored bill is corrupt state for the rules too.
+  json malformed = stored;
+  malformed["legs"][0]["events_hash"] = "not a digest";
+  auto decoded = bill_from_json(malformed);
+  REQUIRE_FALSE(decoded.ok());
+  CHECK(decoded.error().code == "corrupt_state");
 }

@@ -100,7 +100,7 @@ std::vector<Outcome> Ledger::block(const std::vector<Envelope>& entries) {
 json Ledger::doc(const std::string& id) const {
   auto v = get(keys::document(id));
   if (!v) FAIL("no document " << id);
-  auto view = bill_view(json::parse(*v), state);  // a bill's legs with their events, as readers see it
+  auto view = bill_view(json::parse(*v), state, members.hash_alg());  // a bill's legs with their events, as readers see it
   REQUIRE(view.ok());
   return *view;
 }

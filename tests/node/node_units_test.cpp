@@ -168,8 +168,12 @@ TEST_CASE("x/applied records the storage format, and a database of another forma
   CHECK(old.error().code == "corrupt_state");
   CHECK(old.error().message.find("storage format 1,") != std::string::npos);
   CHECK(old.error().message.find("rebuild the node from its peers") != std::string::npos);
-  j["format"] = 3;
+  j["format"] = 2;  // bills without events_hash
+  auto two = AppliedPoint::from_json(j);
+  REQUIRE_FALSE(two.ok());
+  CHECK(two.error().message.find("storage format 2,") != std::string::npos);
+  j["format"] = kStorageFormat + 1;
   auto newer = AppliedPoint::from_json(j);
   REQUIRE_FALSE(newer.ok());
-  CHECK(newer.error().message.find("storage format 3,") != std::string::npos);
+  CHECK(newer.error().message.find("storage format " + std::to_string(kStorageFormat + 1) + ",") != std::string::npos);
 }

@@ -70,6 +70,7 @@ struct Source {
   std::string genesis_hash;
   contracts::Membership membership;
   node::SnapshotTrust trust;
+  std::int64_t top = 0;  // the last block's height
 
   Source() : membership(*contracts::Membership::from_genesis(genesis_text())) {
     auto config = node::load_config(net.nodes()[0].config);
@@ -108,14 +109,32 @@ struct Source {
     }
     for (int i = from; i < to; ++i) {
       json env = net.envelope("crct", "bill.issue", "OB-SN" + std::to_string(i), testing::bill(testing::container(500 + i)));
-      auto r = call("POST", "/v1/transactions", env.dump());
+      if (i != 3) {  // one block each
+        auto r = call("POST", "/v1/transactions", env.dump());
+        REQUIRE(r.response.result_int() == 200);
+        json a = json::parse(r.response.body());
+        REQUIRE(a["status"] == "accepted");
+        top = std::max(top, a["height"].get<std::int64_t>());
+        continue;
+      }
+      // One bill, after the old state was copied, has leg events (stored apart from it, s/evt/…, chained by it).
+      // Submitted as one batch: they take one to three blocks, so the tests read the last height from `top`.
+      json entries = json::array({env});
+      for (const char* ev : {"loaded", "departed"}) {
+        entries.push_back(net.envelope("hmm", "bill.event", "OB-SN" + std::to_string(i),
+                                       testing::sample_event_body(0, ev, "KRPUS", {testing::container(500 + i)})));
+      }
+      auto r = call("POST", "/v1/transactions/batch", json{{"entries", entries}}.dump());
       REQUIRE(r.response.result_int() == 200);
-      REQUIRE(json::parse(r.response.body())["status"] == "accepted");
+      for (const auto& a : json::parse(r.response.body())["results"]) {
+        REQUIRE(a["status"] == "accepted");
+        top = std::max(top, a["height"].get<std::int64_t>());
+      }
     }
     // The single voter attests each block right after applying it; give the last attestation time to be stored.
     for (int i = 0; i < 100; ++i) {
       auto head = json::parse(call("GET", "/v1/log/head", "").response.body(), nullptr, false);
-      if (head.is_object() && head.value("height", 0) == to) break;
+      if (head.is_object() && head.value("height", 0) == top) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     (*n)->stop();
@@ -275,9 +294,10 @@ void restart(const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("snapshot: built from one database and installed into one behind, it carries every ledger record", "[node][snapshot]") {
-  Built b = build(2);  // certified at height 2, applied at 5: a chain of four headers to check
+  Built b = build(2);  // certified at height 2, applied at the top (5 to 7): a chain of headers to check
   CHECK(b.manifest.certified_height == 2);
-  CHECK(b.manifest.point.height == 5);
+  CHECK(b.manifest.point.height == source().top);
+  CHECK(b.manifest.point.height >= 5);
   Target t("install");
   REQUIRE(receive(b, leveldb::Env::Default(), t.staging).ok());
   {
@@ -366,15 +386,16 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
   }
   SECTION("a membership that is not the header's") {
     Built b = build(2);
-    forge_header(b, 5, [](json& h) { h["membership_hash"] = std::string(64, 'a'); });
+    forge_header(b, source().top, [](json& h) { h["membership_hash"] = std::string(64, 'a'); });
     refused(b, "membership");
   }
   SECTION("a Merkle log that is not the header's log root") {
     Built b = build(2);
-    forge_header(b, 5, [](json& h) { h["log_root"] = std::string(64, 'b'); });
+    forge_header(b, source().top, [](json& h) { h["log_root"] = std::string(64, 'b'); });
     refused(b, "log_root");
     Built node = build(2);
-    // Log size 5: the root reads the subtrees (level 2, index 0) and (level 0, index 4).
+    // Log size 7 (five issues, two events): the root reads the subtrees (2, 0), (1, 2) and (0, 6).
+    REQUIRE(node.manifest.point.log_size == 7);
     std::string& v = value_of(node.records, node::key::merkle(2, 0));
     v[0] = static_cast<char>(v[0] ^ 1);
     reseal(node.manifest, node.records);
@@ -414,6 +435,39 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
     reseal(b.manifest, b.records);
     refused(b, "state_root");
   }
+  SECTION("a forged, dropped or added bill event record (not a tree leaf: its bill's events_hash chains it)") {
+    Built b = build(2);
+    std::string evt_key;
+    for (const auto& [k, v] : b.records) {
+      if (k.starts_with("s/evt/")) evt_key = k;  // the last one
+    }
+    REQUIRE_FALSE(evt_key.empty());
+    Built forged = b;
+    std::string& v = value_of(forged.records, evt_key);
+    const std::size_t at = v.find("\"at\":\"KRPUS\"");
+    REQUIRE(at != std::string::npos);
+    v.replace(at, 13, "\"at\":\"KRPUX\"");
+    reseal(forged.manifest, forged.records);
+    refused(forged, "do not give the events_hash");
+    Built dropped = b;
+    std::erase_if(dropped.records, [&](const auto& r) { return r.first == evt_key; });
+    reseal(dropped.manifest, dropped.records);
+    refused(dropped, "do not give the events_hash");
+    Built added = b;
+    std::string extra = evt_key;
+    extra.back() = static_cast<char>(extra.back() + 1);  // the next number on that leg
+    added.records.insert(std::find_if(added.records.begin(), added.records.end(),
+                                      [&](const auto& r) { return r.first == evt_key; }) + 1,
+                         {extra, value_of(b.records, evt_key)});
+    reseal(added.manifest, added.records);
+    refused(added, "is not the next");
+    Built stray = b;
+    stray.records.insert(std::find_if(stray.records.begin(), stray.records.end(),
+                                      [&](const auto& r) { return r.first == evt_key; }) + 1,
+                         {"s/evt/ZZ-NONE/00/000001", value_of(b.records, evt_key)});
+    reseal(stray.manifest, stray.records);
+    refused(stray, "belongs to no leg");
+  }
   SECTION("state tree indexes swapped between two documents") {
     Built b = build(2);
     std::swap(value_of(b.records, node::key::state_index("OB-SN1")), value_of(b.records, node::key::state_index("OB-SN2")));
@@ -434,7 +488,7 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
 }
 
 TEST_CASE("snapshot: a crash at any step of the install leaves the old state or, after a restart, the whole new one", "[node][snapshot]") {
-  Built b = build(5);
+  Built b = build(source().top);
   auto old_state = ledger_records(source().old_db);
   auto new_state = ledger_records(source().db);
   // Runs the install through a FaultInjectionEnv up to `steps` (0: nothing, 1: marker, 2: staged records written,
