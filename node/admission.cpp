@@ -33,7 +33,7 @@ std::string iso_now() {
 }  // namespace
 
 Result<std::optional<TxAnswer>> NodeImpl::recorded(const std::string& id) const {
-  auto v = store->get(key::tx(id));
+  auto v = store->entry_record(id);
   if (!v) return v.error();
   if (!v->has_value()) return std::optional<TxAnswer>();
   nlohmann::json j = nlohmann::json::parse(**v, nullptr, false);

@@ -74,7 +74,7 @@ http::Reply Api::get_document(const http::Request& req, const std::string& id, c
 
 http::Reply Api::get_transaction(const http::Request& req, const std::string& id, const Principal& who) {
   if (!safe_id(id)) return error(make_error("bad_request", "not a transaction id"), req);
-  auto raw = node_.store->get(key::tx(id));
+  auto raw = node_.store->entry_record(id);
   if (!raw) return error(raw.error(), req);
   if (!raw->has_value()) return error(make_error("tx_not_found", "no transaction " + id), req);
   json rec = json::parse(**raw, nullptr, false);
@@ -131,7 +131,7 @@ http::Reply Api::get_history(const http::Request& req, const std::string& id, co
   std::string last_key;
   Status scan = node_.store->scan(prefix, start, *limit, [&](std::string_view k, std::string_view tx_id) {
     last_key = std::string(k.substr(prefix.size()));
-    auto raw = node_.store->get(key::tx(tx_id));
+    auto raw = node_.store->entry_record(tx_id);
     if (!raw || !raw->has_value()) return true;
     json rec = json::parse(**raw, nullptr, false);
     const json& tx = rec["envelope"]["tx"];
@@ -225,7 +225,7 @@ http::Reply Api::get_block(const http::Request& req, const std::string& height_t
   if (who.has(Scope::read) && sees_everything(who)) {
     json entries = json::array();
     for (const auto& r : rec["results"]) {
-      auto t = node_.store->get(key::tx(r["id"].get<std::string>()));
+      auto t = node_.store->entry_record(r["id"].get<std::string>());
       if (t && t->has_value()) entries.push_back(json::parse(**t, nullptr, false)["envelope"]);
     }
     out["entries"] = entries;
@@ -312,7 +312,7 @@ http::Reply Api::events(const http::Request& req, const Target& t, const Princip
       json rec = json::parse(**raw, nullptr, false);
       std::size_t i = 0;
       for (const auto& res : rec["results"]) {
-        auto txr = node->store->get(key::tx(res["id"].get<std::string>()));
+        auto txr = node->store->entry_record(res["id"].get<std::string>());
         if (!txr || !txr->has_value()) continue;
         json entry = json::parse(**txr, nullptr, false);
         const json& tx = entry["envelope"]["tx"];

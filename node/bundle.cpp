@@ -16,13 +16,16 @@ using nlohmann::json;
 
 Error corrupt(const std::string& what) { return make_error("corrupt_state", what); }
 
-Result<json> get_json(const Store& store, const std::string& k, const leveldb::Snapshot* snap) {
-  auto raw = store.get(k, snap);
+Result<json> as_json(Result<std::optional<std::string>> raw, const std::string& what) {
   if (!raw) return raw.error();
-  if (!raw->has_value()) return corrupt("missing " + k);
+  if (!raw->has_value()) return corrupt("missing " + what);
   json j = json::parse(**raw, nullptr, false);
-  if (j.is_discarded()) return corrupt("unreadable " + k);
+  if (j.is_discarded()) return corrupt("unreadable " + what);
   return j;
+}
+
+Result<json> get_json(const Store& store, const std::string& k, const leveldb::Snapshot* snap) {
+  return as_json(store.get(k, snap), k);
 }
 
 // One block's record, with its Merkle leaves for the entry proofs.
@@ -58,7 +61,7 @@ class Builder {
 
 Result<const json*> Builder::record(const std::string& id) {
   if (auto it = records_.find(id); it != records_.end()) return &it->second;
-  auto rec = get_json(src_.store, key::tx(id), src_.snapshot);
+  auto rec = as_json(src_.store.entry_record(id, src_.snapshot), "the record of entry " + id);
   if (!rec) return rec.error();
   return &records_.emplace(id, std::move(*rec)).first->second;
 }
@@ -176,14 +179,14 @@ Result<ledger::BundleEntry> Builder::entry(const std::string& id, const json& re
   e.height = rec["height"].get<std::int64_t>();
   e.index = rec["index"].get<std::uint64_t>();
   auto env = contracts::envelope_from_json(rec["envelope"], src_.alg);
-  if (!env) return corrupt("t/" + id + ": " + env.error().message);
+  if (!env) return corrupt("entry " + id + ": " + env.error().message);
   e.envelope = std::move(*env);
   e.accepted = rec["status"] == "accepted";
   if (!e.accepted) e.reason = rec.value("reason", "");
-  auto reads = get_json(src_.store, key::reads(id), src_.snapshot);
+  auto reads = as_json(src_.store.entry_reads(id, src_.snapshot), "the reads of entry " + id);
   if (!reads) return reads.error();
   auto rs = ledger::reads_from_json(*reads);
-  if (!rs) return corrupt("w/" + id + ": " + rs.error().message);
+  if (!rs) return corrupt("the reads of entry " + id + ": " + rs.error().message);
   // The bundle's own documents: the verifier has their values from its replay, so only their hash goes here.
   for (auto& [k, v] : *rs) {
     if (src_.elide && v && k.starts_with(contracts::keys::kDocument) &&

@@ -75,6 +75,34 @@ Result<std::optional<std::string>> Store::get(std::string_view k, const leveldb:
   return std::optional<std::string>(std::move(value));
 }
 
+namespace {
+Result<std::optional<std::string>> by_position(const Store& store, std::string_view id, const leveldb::Snapshot* snap,
+                                               std::string (*record_key)(std::string_view)) {
+  auto pos = store.get(key::tx(id), snap);
+  if (!pos) return pos.error();
+  if (!pos->has_value()) return std::optional<std::string>();
+  if ((*pos)->size() != key::kPositionSize) {
+    return make_error("corruption", "t/" + std::string(id) + " does not hold an entry's position");
+  }
+  const std::string k = record_key(**pos);
+  auto rec = store.get(k, snap);
+  if (!rec) return rec.error();
+  if (!rec->has_value()) {
+    return make_error("corruption", "entry " + std::string(id) + " has no record at its position (" +
+                                        std::to_string(key::read_be64(**pos)) + ")");
+  }
+  return rec;
+}
+}  // namespace
+
+Result<std::optional<std::string>> Store::entry_record(std::string_view id, const leveldb::Snapshot* snap) const {
+  return by_position(*this, id, snap, &key::entry);
+}
+
+Result<std::optional<std::string>> Store::entry_reads(std::string_view id, const leveldb::Snapshot* snap) const {
+  return by_position(*this, id, snap, &key::reads);
+}
+
 Status Store::write(leveldb::WriteBatch& batch, bool sync) {
   if (auto first = sticky_->failure()) return from_leveldb(*first);
   leveldb::WriteOptions wo;

@@ -4,10 +4,14 @@
 //   r/…                       Raft log, hard state, snapshot (consensus::LevelDbStorage)
 //   s/{contracts key}         ledger state: documents, nonce windows, indexes of contracts/state.h
 //   b/{height:be64}           the block record: {"header", "hash", "results", "raft_index", "proposer"}
-//   t/{tx id}                 an entry and where it is: {"height", "index", "status", "reason"?, "message"?,
-//                             "leaf"?, "envelope", "documents"}
-//   w/{tx id}                 what the entry read from the state before it: {key: value|null} (its hash is in
+//   t/{tx id}                 where the entry is: its position {height:be64}{index:be32} (12 bytes)
+//   e/{position}              the entry: {"height", "index", "status", "reason"?, "message"?, "leaf"?,
+//                             "envelope", "documents"}
+//   w/{position}              what the entry read from the state before it: {key: value|null} (its hash is in
 //                             the entry's certified result; served in audit bundles)
+//                             (e/ and w/, the bulk of what a block writes, are keyed in ledger order: LevelDB
+//                             moves them down its levels without rewriting them, as it must records keyed by a
+//                             random id; docs/performance.md)
 //   h/{doc}/{height:be64}{index:be32}   per-document history → tx id, in ledger order
 //   i/{field}/{value}/{doc}   listing indexes: field = kind | holder | status
 //   m/{level:be32}{index:be64}          Merkle log nodes (complete subtrees; crypto::MerkleNodeStore)
@@ -60,8 +64,12 @@ std::uint64_t read_be64(std::string_view s);  // s.size() >= 8
 inline std::string state(std::string_view k) { return "s/" + std::string(k); }
 inline std::string block(std::uint64_t h) { return "b/" + be64(h); }
 inline std::string block_bytes(std::uint64_t h) { return "B/" + be64(h); }
-inline std::string tx(std::string_view id) { return "t/" + std::string(id); }
-inline std::string reads(std::string_view id) { return "w/" + std::string(id); }
+// An entry's position: the block's height, then the entry's index in the block (12 bytes, sorting in ledger order).
+inline std::string position(std::uint64_t height, std::uint32_t index) { return be64(height) + be32(index); }
+inline constexpr std::size_t kPositionSize = 12;
+inline std::string tx(std::string_view id) { return "t/" + std::string(id); }            // → position
+inline std::string entry(std::string_view position) { return "e/" + std::string(position); }
+inline std::string reads(std::string_view position) { return "w/" + std::string(position); }
 inline std::string history_prefix(std::string_view doc) { return "h/" + std::string(doc) + "/"; }
 inline std::string history(std::string_view doc, std::uint64_t height, std::uint32_t index) {
   return history_prefix(doc) + be64(height) + be32(index);
@@ -105,6 +113,10 @@ class Store {
   // nullopt when absent; "io_error"/"corruption" when LevelDB fails. Reads the live database, or the LevelDB
   // snapshot `snap` (from db()->GetSnapshot(), see StoreSnapshot) when given.
   Result<std::optional<std::string>> get(std::string_view k, const leveldb::Snapshot* snap = nullptr) const;
+  // An entry's record (e/…), or what it read (w/…), by its id (through t/{id}); nullopt when the id is not in the
+  // ledger; "corruption" when t/ holds no position or names one without the record. `snap` as for get().
+  Result<std::optional<std::string>> entry_record(std::string_view id, const leveldb::Snapshot* snap = nullptr) const;
+  Result<std::optional<std::string>> entry_reads(std::string_view id, const leveldb::Snapshot* snap = nullptr) const;
   // Writes `batch` atomically (fsync'ed before returning when `sync`). Errors: "io_error" or "corruption" with
   // LevelDB's message. Once any write to the database failed, returns that first failure without writing.
   Status write(leveldb::WriteBatch& batch, bool sync);

@@ -249,12 +249,14 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
     } else {
       rec += ",\"leaf\":" + std::to_string(leaf) + ",\"status\":\"accepted\"}";
     }
-    batch.Put(key::tx(e.id), rec);
+    const std::string pos = key::position(static_cast<std::uint64_t>(next.height), static_cast<std::uint32_t>(i));
+    batch.Put(key::tx(e.id), pos);
+    batch.Put(key::entry(pos), rec);
     for (const auto& doc : o.documents) {
       batch.Put(key::history(doc, static_cast<std::uint64_t>(next.height), static_cast<std::uint32_t>(i)), e.id);
     }
     results.push_back(ledger::EntryResult{e.id, o.accepted, o.reason, ledger::reads_hash(alg_, o.reads), i});
-    batch.Put(key::reads(e.id), ledger::reads_to_json(o.reads).dump());
+    batch.Put(key::reads(pos), ledger::reads_to_json(o.reads).dump());
     result_json.push_back(results.back().to_json());
     ids.push_back(e.id);
     o.writes.clear();

@@ -40,9 +40,9 @@
 namespace onebill::node {
 
 // The layout of the state this node writes, recorded in x/applied. 2: a bill's events are stored apart from the
-// bill (docs/model.md §5); 3: each bill leg chains its events (`events_hash`). A database of another format is
-// refused at start (there is no migration before the first release: rebuild the node from its peers or start a
-// new network).
+// bill (docs/model.md §5); 3: each bill leg chains its events (`events_hash`), and entry records and read sets are
+// keyed by position (e/, w/; storage.md §1.2). A database of another format is refused at start (there is no
+// migration before the first release: rebuild the node from its peers or start a new network).
 inline constexpr std::int64_t kStorageFormat = 3;
 
 // What the node remembers of the last applied block (x/applied).

@@ -2,13 +2,17 @@
 // the worker pool.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <filesystem>
 
 #include "node/api.h"
 #include "node/auth.h"
 #include "node/config.h"
 #include "node/ledger/ledger.h"
 #include "node/metrics.h"
+#include "node/store.h"
 #include "node/worker_pool.h"
 
 using namespace onebill::node;
@@ -176,4 +180,45 @@ TEST_CASE("x/applied records the storage format, and a database of another forma
   auto newer = AppliedPoint::from_json(j);
   REQUIRE_FALSE(newer.ok());
   CHECK(newer.error().message.find("storage format " + std::to_string(kStorageFormat + 1) + ",") != std::string::npos);
+}
+
+TEST_CASE("an entry's records are found by id through its position, and a broken index is corruption",
+          "[node][storage]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("onebill-store-entry-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  {
+    auto store = Store::open(dir);
+    REQUIRE(store.ok());
+    const std::string pos = key::position(7, 3);
+    CHECK(pos.size() == key::kPositionSize);
+    CHECK(key::position(7, 3) < key::position(7, 4));  // ledger order is key order
+    CHECK(key::position(7, 0xffffffffu) < key::position(8, 0));
+    leveldb::WriteBatch batch;
+    batch.Put(key::tx("abc"), pos);
+    batch.Put(key::entry(pos), R"({"height":7,"index":3})");
+    batch.Put(key::reads(pos), "{}");
+    batch.Put(key::tx("short"), "1234");                  // not a position
+    batch.Put(key::tx("lost"), key::position(9, 0));      // a position with no record
+    REQUIRE((*store)->write(batch, false).ok());
+
+    auto rec = (*store)->entry_record("abc");
+    REQUIRE(rec.ok());
+    REQUIRE(rec->has_value());
+    CHECK(**rec == R"({"height":7,"index":3})");
+    auto reads = (*store)->entry_reads("abc");
+    REQUIRE(reads.ok());
+    REQUIRE(reads->has_value());
+    CHECK(**reads == "{}");
+    auto none = (*store)->entry_record("nothing");
+    REQUIRE(none.ok());
+    CHECK_FALSE(none->has_value());
+    auto bad = (*store)->entry_record("short");
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().code == "corruption");
+    auto lost = (*store)->entry_reads("lost");
+    REQUIRE_FALSE(lost.ok());
+    CHECK(lost.error().code == "corruption");
+    CHECK(lost.error().message.find("no record at its position") != std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
 }
