@@ -2,22 +2,51 @@
 
 namespace onebill::contracts {
 
-std::shared_ptr<const nlohmann::json> DocumentCache::find(std::string_view key, std::string_view bytes) const {
+const DocumentCache::Item* DocumentCache::lookup(std::string_view key, std::string_view bytes) const {
   auto it = map_.find(std::string(key));
-  if (it == map_.end() || it->second.bytes != bytes) {
+  if (it == map_.end() || it->second.bytes != bytes) return nullptr;
+  return &it->second;
+}
+
+std::shared_ptr<const nlohmann::json> DocumentCache::find(std::string_view key, std::string_view bytes) const {
+  const Item* item = lookup(key, bytes);
+  if (item == nullptr || !item->tree) {
     ++misses_;
     return nullptr;
   }
   ++hits_;
-  return it->second.tree;
+  return item->tree;
+}
+
+std::shared_ptr<const Bill> DocumentCache::find_bill(std::string_view key, std::string_view bytes) const {
+  const Item* item = lookup(key, bytes);
+  if (item == nullptr || !item->bill) {
+    ++misses_;
+    return nullptr;
+  }
+  ++hits_;
+  return item->bill;
 }
 
 void DocumentCache::insert(std::string_view key, std::string bytes, std::shared_ptr<const nlohmann::json> tree) {
-  if (!tree) return;
-  Item item{std::move(bytes), std::move(tree), ++serial_};
-  if (cost(item) > max_bytes_) return;
+  if (tree) put(key, std::move(bytes), std::move(tree), nullptr);
+}
+
+void DocumentCache::insert_bill(std::string_view key, std::string bytes, std::shared_ptr<const Bill> bill) {
+  if (bill) put(key, std::move(bytes), nullptr, std::move(bill));
+}
+
+void DocumentCache::put(std::string_view key, std::string bytes, std::shared_ptr<const nlohmann::json> tree,
+                        std::shared_ptr<const Bill> bill) {
   std::string k(key);
   auto it = map_.find(k);
+  if (it != map_.end() && it->second.bytes == bytes) {  // the same value in another form: add it
+    if (tree) it->second.tree = std::move(tree);
+    if (bill) it->second.bill = std::move(bill);
+    return;
+  }
+  Item item{std::move(bytes), std::move(tree), std::move(bill), ++serial_};
+  if (cost(item) > max_bytes_) return;
   if (it != map_.end()) {
     bytes_ -= cost(it->second);
     it->second = std::move(item);

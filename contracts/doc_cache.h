@@ -20,6 +20,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "contracts/documents.h"
+
 namespace onebill::contracts {
 
 class DocumentCache {
@@ -28,8 +30,13 @@ class DocumentCache {
 
   // The tree for `key` if it was cached from exactly `bytes`; nullptr otherwise.
   std::shared_ptr<const nlohmann::json> find(std::string_view key, std::string_view bytes) const;
-  // Remembers that `bytes` (the stored value of `key`) is `tree`, replacing what was cached for the key.
+  // Remembers that `bytes` (the stored value of `key`) is `tree`, replacing what was cached for the key (or adding
+  // the tree to what was cached for these very bytes).
   void insert(std::string_view key, std::string bytes, std::shared_ptr<const nlohmann::json> tree);
+  // The same for a bill decoded (or saved) as the typed document: a bill's next entry then neither parses nor
+  // decodes it.
+  std::shared_ptr<const Bill> find_bill(std::string_view key, std::string_view bytes) const;
+  void insert_bill(std::string_view key, std::string bytes, std::shared_ptr<const Bill> bill);
 
   std::size_t size() const { return map_.size(); }
   std::size_t hits() const { return hits_; }
@@ -38,9 +45,14 @@ class DocumentCache {
  private:
   struct Item {
     std::string bytes;
-    std::shared_ptr<const nlohmann::json> tree;
+    std::shared_ptr<const nlohmann::json> tree;  // either or both
+    std::shared_ptr<const Bill> bill;
     std::uint64_t serial = 0;  // which insert made it, so a stale line of order_ is recognised
   };
+  // The item cached for `key` from exactly `bytes`, counted as a hit; nullptr (a miss) otherwise.
+  const Item* lookup(std::string_view key, std::string_view bytes) const;
+  void put(std::string_view key, std::string bytes, std::shared_ptr<const nlohmann::json> tree,
+           std::shared_ptr<const Bill> bill);
   // A parsed tree takes several times the bytes of its text; this is the estimate the bound uses.
   static std::size_t cost(const Item& i) { return i.bytes.size() * 8 + 256; }
   void evict();

@@ -295,6 +295,9 @@ nlohmann::json to_json(const Proposal& doc);
 // Decoding stored documents; "corrupt_state" if a field is missing or of the wrong type, "wrong_kind" if the
 // document is of another kind.
 Result<Bill> bill_from_json(const nlohmann::json& json);
+// A bill's stored bytes, written without a JSON tree: exactly crypto::canonicalize(to_json(bill)) (corrupt_state
+// for a bill outside the canonical subset, which the rules never make).
+Result<std::string> canonical_bill(const Bill& bill);
 Result<Receipt> receipt_from_json(const nlohmann::json& json);
 Result<Pledge> pledge_from_json(const nlohmann::json& json);
 Result<Proposal> proposal_from_json(const nlohmann::json& json);

@@ -58,7 +58,7 @@ class TxContext {
   Result<Pledge> load_pledge(std::string_view id);
   Result<Proposal> load_proposal(std::string_view id);
   // Stamps head = this entry, height = this block, stages the canonical JSON, and notes the id in documents().
-  void save(Bill& doc) { save_doc(doc); }
+  void save(Bill& doc);  // written canonically without a JSON tree, and kept typed in the cache
   void save(Receipt& doc) { save_doc(doc); }
   void save(Pledge& doc) { save_doc(doc); }
   void save(Proposal& doc) { save_doc(doc); }
@@ -90,6 +90,12 @@ class TxContext {
   // The document's parsed JSON object (from the cache when it holds these very bytes); nullptr when absent or, with
   // a fault recorded, not a JSON object.
   std::shared_ptr<const nlohmann::json> load_json(std::string_view id);
+  // The same for the stored `bytes` of document `id` at `key`.
+  std::shared_ptr<const nlohmann::json> parse_doc(std::string_view id, const std::string& key, std::string bytes);
+  // A decoded document as load() answers: wrong_kind and undecodable both reject doc_not_found, the second also
+  // recording a fault.
+  template <class D>
+  Result<D> decoded(std::string_view id, std::string_view kind, Result<D> doc);
   template <class D, class F>
   Result<D> load(std::string_view id, std::string_view kind, F&& decode);
 

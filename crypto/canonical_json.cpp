@@ -323,6 +323,58 @@ bool write_checked(std::string& out, const json& v, const JsonLimits& limits, in
 
 }  // namespace
 
+void CanonicalWriter::value_prefix() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (!levels_.empty()) {
+    Level& l = levels_.back();
+    if (l.object) ok_ = false;  // a value in an object without its key
+    if (!l.first) out_.push_back(',');
+    l.first = false;
+  }
+}
+
+void CanonicalWriter::integer(std::int64_t n) {
+  value_prefix();
+  if (n > kMaxSafeInteger || n < -kMaxSafeInteger) ok_ = false;
+  out_ += std::to_string(n);
+}
+
+void CanonicalWriter::string(std::string_view s) {
+  value_prefix();
+  if (!valid_utf8(s)) ok_ = false;
+  write_string(out_, s);
+}
+
+void CanonicalWriter::begin_object() {
+  value_prefix();
+  out_.push_back('{');
+  levels_.push_back(Level{true, true, {}});
+}
+
+void CanonicalWriter::key(std::string_view k) {
+  if (levels_.empty() || !levels_.back().object || after_key_) {
+    ok_ = false;
+    return;
+  }
+  Level& l = levels_.back();
+  if (!is_ascii(k) || (!l.first && k <= l.last_key)) ok_ = false;  // byte order is RFC 8785's for ASCII keys
+  if (!l.first) out_.push_back(',');
+  l.first = false;
+  l.last_key.assign(k);
+  write_string(out_, k);
+  out_.push_back(':');
+  after_key_ = true;
+}
+
+void CanonicalWriter::begin_array() {
+  value_prefix();
+  out_.push_back('[');
+  levels_.push_back(Level{false, true, {}});
+}
+
 Result<json> parse_strict(std::string_view text, const JsonLimits& limits) {
   if (text.size() > limits.max_bytes) {
     return make_error("too_large", "JSON text of " + std::to_string(text.size()) + " bytes is over the limit of " +

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -38,5 +39,38 @@ Status check_subset(const nlohmann::json& value, const JsonLimits& limits = {});
 
 // RFC 8785 serialization of a value inside the subset; values outside it give the errors above.
 Result<std::string> canonicalize(const nlohmann::json& value, const JsonLimits& limits = {});
+
+// Writes canonical JSON straight from typed values, without building a tree: the same bytes canonicalize() gives
+// for the same value. The caller gives each object's members in key order; a key out of order or repeated, a
+// non-ASCII key, a string that is not UTF-8 or an integer outside the safe range makes ok() false (the text is
+// then not to be used; canonicalize() of the equivalent tree names the problem). Depth is the caller's to bound.
+class CanonicalWriter {
+ public:
+  void null_value() { value_prefix(), out_ += "null"; }
+  void boolean(bool b) { value_prefix(), out_ += b ? "true" : "false"; }
+  void integer(std::int64_t n);
+  void string(std::string_view s);
+  void begin_object();
+  void key(std::string_view k);  // then exactly one value
+  void end_object() { out_.push_back('}'), levels_.pop_back(); }
+  void begin_array();
+  void end_array() { out_.push_back(']'), levels_.pop_back(); }
+
+  bool ok() const { return ok_; }
+  const std::string& text() const { return out_; }
+  std::string take() { return std::move(out_); }
+
+ private:
+  struct Level {
+    bool object = false;
+    bool first = true;
+    std::string last_key;
+  };
+  void value_prefix();  // the comma before an array element
+  std::string out_;
+  std::vector<Level> levels_;
+  bool ok_ = true;
+  bool after_key_ = false;
+};
 
 }  // namespace onebill::crypto

@@ -1,5 +1,6 @@
 #include "fixture.h"
 
+#include "crypto/canonical_json.h"
 #include "crypto/hash.h"
 
 namespace onebill::contracts::testing {
@@ -90,6 +91,19 @@ std::vector<Outcome> Ledger::block(const std::vector<Envelope>& entries) {
     REQUIRE(a.writes == b.writes);
     REQUIRE(a.reads == b.reads);
     REQUIRE(a.documents == b.documents);
+  }
+  // Every bill state a test reaches: its stored bytes, written by the typed writer (canonical_bill), are exactly
+  // what the JSON tree path gives, and decode back to a bill that writes them again.
+  for (const auto& [k, v] : result->writes) {
+    if (!v || !k.starts_with(keys::kDocument) || v->find("\"kind\":\"bill\"") == std::string::npos) continue;
+    auto decoded = bill_from_json(json::parse(*v));
+    REQUIRE(decoded.ok());
+    auto tree = crypto::canonicalize(to_json(*decoded));
+    REQUIRE(tree.ok());
+    REQUIRE(*tree == *v);
+    auto typed = canonical_bill(*decoded);
+    REQUIRE(typed.ok());
+    REQUIRE(*typed == *v);
   }
   state.apply(result->writes);
   blocks.push_back(entries);

@@ -267,3 +267,94 @@ TEST_CASE("canonical JSON: key order and whitespace do not change the bytes or t
   CHECK(*ca == R"({"amount":{"currency":"CNY","value":100},"from":"acct:1","seq":[1,2],"to":"acct:2"})");
   CHECK(hash(HashAlg::sha256, *ca) == hash(HashAlg::sha256, *cb));
 }
+
+namespace {
+// Writes a tree through CanonicalWriter, members in the tree's (sorted) order: what typed writers do by hand.
+void write_tree(CanonicalWriter& w, const json& v) {
+  switch (v.type()) {
+    case json::value_t::null: w.null_value(); break;
+    case json::value_t::boolean: w.boolean(v.get<bool>()); break;
+    case json::value_t::number_integer: w.integer(v.get<std::int64_t>()); break;
+    case json::value_t::number_unsigned: w.integer(static_cast<std::int64_t>(v.get<std::uint64_t>())); break;
+    case json::value_t::string: w.string(v.get_ref<const std::string&>()); break;
+    case json::value_t::array:
+      w.begin_array();
+      for (const auto& e : v) write_tree(w, e);
+      w.end_array();
+      break;
+    case json::value_t::object:
+      w.begin_object();
+      for (const auto& [k, e] : v.items()) {
+        w.key(k);
+        write_tree(w, e);
+      }
+      w.end_object();
+      break;
+    default: FAIL("not in the subset");
+  }
+}
+}  // namespace
+
+TEST_CASE("canonical JSON: the typed writer gives canonicalize()'s bytes and refuses what it refuses",
+          "[canonical_json]") {
+  const json cases = json::array({
+      json::parse(R"({"b":[1,-2,{"z":null,"a":true}],"a":"x\"y\\z\u0001\n/é€😀","c":{},"d":[]})"),
+      json::parse(R"([])"),
+      json::parse(R"("just a string")"),
+      json::parse(R"({"n":9007199254740991,"m":-9007199254740991,"e":[[],[[]],{"k":{"k":{}}}]})"),
+  });
+  for (const auto& c : cases) {
+    CanonicalWriter w;
+    write_tree(w, c);
+    INFO(c.dump());
+    REQUIRE(w.ok());
+    auto expected = canonicalize(c);
+    REQUIRE(expected.ok());
+    CHECK(w.text() == *expected);
+  }
+  {
+    CanonicalWriter w;  // keys out of order
+    w.begin_object();
+    w.key("b");
+    w.integer(1);
+    w.key("a");
+    w.integer(2);
+    w.end_object();
+    CHECK_FALSE(w.ok());
+  }
+  {
+    CanonicalWriter w;  // a repeated key
+    w.begin_object();
+    w.key("a");
+    w.integer(1);
+    w.key("a");
+    w.integer(2);
+    w.end_object();
+    CHECK_FALSE(w.ok());
+  }
+  {
+    CanonicalWriter w;  // a value without its key
+    w.begin_object();
+    w.integer(1);
+    w.end_object();
+    CHECK_FALSE(w.ok());
+  }
+  {
+    CanonicalWriter w;  // beyond the safe integers
+    w.integer(kMaxSafeInteger + 1);
+    CHECK_FALSE(w.ok());
+  }
+  {
+    CanonicalWriter w;  // not UTF-8
+    w.string(std::string("\xc3\x28", 2));
+    CHECK_FALSE(w.ok());
+  }
+  {
+    CanonicalWriter w;  // a non-ASCII key
+    w.begin_object();
+    w.key("é");
+    w.null_value();
+    w.end_object();
+    CHECK_FALSE(w.ok());
+  }
+}
