@@ -254,8 +254,9 @@ Status StateSnapshotCheck::take(std::string_view k, std::string_view v) {
 // certified ones.
 void StateSnapshotCheck::take_bill(std::string_view id, std::string_view value) {
   if (value.find("\"kind\":\"bill\"") == std::string_view::npos) return;  // cheap test first; decided below
-  json doc = json::parse(value, nullptr, false);
-  if (!doc.is_object() || doc.value("kind", "") != contracts::kind::kBill) return;
+  json doc = json::parse(value, nullptr, false);  // the sender's bytes, not yet checked against the tree
+  const auto kind = doc.is_object() ? doc.find("kind") : doc.end();
+  if (kind == doc.end() || !kind->is_string() || kind->get_ref<const std::string&>() != contracts::kind::kBill) return;
   auto bill = contracts::bill_from_json(doc);
   if (!bill) {
     if (!chain_error_) chain_error_ = "bill " + std::string(id) + " in the snapshot: " + bill.error().message;

@@ -435,6 +435,15 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
     reseal(b.manifest, b.records);
     refused(b, "state_root");
   }
+  SECTION("a forged bill whose kind is not a string (read before the tree check, so it must not throw)") {
+    Built b = build(2);
+    std::string& doc = value_of(b.records, node::key::state("doc/OB-SN3"));
+    const std::size_t at = doc.find("\"kind\":\"bill\"");
+    REQUIRE(at != std::string::npos);
+    doc.replace(at, 13, "\"kind\":7,\"x\":{\"kind\":\"bill\"}");
+    reseal(b.manifest, b.records);
+    refused(b, "not the tree of its documents");
+  }
   SECTION("a forged, dropped or added bill event record (not a tree leaf: its bill's events_hash chains it)") {
     Built b = build(2);
     std::string evt_key;
