@@ -126,7 +126,8 @@ struct Source {
       }
       auto r = call("POST", "/v1/transactions/batch", json{{"entries", entries}}.dump());
       REQUIRE(r.response.result_int() == 200);
-      for (const auto& a : json::parse(r.response.body())["results"]) {
+      const json answers = json::parse(r.response.body());
+      for (const auto& a : answers["results"]) {
         REQUIRE(a["status"] == "accepted");
         top = std::max(top, a["height"].get<std::int64_t>());
       }
