@@ -198,11 +198,14 @@ bool NodeImpl::install_from_leader(const consensus::Ready& rd) {
     halted_ = true;
     return false;
   }
-  reload_after_install();
+  // Counted and logged before the new state is visible (reload): whoever sees the node at the snapshot's height
+  // (GET /v1/status) then also sees the install in /metrics and the log. The other order let a reader see the
+  // height and a count of 0 (a flake of the snapshot cluster test).
+  metrics.counter("onebill_snapshots_installed_total", "State snapshots this node installed").inc();
   log.info("state snapshot installed", {{"raft_index", std::to_string(meta.index)},
                                         {"height", std::to_string(manifest->point.height)},
                                         {"header_hash", manifest->point.header_hash}});
-  metrics.counter("onebill_snapshots_installed_total", "State snapshots this node installed").inc();
+  reload_after_install();
   return true;
 }
 
