@@ -2,30 +2,24 @@
 
 namespace onebill::contracts {
 
-const DocumentCache::Item* DocumentCache::lookup(std::string_view key, std::string_view bytes) const {
+template <class T>
+std::shared_ptr<const T> DocumentCache::lookup(std::string_view key, std::string_view bytes,
+                                               std::shared_ptr<const T> Item::*member) const {
   auto it = map_.find(std::string(key));
-  if (it == map_.end() || it->second.bytes != bytes) return nullptr;
-  return &it->second;
+  if (it == map_.end() || it->second.bytes != bytes || !(it->second.*member)) {
+    ++misses_;
+    return nullptr;
+  }
+  ++hits_;
+  return it->second.*member;
 }
 
 std::shared_ptr<const nlohmann::json> DocumentCache::find(std::string_view key, std::string_view bytes) const {
-  const Item* item = lookup(key, bytes);
-  if (item == nullptr || !item->tree) {
-    ++misses_;
-    return nullptr;
-  }
-  ++hits_;
-  return item->tree;
+  return lookup(key, bytes, &Item::tree);
 }
 
 std::shared_ptr<const Bill> DocumentCache::find_bill(std::string_view key, std::string_view bytes) const {
-  const Item* item = lookup(key, bytes);
-  if (item == nullptr || !item->bill) {
-    ++misses_;
-    return nullptr;
-  }
-  ++hits_;
-  return item->bill;
+  return lookup(key, bytes, &Item::bill);
 }
 
 void DocumentCache::insert(std::string_view key, std::string bytes, std::shared_ptr<const nlohmann::json> tree) {

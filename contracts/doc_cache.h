@@ -1,5 +1,5 @@
-// DocumentCache: the parsed JSON of documents the rules saved or loaded recently, keyed by the document's state key
-// and checked against its exact stored bytes.
+// DocumentCache: documents the rules saved or loaded recently — as parsed JSON, and bills also as the typed Bill —
+// keyed by the document's state key and checked against its exact stored bytes.
 //
 // A bill grows with every leg event, and parsing its stored canonical JSON again for the next entry was the largest
 // cost of applying a block (docs/performance.md). A hit hands back the tree the bytes were made from (or parsed
@@ -49,11 +49,14 @@ class DocumentCache {
     std::shared_ptr<const Bill> bill;
     std::uint64_t serial = 0;  // which insert made it, so a stale line of order_ is recognised
   };
-  // The item cached for `key` from exactly `bytes`, counted as a hit; nullptr (a miss) otherwise.
-  const Item* lookup(std::string_view key, std::string_view bytes) const;
+  // The form `member` of the item cached for `key` from exactly `bytes`, counted as a hit; nullptr (a miss, also
+  // when the item is cached in the other form only) otherwise.
+  template <class T>
+  std::shared_ptr<const T> lookup(std::string_view key, std::string_view bytes,
+                                  std::shared_ptr<const T> Item::*member) const;
   void put(std::string_view key, std::string bytes, std::shared_ptr<const nlohmann::json> tree,
            std::shared_ptr<const Bill> bill);
-  // A parsed tree takes several times the bytes of its text; this is the estimate the bound uses.
+  // A parsed tree (or a typed bill) takes several times the bytes of its text; this is the estimate the bound uses.
   static std::size_t cost(const Item& i) { return i.bytes.size() * 8 + 256; }
   void evict();
 
