@@ -32,9 +32,9 @@ Result<std::string> string_field(const nlohmann::json& obj, std::string_view nam
   return s;
 }
 
-}  // namespace
-
-Result<Tx> tx_from_json(const nlohmann::json& tx) {
+// Json is `const nlohmann::json` (the body is copied) or `nlohmann::json` (the body is moved out).
+template <typename Json>
+Result<Tx> tx_from(Json& tx) {
   if (!tx.is_object()) return bad("tx", "expected an object");
   if (auto s = check_keys(tx, "tx", {"type", "doc", "signer", "nonce", "ts", "body"}); !s) return s.error();
   Tx out;
@@ -48,28 +48,53 @@ Result<Tx> tx_from_json(const nlohmann::json& tx) {
   if (!ts) return ts.error();
   const auto nonce = tx.find("nonce");
   if (nonce == tx.end()) return bad("tx.nonce", "missing");
-  if (!nonce->is_number_integer() || nonce->get<std::int64_t>() < 0 ||
-      nonce->get<std::int64_t>() > crypto::kMaxSafeInteger) {
+  if (!nonce->is_number_integer() || nonce->template get<std::int64_t>() < 0 ||
+      nonce->template get<std::int64_t>() > crypto::kMaxSafeInteger) {
     return bad("tx.nonce", "expected an integer from 0 to 2^53-1");
   }
-  const auto body = tx.find("body");
+  auto body = tx.find("body");
   if (body == tx.end()) return bad("tx.body", "missing");
   if (!body->is_object()) return bad("tx.body", "expected an object");
   out.type = std::move(type.value());
   out.doc = std::move(doc.value());
   out.signer = std::move(signer.value());
   out.ts = std::move(ts.value());
-  out.nonce = nonce->get<std::int64_t>();
-  out.body = *body;
+  out.nonce = nonce->template get<std::int64_t>();
+  out.body = std::move(*body);
   return out;
 }
+
+}  // namespace
+
+Result<Tx> tx_from_json(const nlohmann::json& tx) { return tx_from(tx); }
+Result<Tx> tx_from_json(nlohmann::json&& tx) { return tx_from(tx); }
 
 nlohmann::json tx_to_json(const Tx& tx) {
   return nlohmann::json{{"type", tx.type}, {"doc", tx.doc},   {"signer", tx.signer},
                         {"nonce", tx.nonce}, {"ts", tx.ts}, {"body", tx.body}};
 }
 
-Result<std::string> canonical_tx(const Tx& tx) { return crypto::canonicalize(tx_to_json(tx)); }
+Result<std::string> canonical_tx(const Tx& tx) {
+  // Written field by field in key order, the body straight from its tree: the bytes canonicalize(tx_to_json(tx))
+  // gives, without first copying the body into a new tree.
+  crypto::CanonicalWriter w;
+  w.begin_object();
+  w.key("body");
+  w.value(tx.body);
+  w.key("doc");
+  w.string(tx.doc);
+  w.key("nonce");
+  w.integer(tx.nonce);
+  w.key("signer");
+  w.string(tx.signer);
+  w.key("ts");
+  w.string(tx.ts);
+  w.key("type");
+  w.string(tx.type);
+  w.end_object();
+  if (w.ok()) return w.take();
+  return crypto::canonicalize(tx_to_json(tx));  // outside the subset: canonicalize names the problem
+}
 
 Result<std::string> tx_id(crypto::HashAlg alg, const Tx& tx) {
   auto canonical = canonical_tx(tx);
@@ -88,29 +113,64 @@ Result<Envelope> make_envelope(Tx tx, crypto::Bytes sig, crypto::HashAlg alg) {
   return env;
 }
 
-Result<Envelope> envelope_from_json(const nlohmann::json& envelope, crypto::HashAlg alg) {
+namespace {
+
+template <typename Json>
+Result<Envelope> envelope_from(Json& envelope, crypto::HashAlg alg) {
   if (!envelope.is_object()) return bad("envelope", "expected an object");
   for (const auto& [key, value] : envelope.items()) {
     if (key != "tx" && key != "sig") return bad(key, "unknown field");
   }
-  const auto tx_it = envelope.find("tx");
+  auto tx_it = envelope.find("tx");
   if (tx_it == envelope.end()) return bad("tx", "missing");
   const auto sig_it = envelope.find("sig");
   if (sig_it == envelope.end()) return bad("sig", "missing");
-  if (!sig_it->is_string() || sig_it->get_ref<const std::string&>().empty()) {
+  if (!sig_it->is_string() || sig_it->template get_ref<const std::string&>().empty()) {
     return bad("sig", "expected a base64 string");
   }
-  auto sig = crypto::base64_decode(sig_it->get_ref<const std::string&>());
+  auto sig = crypto::base64_decode(sig_it->template get_ref<const std::string&>());
   if (!sig) return bad("sig", sig.error().message);
-  auto tx = tx_from_json(*tx_it);
+  auto tx = tx_from(*tx_it);
   if (!tx) return tx.error();
   return make_envelope(std::move(tx.value()), std::move(sig.value()), alg);
+}
+
+}  // namespace
+
+Result<Envelope> envelope_from_json(const nlohmann::json& envelope, crypto::HashAlg alg) {
+  return envelope_from(envelope, alg);
+}
+
+Result<Envelope> envelope_from_json(nlohmann::json&& envelope, crypto::HashAlg alg) {
+  return envelope_from(envelope, alg);
+}
+
+Result<Envelope> envelope_from_signed(std::string_view tx_text, crypto::Bytes sig, crypto::HashAlg alg) {
+  if (sig.empty()) return bad("sig", "empty");
+  // One level less deep than a whole envelope may be, so whatever arrives this way also parses as an envelope.
+  crypto::JsonLimits limits;
+  limits.max_depth -= 1;
+  auto parsed = crypto::parse_strict(tx_text, limits);
+  if (!parsed) return parsed.error();
+  auto tx = tx_from(*parsed);
+  if (!tx) return tx.error();
+  auto canonical = canonical_tx(*tx);
+  if (!canonical) return canonical.error();
+  if (*canonical != tx_text) {
+    return bad("tx", "not canonical JSON (RFC 8785): the signed bytes must be canonical(tx) exactly");
+  }
+  Envelope env;
+  env.id = crypto::hex(crypto::hash(alg, *canonical));
+  env.canonical_tx = std::move(canonical.value());
+  env.tx = std::move(tx.value());
+  env.sig = std::move(sig);
+  return env;
 }
 
 Result<Envelope> parse_envelope(std::string_view text, crypto::HashAlg alg) {
   auto json = crypto::parse_strict(text);
   if (!json) return json.error();
-  return envelope_from_json(*json, alg);
+  return envelope_from_json(std::move(*json), alg);
 }
 
 nlohmann::json envelope_to_json(const Envelope& envelope) {

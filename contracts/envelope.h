@@ -42,8 +42,9 @@ struct Envelope {
   std::string id;            // lower-case hex tx id
 };
 
-// Shape checks of a tx object (closed schema; see the file comment).
+// Shape checks of a tx object (closed schema; see the file comment). The rvalue form moves the body out.
 Result<Tx> tx_from_json(const nlohmann::json& tx);
+Result<Tx> tx_from_json(nlohmann::json&& tx);
 nlohmann::json tx_to_json(const Tx& tx);
 // canonical(tx) and the tx id under `alg`.
 Result<std::string> canonical_tx(const Tx& tx);
@@ -52,7 +53,12 @@ Result<std::string> tx_id(crypto::HashAlg alg, const Tx& tx);
 // Builds an envelope from parts: computes the canonical bytes and the id.
 Result<Envelope> make_envelope(Tx tx, crypto::Bytes sig, crypto::HashAlg alg);
 // From already-parsed JSON (which must be inside the canonical subset) or from text (parsed with parse_strict).
+// The rvalue form moves the body out instead of copying it.
 Result<Envelope> envelope_from_json(const nlohmann::json& envelope, crypto::HashAlg alg);
+Result<Envelope> envelope_from_json(nlohmann::json&& envelope, crypto::HashAlg alg);
+// From the signed bytes themselves, as blocks and forwards carry them: `tx_text` must be canonical(tx) exactly
+// (bad_envelope "tx: not canonical JSON ..." otherwise) and becomes canonical_tx as is; `sig` must not be empty.
+Result<Envelope> envelope_from_signed(std::string_view tx_text, crypto::Bytes sig, crypto::HashAlg alg);
 Result<Envelope> parse_envelope(std::string_view text, crypto::HashAlg alg);
 // {"tx": ..., "sig": base64}.
 nlohmann::json envelope_to_json(const Envelope& envelope);

@@ -369,6 +369,11 @@ void CanonicalWriter::key(std::string_view k) {
   after_key_ = true;
 }
 
+void CanonicalWriter::value(const json& v) {
+  value_prefix();
+  if (!write_checked(out_, v, JsonLimits{}, 0)) ok_ = false;
+}
+
 void CanonicalWriter::begin_array() {
   value_prefix();
   out_.push_back('[');

@@ -55,6 +55,9 @@ class CanonicalWriter {
   void end_object() { out_.push_back('}'), levels_.pop_back(); }
   void begin_array();
   void end_array() { out_.push_back(']'), levels_.pop_back(); }
+  // A whole value from a tree, written as canonicalize() writes it (within the default JsonLimits, counted from
+  // this value); a value outside the subset makes ok() false.
+  void value(const nlohmann::json& v);
 
   bool ok() const { return ok_; }
   const std::string& text() const { return out_; }

@@ -103,7 +103,7 @@ void NodeImpl::release_nonce(const contracts::Envelope& e) {
   if (slot != inflight_nonces_.end() && slot->second.id == e.id) inflight_nonces_.erase(slot);
 }
 
-Status NodeImpl::admit_local(const contracts::Envelope& e) {
+Status NodeImpl::admit_local(contracts::Envelope&& e) {  // moved from only when admitted
   if (diverged_.load()) return make_error("diverged", "this node has diverged from the network and stopped");
   if (halted_.load()) {
     return make_error("not_ready", "this node stopped taking part in consensus (see its log and /readyz)");
@@ -118,8 +118,8 @@ Status NodeImpl::admit_local(const contracts::Envelope& e) {
   // Counted before it is handed over: the Raft thread sets the exact count after it takes the entry, and a count
   // added after that would stay too high until its next pass (a queue reported full that was empty).
   if (!retry) pending_count_.fetch_add(1);
-  post_to_raft(e);
   if (slot != inflight_nonces_.end() && slot->second.id == e.id) slot->second.admitted = true;
+  post_to_raft(std::move(e));
   return {};
 }
 
@@ -128,16 +128,14 @@ boost::asio::awaitable<std::vector<Status>> NodeImpl::route(std::vector<contract
   if (entries.empty()) co_return out;
   consensus::NodeId leader = leader_seen_.load();
   if (diverged_.load() || halted_.load() || leader == self) {
-    for (std::size_t i = 0; i < entries.size(); ++i) out[i] = admit_local(entries[i]);
+    for (std::size_t i = 0; i < entries.size(); ++i) out[i] = admit_local(std::move(entries[i]));
   } else if (leader == 0) {
     for (auto& s : out) s = make_error("no_leader", "the network has no leader right now; retry shortly");
   } else {
     // Forward to the leader and wait for its admission's answer, so a full queue or a refusal there reaches
     // the client as it would on the leader, and a forward that gets nowhere is an error, not silence.
     std::uint64_t id = next_forward_++;
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& e : entries) list.push_back(contracts::envelope_to_json(e));
-    std::string body = nlohmann::json{{"q", id}, {"entries", std::move(list)}}.dump();
+    std::string body = ledger::encode_forward(id, entries);
     auto w = std::make_shared<ForwardWait>(io);
     w->leader = leader;
     forwards_[id] = w;
@@ -178,10 +176,14 @@ void NodeImpl::leader_changed(consensus::NodeId lead) {
 }
 
 void NodeImpl::on_forward(consensus::NodeId from, const consensus::Bytes& payload) {
-  nlohmann::json j = nlohmann::json::parse(payload.begin(), payload.end(), nullptr, false);
-  if (!j.is_object()) return;
-  if (j.contains("a") && j["a"].is_number_unsigned() && j.contains("results") && j["results"].is_array()) {
-    // The leader's answer to one of our forwards.
+  std::string_view bytes(reinterpret_cast<const char*>(payload.data()), payload.size());
+  if (!bytes.starts_with(ledger::kForwardMagic)) {
+    // The leader's answer to one of our forwards: JSON.
+    nlohmann::json j = nlohmann::json::parse(bytes, nullptr, false);
+    if (!j.is_object() || !j.contains("a") || !j["a"].is_number_unsigned() || !j.contains("results") ||
+        !j["results"].is_array()) {
+      return;
+    }
     auto it = forwards_.find(j["a"].get<std::uint64_t>());
     if (it == forwards_.end() || it->second->leader != from) return;
     std::vector<Status> answer;
@@ -198,12 +200,14 @@ void NodeImpl::on_forward(consensus::NodeId from, const consensus::Bytes& payloa
     it->second->timer.cancel();
     return;
   }
-  if (!j.contains("q") || !j["q"].is_number_unsigned() || !j.contains("entries") || !j["entries"].is_array()) return;
-  // A follower's forward: the same admission as a submission made here.
+  // A follower's forward: the same admission as a submission made here. Unframeable bytes get no answer (the
+  // follower times out, as for a lost frame); an entry that is not a canonical envelope gets its error.
+  auto request = ledger::decode_forward(bytes);
+  if (!request) return;
   nlohmann::json results = nlohmann::json::array();
-  for (const auto& item : j["entries"]) {
+  for (const auto& item : request->entries) {
     Status s;
-    auto e = contracts::envelope_from_json(item, alg);
+    auto e = contracts::envelope_from_signed(item.tx, crypto::Bytes(item.sig.begin(), item.sig.end()), alg);
     if (!e) {
       s = e.error();
     } else if (leader_seen_.load() != self) {
@@ -213,15 +217,14 @@ void NodeImpl::on_forward(consensus::NodeId from, const consensus::Bytes& payloa
       if (!pre) {
         s = pre.error();
       } else if (!pre->has_value()) {
-        s = admit_local(*e);
+        s = admit_local(std::move(*e));
         if (!s) release_nonce(*e);
       }  // else already recorded: the follower learns the outcome when it applies that block
     }
     results.push_back(status_json(s));
   }
-  std::uint64_t q = j["q"].get<std::uint64_t>();
-  if (q == 0) return;  // handed on without waiting for an answer
-  std::string body = nlohmann::json{{"a", q}, {"results", std::move(results)}}.dump();
+  if (request->request == 0) return;  // handed on without waiting for an answer
+  std::string body = nlohmann::json{{"a", request->request}, {"results", std::move(results)}}.dump();
   (void)transport->send(from, consensus::Channel::forward, consensus::Bytes(body.begin(), body.end()));
 }
 

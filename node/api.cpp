@@ -328,10 +328,10 @@ net::awaitable<Status> Api::wait_min_height(const Target& t) {
 
 // ---- writes ----
 
-Result<contracts::Envelope> Api::envelope_from(const json& body, const Principal& who) {
+Result<contracts::Envelope> Api::envelope_from(json&& body, const Principal& who) {
   if (body.is_object() && body.contains("sig")) {
     if (!who.has(Scope::submit)) return make_error("forbidden", "this token has no submit scope");
-    return contracts::envelope_from_json(body, node_.alg);
+    return contracts::envelope_from_json(std::move(body), node_.alg);
   }
   if (!who.has(Scope::sign)) {
     return make_error("forbidden", "an unsigned submission needs a token with the sign scope");
@@ -359,24 +359,25 @@ net::awaitable<http::Reply> Api::submit(const http::Request& req, const Target& 
   }
   auto body = crypto::parse_strict(req.body(), crypto::JsonLimits{node_.config.body_limit, 32});
   if (!body) co_return error(body.error(), req);
-  auto e = envelope_from(*body, who);
+  auto e = envelope_from(std::move(*body), who);
   if (!e) co_return error(e.error(), req);
   auto pre = node_.precheck(*e);
   if (!pre) co_return error(pre.error(), req);
   if (pre->has_value()) co_return ok(200, (*pre)->to_json(), req);  // the same entry again: its first answer
+  const std::string id = e->id;
   std::vector<contracts::Envelope> one;
-  one.push_back(*e);
+  one.push_back(std::move(*e));
   std::vector<Status> routed = co_await node_.route(std::move(one));
   if (!routed[0]) co_return error(routed[0].error(), req);
-  if (wait == "none") co_return ok(202, json{{"id", e->id}, {"status", "pending"}}, req);
-  TxAnswer answer = co_await node_.wait_for(e->id, timeout);
+  if (wait == "none") co_return ok(202, json{{"id", id}, {"status", "pending"}}, req);
+  TxAnswer answer = co_await node_.wait_for(id, timeout);
   co_return ok(answer.status == "pending" ? 202 : 200, answer.to_json(), req);
 }
 
 net::awaitable<http::Reply> Api::submit_batch(const http::Request& req, const Target& t, const Principal& who) {
   auto body = crypto::parse_strict(req.body(), crypto::JsonLimits{node_.config.body_limit, 34});
   if (!body) co_return error(body.error(), req);
-  const json* list = &*body;
+  json* list = &*body;
   if (body->is_object() && body->contains("entries")) list = &(*body)["entries"];
   if (!list->is_array()) co_return error(make_error("bad_envelope", "expected {\"entries\": [...]}"), req);
   if (list->size() > 1000) co_return error(make_error("too_large", "at most 1000 entries per batch"), req);
@@ -385,7 +386,7 @@ net::awaitable<http::Reply> Api::submit_batch(const http::Request& req, const Ta
   std::vector<contracts::Envelope> admitted;  // passed the checks here, to hand to the leader in one go
   std::vector<std::size_t> admitted_at;
   for (std::size_t i = 0; i < list->size(); ++i) {
-    auto e = envelope_from((*list)[i], who);
+    auto e = envelope_from(std::move((*list)[i]), who);
     Result<std::optional<TxAnswer>> pre = e ? node_.precheck(*e) : Result<std::optional<TxAnswer>>(e.error());
     if (!pre) {
       answers[i] = {{"status", "error"}, {"code", pre.error().code}, {"detail", pre.error().message}};
@@ -399,10 +400,12 @@ net::awaitable<http::Reply> Api::submit_batch(const http::Request& req, const Ta
     admitted.push_back(std::move(*e));
     admitted_at.push_back(i);
   }
-  std::vector<Status> routed = co_await node_.route(admitted);
-  for (std::size_t k = 0; k < admitted.size(); ++k) {
+  std::vector<std::string> admitted_ids;
+  for (const auto& e : admitted) admitted_ids.push_back(e.id);
+  std::vector<Status> routed = co_await node_.route(std::move(admitted));
+  for (std::size_t k = 0; k < admitted_ids.size(); ++k) {
     std::size_t i = admitted_at[k];
-    const std::string& id = admitted[k].id;
+    const std::string& id = admitted_ids[k];
     if (!routed[k]) {
       answers[i] = {{"id", id},
                     {"status", "error"},

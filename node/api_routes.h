@@ -34,7 +34,7 @@ class Api {
   // non-negative decimal integer), "not_ready" (not reached in time; answered 503 with Retry-After).
   boost::asio::awaitable<Status> wait_min_height(const Target& t);
 
-  Result<contracts::Envelope> envelope_from(const nlohmann::json& body, const Principal& who);
+  Result<contracts::Envelope> envelope_from(nlohmann::json&& body, const Principal& who);  // consumes body
   boost::asio::awaitable<http::Reply> submit(const http::Request& req, const Target& t, const Principal& who);
   boost::asio::awaitable<http::Reply> submit_batch(const http::Request& req, const Target& t, const Principal& who);
 

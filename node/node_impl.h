@@ -150,7 +150,7 @@ class NodeImpl {
   // safe), or what the leader's admission refused it with.
   boost::asio::awaitable<std::vector<Status>> route(std::vector<contracts::Envelope> entries);
   // This node's own admission queue (the leader's half of route). Errors: diverged, not_ready, overloaded.
-  Status admit_local(const contracts::Envelope& e);
+  Status admit_local(contracts::Envelope&& e);  // moved from only when admitted
   // The peer channel `forward` (I/O thread): a follower's request, or the leader's answer to ours.
   void on_forward(consensus::NodeId from, const consensus::Bytes& payload);
   // Waits on the I/O thread until the entry is applied or the timeout passes.
@@ -223,6 +223,13 @@ class NodeImpl {
   // new entries wait (up to block_max_delay) to share the next block; with none in flight they are proposed at once.
   consensus::Index proposed_through_ = 0;
   bool block_in_flight() const;
+  // The blocks this node proposed as leader and has not applied yet, by Raft index, with the bytes proposed: when
+  // the entry committed at that index is those bytes, its entries are applied as they are instead of decoded again.
+  struct OwnProposal {
+    std::string bytes;
+    ledger::BlockProposal block;
+  };
+  std::map<consensus::Index, OwnProposal> own_proposals_;
   std::size_t cache_hits_seen_ = 0, cache_misses_seen_ = 0;  // the ledger's document cache, as last exported
   std::atomic<std::size_t> pending_count_{0};
   consensus::NodeId leader_ = 0;

@@ -87,9 +87,9 @@ void NodeImpl::maybe_propose(Clock::time_point now) {
     if (leader_ == 0) return;  // kept until a leader is known (bounded by the admission queue)
     // Entries this node admitted as leader and did not propose before losing the lead: handed on to the new
     // leader without waiting for its answer (request id 0). Their clients were answered when they were admitted.
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& e : pending_) list.push_back(contracts::envelope_to_json(e));
-    std::string body = nlohmann::json{{"q", 0}, {"entries", std::move(list)}}.dump();
+    std::vector<contracts::Envelope> list(std::make_move_iterator(pending_.begin()),
+                                          std::make_move_iterator(pending_.end()));
+    std::string body = ledger::encode_forward(0, list);
     (void)transport->send(leader_, consensus::Channel::forward, consensus::Bytes(body.begin(), body.end()));
     pending_.clear();
     pending_ids_.clear();
@@ -127,6 +127,7 @@ void NodeImpl::maybe_propose(Clock::time_point now) {
     }
     metrics.counter("onebill_blocks_proposed_total", "Blocks this node proposed as leader").inc();
     proposed_through_ = raft->status().last_index;
+    own_proposals_[proposed_through_] = OwnProposal{std::move(bytes), std::move(block)};
     oldest_pending_ = now;
   }
 }
@@ -141,6 +142,8 @@ void NodeImpl::handle_ready() {
     if (changed) boost::asio::post(io, [this, lead = leader_] { leader_changed(lead); });
     if (rd.soft_state->role == consensus::Role::kLeader) {
       log.info("became leader", {{"term", std::to_string(raft->status().hard_state.term)}});
+    } else {
+      own_proposals_.clear();  // what it proposed may yet commit, but is decoded like any other block
     }
   }
   // 1. Persist: snapshot, entries, hard state in one batch, synced when the Ready says so. A snapshot is fetched,
@@ -187,6 +190,7 @@ void NodeImpl::apply_committed(const std::vector<consensus::Entry>& entries) {
       return;
     }
     if (e.type != consensus::EntryType::kNormal || e.data.empty()) {
+      own_proposals_.erase(own_proposals_.begin(), own_proposals_.upper_bound(e.index));
       if (Status s = ledger->skip(e.index); !s) {
         log.error("cannot record the applied index", {{"detail", s.error().message}});
         halted_ = true;
@@ -195,7 +199,12 @@ void NodeImpl::apply_committed(const std::vector<consensus::Entry>& entries) {
       continue;
     }
     std::string_view data(reinterpret_cast<const char*>(e.data.data()), e.data.size());
-    auto applied = ledger->apply(e.index, data);
+    std::optional<ledger::BlockProposal> decoded;
+    if (auto own = own_proposals_.find(e.index); own != own_proposals_.end() && own->second.bytes == data) {
+      decoded = std::move(own->second.block);
+    }
+    own_proposals_.erase(own_proposals_.begin(), own_proposals_.upper_bound(e.index));
+    auto applied = ledger->apply(e.index, data, std::move(decoded));
     if (!applied) {
       log.error("cannot apply a committed block; this node stops applying",
                 {{"raft_index", std::to_string(e.index)}, {"code", applied.error().code},

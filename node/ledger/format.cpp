@@ -21,29 +21,118 @@ bool is_hex_digest(const json& j) { return j.is_string() && crypto::digest_from_
 
 }  // namespace
 
+namespace {
+
+constexpr std::string_view kBlockMagic = "OBP1";
+
+void put_be(std::string& out, std::uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+// Reads a big-endian unsigned integer of `bytes` bytes off the front of `in`; false if `in` is too short.
+bool take_be(std::string_view& in, int bytes, std::uint64_t& v) {
+  if (in.size() < static_cast<std::size_t>(bytes)) return false;
+  v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(in[static_cast<std::size_t>(i)]);
+  in.remove_prefix(static_cast<std::size_t>(bytes));
+  return true;
+}
+
+bool take_bytes(std::string_view& in, std::uint64_t n, std::string_view& out) {
+  if (in.size() < n) return false;
+  out = in.substr(0, n);
+  in.remove_prefix(n);
+  return true;
+}
+
+}  // namespace
+
+void append_entry(std::string& out, const contracts::Envelope& e) {
+  put_be(out, e.canonical_tx.size(), 4);
+  out += e.canonical_tx;
+  put_be(out, e.sig.size(), 2);
+  out.append(e.sig.begin(), e.sig.end());
+}
+
+Result<std::vector<SignedEntryView>> split_entries(std::string_view& in, std::uint32_t count) {
+  auto bad = [](std::uint32_t i, const char* what) {
+    return make_error("bad_entries", "entries[" + std::to_string(i) + "]: " + what);
+  };
+  std::vector<SignedEntryView> out;
+  out.reserve(std::min<std::size_t>(count, in.size() / 6));  // each entry takes at least 6 bytes
+  for (std::uint32_t i = 0; i < count; ++i) {
+    SignedEntryView v;
+    std::uint64_t n = 0;
+    if (!take_be(in, 4, n) || !take_bytes(in, n, v.tx)) return bad(i, "the tx runs past the end");
+    if (n == 0 || n > kMaxEntryTxBytes) return bad(i, "the tx is empty or over 1 MiB");
+    if (!take_be(in, 2, n) || !take_bytes(in, n, v.sig)) return bad(i, "the signature runs past the end");
+    if (n == 0) return bad(i, "the signature is empty");
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::string encode_forward(std::uint64_t request, const std::vector<contracts::Envelope>& entries) {
+  std::string out(kForwardMagic);
+  std::size_t size = out.size() + 8 + 4;
+  for (const auto& e : entries) size += 6 + e.canonical_tx.size() + e.sig.size();
+  out.reserve(size);
+  put_be(out, request, 8);
+  put_be(out, entries.size(), 4);
+  for (const auto& e : entries) append_entry(out, e);
+  return out;
+}
+
+Result<ForwardView> decode_forward(std::string_view bytes) {
+  std::string_view in = bytes;
+  if (!in.starts_with(kForwardMagic)) return make_error("bad_entries", "a forward starts with \"OBF1\"");
+  in.remove_prefix(kForwardMagic.size());
+  ForwardView out;
+  std::uint64_t count = 0;
+  if (!take_be(in, 8, out.request) || !take_be(in, 4, count)) return make_error("bad_entries", "a forward's header is cut short");
+  auto views = split_entries(in, static_cast<std::uint32_t>(count));
+  if (!views) return views.error();
+  if (!in.empty()) return make_error("bad_entries", "bytes after the last forwarded entry");
+  out.entries = std::move(*views);
+  return out;
+}
+
 std::string encode_block(const BlockProposal& block) {
-  json entries = json::array();
-  for (const auto& e : block.entries) entries.push_back(contracts::envelope_to_json(e));
-  json j = {{"time", block.time}, {"proposer", block.proposer}, {"entries", std::move(entries)}};
-  return canonical_or_empty(j);
+  std::string out(kBlockMagic);
+  std::size_t size = out.size() + 8 + 2 + block.proposer.size() + 4;
+  for (const auto& e : block.entries) size += 6 + e.canonical_tx.size() + e.sig.size();
+  out.reserve(size);
+  put_be(out, static_cast<std::uint64_t>(block.time), 8);
+  put_be(out, block.proposer.size(), 2);
+  out += block.proposer;
+  put_be(out, block.entries.size(), 4);
+  for (const auto& e : block.entries) append_entry(out, e);
+  return out;
 }
 
 Result<BlockProposal> decode_block(std::string_view bytes, crypto::HashAlg alg) {
-  auto parsed = crypto::parse_strict(bytes, crypto::JsonLimits{kMaxBlockBytes, kMaxBlockDepth});
-  if (!parsed) return parsed.error();
-  const json& j = *parsed;
-  if (!j.is_object() || j.size() != 3) return bad_block("a block proposal has exactly time, proposer, entries");
+  if (bytes.size() > kMaxBlockBytes) return bad_block("over the limit of " + std::to_string(kMaxBlockBytes) + " bytes");
+  std::string_view in = bytes;
+  if (!in.starts_with(kBlockMagic)) return bad_block("does not start with \"OBP1\"");
+  in.remove_prefix(kBlockMagic.size());
   BlockProposal b;
-  if (!j.contains("time") || !j["time"].is_number_integer() || j["time"].get<std::int64_t>() < 0) {
-    return bad_block("time: expected a non-negative integer (ms)");
+  std::uint64_t time = 0;
+  std::uint64_t n = 0;
+  std::string_view proposer;
+  if (!take_be(in, 8, time) || time > static_cast<std::uint64_t>(INT64_MAX)) {
+    return bad_block("time: expected a non-negative 64-bit integer (ms)");
   }
-  b.time = j["time"].get<std::int64_t>();
-  if (!j.contains("proposer") || !j["proposer"].is_string()) return bad_block("proposer: expected a node id");
-  b.proposer = j["proposer"].get<std::string>();
-  if (!j.contains("entries") || !j["entries"].is_array()) return bad_block("entries: expected an array");
-  b.entries.reserve(j["entries"].size());
-  for (std::size_t i = 0; i < j["entries"].size(); ++i) {
-    auto e = contracts::envelope_from_json(j["entries"][i], alg);
+  b.time = static_cast<std::int64_t>(time);
+  if (!take_be(in, 2, n) || !take_bytes(in, n, proposer)) return bad_block("proposer: runs past the end");
+  b.proposer.assign(proposer);
+  if (!take_be(in, 4, n)) return bad_block("entries: the count is missing");
+  auto views = split_entries(in, static_cast<std::uint32_t>(n));
+  if (!views) return bad_block(views.error().message);
+  if (!in.empty()) return bad_block(std::to_string(in.size()) + " bytes after the last entry");
+  b.entries.reserve(views->size());
+  for (std::size_t i = 0; i < views->size(); ++i) {
+    const auto& v = (*views)[i];
+    auto e = contracts::envelope_from_signed(v.tx, crypto::Bytes(v.sig.begin(), v.sig.end()), alg);
     if (!e) return bad_block("entries[" + std::to_string(i) + "]: " + e.error().code + ": " + e.error().message);
     b.entries.push_back(std::move(*e));
   }

@@ -36,9 +36,34 @@ struct BlockProposal {
 inline constexpr std::size_t kMaxBlockBytes = 64u << 20;
 inline constexpr int kMaxBlockDepth = 40;
 
-std::string encode_block(const BlockProposal& block);  // canonical JSON
-// Errors: the canonical-JSON codes, or "bad_block" naming the field. An entry that is not a well-formed envelope
-// makes the whole block bad: a leader that proposes one is faulty, and every honest node refuses it the same way.
+// Signed entries as blocks and forwards carry them (docs/formats/block.md §2): for each entry
+// u32be(length) ‖ canonical(tx) ‖ u16be(length) ‖ raw signature — the signed bytes themselves, so a receiver
+// hashes and verifies exactly what was signed and never re-encodes a tx it only passes on.
+struct SignedEntryView {
+  std::string_view tx;   // claimed canonical(tx); contracts::envelope_from_signed checks it
+  std::string_view sig;  // raw signature bytes
+};
+inline constexpr std::size_t kMaxEntryTxBytes = 1u << 20;  // the strict parser's limit for a whole envelope
+void append_entry(std::string& out, const contracts::Envelope& e);
+// Splits `count` entries off the front of `in` (advancing it). Framing only: "bad_entries" when a length runs past
+// the end, a tx is empty or over kMaxEntryTxBytes, or a signature is empty.
+Result<std::vector<SignedEntryView>> split_entries(std::string_view& in, std::uint32_t count);
+
+// A follower's forward of submissions to the leader (docs/formats/peer-frames.md): "OBF1" ‖ u64be(request id)
+// ‖ u32be(entry count) ‖ the entries. Framing errors: "bad_entries".
+inline constexpr std::string_view kForwardMagic = "OBF1";
+std::string encode_forward(std::uint64_t request, const std::vector<contracts::Envelope>& entries);
+struct ForwardView {
+  std::uint64_t request = 0;
+  std::vector<SignedEntryView> entries;  // views into the bytes decoded
+};
+Result<ForwardView> decode_forward(std::string_view bytes);
+
+// A proposal's bytes: "OBP1" ‖ u64be(time) ‖ u16be(length) ‖ proposer ‖ u32be(entry count) ‖ the entries.
+std::string encode_block(const BlockProposal& block);
+// Errors: "bad_block" naming what is wrong, or "bad_block" with the entry's position and the envelope error of an
+// entry that is not a well-formed canonical envelope (contracts::envelope_from_signed). Any of these makes the whole
+// block bad: a leader that proposes one is faulty, and every honest node refuses it the same way.
 Result<BlockProposal> decode_block(std::string_view bytes, crypto::HashAlg alg);
 
 // The outcome of one entry as recorded in a block's results.

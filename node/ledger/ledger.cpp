@@ -149,10 +149,11 @@ Status Ledger::skip(std::uint64_t raft_index) {
   return {};
 }
 
-Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std::string_view data) {
+Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std::string_view data,
+                                                  std::optional<ledger::BlockProposal> decoded) {
   AppliedPoint prev = last();
   if (raft_index <= prev.raft_index) return std::optional<AppliedBlock>();
-  auto proposal = ledger::decode_block(data, alg_);
+  auto proposal = decoded ? Result<ledger::BlockProposal>(std::move(*decoded)) : ledger::decode_block(data, alg_);
   if (!proposal) {
     // Only a faulty leader proposes a malformed block; every node skips it identically.
     if (Status s = skip(raft_index); !s) return s.error();

@@ -41,9 +41,10 @@ namespace onebill::node {
 
 // The layout of the state this node writes, recorded in x/applied. 2: a bill's events are stored apart from the
 // bill (docs/model.md §5); 3: each bill leg chains its events (`events_hash`), and entry records and read sets are
-// keyed by position (e/, w/; storage.md §1.2). A database of another format is refused at start (there is no
-// migration before the first release: rebuild the node from its peers or start a new network).
-inline constexpr std::int64_t kStorageFormat = 3;
+// keyed by position (e/, w/; storage.md §1.2); 4: the Raft log holds block proposals in their binary encoding
+// (docs/formats/block.md §2). A database of another format is refused at start (there is no migration before the
+// first release: rebuild the node from its peers or start a new network).
+inline constexpr std::int64_t kStorageFormat = 4;
 
 // What the node remembers of the last applied block (x/applied).
 struct AppliedPoint {
@@ -111,8 +112,10 @@ class Ledger {
 
   // Applies the Raft entry at `raft_index` holding `data` (a block proposal). An entry at or below the applied
   // index is ignored (already applied before a restart). Errors mean the node is broken (I/O, corrupt state):
-  // stop applying.
-  Result<std::optional<AppliedBlock>> apply(std::uint64_t raft_index, std::string_view data);
+  // stop applying. `decoded`, when given, is decode_block(data) already done (the leader's own proposal, kept from
+  // when it proposed those very bytes): it is used instead of decoding `data` again.
+  Result<std::optional<AppliedBlock>> apply(std::uint64_t raft_index, std::string_view data,
+                                            std::optional<ledger::BlockProposal> decoded = std::nullopt);
 
   // Records that the Raft entry at raft_index carried no block (the leader's no-op, a configuration change).
   Status skip(std::uint64_t raft_index);

@@ -88,6 +88,55 @@ TEST_CASE("contracts: envelopes outside the schema are rejected, naming the fiel
   }
 }
 
+TEST_CASE("contracts: an envelope from its signed bytes must be canonical, and equals the parsed one",
+          "[contracts][envelope]") {
+  auto parsed = parse_envelope(kEnvelope, HashAlg::sha256);
+  REQUIRE(parsed.ok());
+  auto signed_form = envelope_from_signed(parsed->canonical_tx, parsed->sig, HashAlg::sha256);
+  REQUIRE(signed_form.ok());
+  CHECK(signed_form->id == parsed->id);
+  CHECK(signed_form->canonical_tx == parsed->canonical_tx);
+  CHECK(signed_form->tx.body == parsed->tx.body);
+  CHECK(signed_form->tx.signer == "shipper/k1");
+  CHECK(signed_form->tx.nonce == 17);
+  CHECK(signed_form->sig == parsed->sig);
+
+  // The same tx with its keys out of order, or with a space, would hash to another id: refused, not fixed.
+  const std::string reordered =
+      R"({"doc":"OB-1","body":{"to":"trader"},"nonce":17,"signer":"shipper/k1","ts":"2026-11-25T10:00:00Z",)"
+      R"("type":"bill.endorse"})";
+  auto bad_order = envelope_from_signed(reordered, parsed->sig, HashAlg::sha256);
+  REQUIRE_FALSE(bad_order.ok());
+  CHECK(bad_order.error().code == "bad_envelope");
+  CHECK(bad_order.error().message.find("not canonical") != std::string::npos);
+  auto spaced = envelope_from_signed(std::string(" ") + parsed->canonical_tx, parsed->sig, HashAlg::sha256);
+  REQUIRE_FALSE(spaced.ok());
+  CHECK(spaced.error().code == "bad_envelope");
+  // Outside the schema or the subset: the same codes as parse_envelope.
+  auto extra = envelope_from_signed(R"({"body":{},"doc":"d","extra":1,"nonce":1,"signer":"s/k","ts":"","type":"t"})",
+                                    parsed->sig, HashAlg::sha256);
+  REQUIRE_FALSE(extra.ok());
+  CHECK(extra.error().message.find("tx.extra") != std::string::npos);
+  auto fl = envelope_from_signed(R"({"body":{"w":1.5},"doc":"d","nonce":1,"signer":"s/k","ts":"","type":"t"})",
+                                 parsed->sig, HashAlg::sha256);
+  REQUIRE_FALSE(fl.ok());
+  CHECK(fl.error().code == "float");
+  CHECK_FALSE(envelope_from_signed(parsed->canonical_tx, {}, HashAlg::sha256).ok());  // no signature
+}
+
+TEST_CASE("contracts: parsing from a tree it may consume gives the same envelope as from a kept one",
+          "[contracts][envelope]") {
+  auto tree = onebill::crypto::parse_strict(kEnvelope);
+  REQUIRE(tree.ok());
+  auto kept = envelope_from_json(*tree, HashAlg::sha256);
+  auto moved = envelope_from_json(std::move(*tree), HashAlg::sha256);
+  REQUIRE(kept.ok());
+  REQUIRE(moved.ok());
+  CHECK(moved->id == kept->id);
+  CHECK(moved->tx.body == kept->tx.body);
+  CHECK(moved->canonical_tx == kept->canonical_tx);
+}
+
 TEST_CASE("contracts: the nonce window follows RFC 4303 with 1024 slots", "[contracts][nonce]") {
   NonceWindow w;
   CHECK(w.check(0) == NonceWindow::Check::fresh);

@@ -358,3 +358,32 @@ TEST_CASE("canonical JSON: the typed writer gives canonicalize()'s bytes and ref
     CHECK_FALSE(w.ok());
   }
 }
+
+TEST_CASE("canonical JSON: the typed writer takes a whole tree as one value", "[canonical_json]") {
+  const json body = json::parse(R"({"z":[1,{"y":"é","b":null}],"a":"q\"uote"})");
+  CanonicalWriter w;
+  w.begin_object();
+  w.key("body");
+  w.value(body);
+  w.key("n");
+  w.integer(7);
+  w.end_object();
+  REQUIRE(w.ok());
+  auto expected = canonicalize(json{{"body", body}, {"n", 7}});
+  REQUIRE(expected.ok());
+  CHECK(w.text() == *expected);
+
+  CanonicalWriter in_array;
+  in_array.begin_array();
+  in_array.value(json(1));
+  in_array.value(json::array({true, false}));
+  in_array.end_array();
+  REQUIRE(in_array.ok());
+  CHECK(in_array.text() == "[1,[true,false]]");
+
+  for (const json& outside : {json(1.5), json{{"é", 1}}, json(kMaxSafeInteger + 1), json(std::string("\xc3\x28", 2))}) {
+    CanonicalWriter bad;
+    bad.value(outside);
+    CHECK_FALSE(bad.ok());
+  }
+}

@@ -1,9 +1,10 @@
 // Fuzz target: the ledger formats a node reads from Raft and from its peers (node/ledger/format.h) — block proposals
 // (decode_block), block headers (BlockHeader::from_json) and attestations (Attestation::from_json).
 //
-// Input: JSON bytes; each decoder is tried on the same value. Properties beyond "no crash":
-//   - decode(encode(block)) == block (same time, proposer, entry ids and signatures), and encode is canonical:
-//     a block that decodes from canonical bytes encodes back to exactly those bytes;
+// Input: bytes, tried as a binary block proposal and, read as JSON, as a header and an attestation. Properties
+// beyond "no crash":
+//   - decode(encode(block)) == block (same time, proposer, entry ids and signatures), and the encoding is unique:
+//     a block that decodes encodes back to exactly the bytes it came from;
 //   - a header that parses survives to_json -> from_json unchanged, and its canonical form parses as the same
 //     header; its hash is the hash of that canonical form;
 //   - an attestation that parses survives to_json -> from_json unchanged.
@@ -47,13 +48,7 @@ void check_block(std::string_view text) {
   if (!again) property_failed(kTarget, "an encoded block does not decode: " + again.error().message);
   if (!same(*block, *again)) property_failed(kTarget, "decode(encode(block)) != block");
   if (ledger::encode_block(*again) != encoded) property_failed(kTarget, "encode_block is not stable");
-  auto parsed = crypto::parse_strict(text, crypto::JsonLimits{ledger::kMaxBlockBytes, ledger::kMaxBlockDepth});
-  auto canonical = parsed ? crypto::canonicalize(*parsed, crypto::JsonLimits{ledger::kMaxBlockBytes,
-                                                                             ledger::kMaxBlockDepth})
-                          : onebill::Result<std::string>(parsed.error());
-  if (canonical && *canonical == text && encoded != text) {
-    property_failed(kTarget, "a canonical block does not encode back to its own bytes");
-  }
+  if (encoded != text) property_failed(kTarget, "a block that decodes does not encode back to its own bytes");
 }
 
 void check_header(const json& j) {

@@ -222,3 +222,66 @@ TEST_CASE("an entry's records are found by id through its position, and a broken
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("block proposals: the binary encoding round-trips and anything else is a bad block", "[node][format]") {
+  namespace ledger = onebill::ledger;
+  using onebill::contracts::Tx;
+  auto envelope = [](std::string doc, std::int64_t nonce, onebill::crypto::Bytes sig) {
+    Tx tx;
+    tx.type = "bill.event";
+    tx.doc = std::move(doc);
+    tx.signer = "crct/k1";
+    tx.nonce = nonce;
+    tx.ts = "2026-11-26T08:00:00Z";
+    tx.body = nlohmann::json{{"event", "gate_in"}, {"note", "quai \"3\" é"}};
+    auto e = onebill::contracts::make_envelope(std::move(tx), std::move(sig), onebill::crypto::HashAlg::sha256);
+    REQUIRE(e.ok());
+    return *e;
+  };
+  ledger::BlockProposal b{1795600805123, "n2", {envelope("OB-1", 7, {1, 2, 3}), envelope("OB-2", 8, {4, 5})}};
+  const std::string bytes = ledger::encode_block(b);
+  CHECK(bytes.starts_with("OBP1"));
+
+  auto back = ledger::decode_block(bytes, onebill::crypto::HashAlg::sha256);
+  REQUIRE(back.ok());
+  CHECK(back->time == b.time);
+  CHECK(back->proposer == "n2");
+  REQUIRE(back->entries.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(back->entries[i].id == b.entries[i].id);
+    CHECK(back->entries[i].canonical_tx == b.entries[i].canonical_tx);
+    CHECK(back->entries[i].sig == b.entries[i].sig);
+    CHECK(back->entries[i].tx.body == b.entries[i].tx.body);
+    CHECK(back->entries[i].tx.nonce == b.entries[i].tx.nonce);
+  }
+  CHECK(ledger::encode_block(*back) == bytes);
+  auto empty = ledger::decode_block(ledger::encode_block({5, "n1", {}}), onebill::crypto::HashAlg::sha256);
+  REQUIRE(empty.ok());
+  CHECK(empty->entries.empty());
+
+  auto refused = [](const std::string& text, const std::string& mentions) {
+    auto r = ledger::decode_block(text, onebill::crypto::HashAlg::sha256);
+    INFO(mentions);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == "bad_block");
+    CHECK(r.error().message.find(mentions) != std::string::npos);
+  };
+  // Every strict prefix is refused: no length can be cut short without being noticed.
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    auto r = ledger::decode_block(bytes.substr(0, n), onebill::crypto::HashAlg::sha256);
+    if (r.ok()) FAIL("a prefix of " << n << " bytes decoded");
+  }
+  refused(bytes + "x", "1 bytes after the last entry");
+  refused(R"({"entries":[],"proposer":"n1","time":5})", "OBP1");  // the JSON proposals of storage format 3
+  std::string big_time = bytes;
+  big_time[4] = '\x80';
+  refused(big_time, "time");
+
+  // An entry whose tx is not canonical (a space after the first brace): same framing, refused by its position.
+  ledger::BlockProposal spaced = b;
+  spaced.entries[1].canonical_tx.insert(1, " ");
+  refused(ledger::encode_block(spaced), "entries[1]: bad_envelope");
+  ledger::BlockProposal no_sig = b;
+  no_sig.entries[0].sig.clear();
+  refused(ledger::encode_block(no_sig), "entries[0]: the signature is empty");
+}
