@@ -122,10 +122,9 @@ nlohmann::json Membership::to_json() const {
                         {"nodes", std::move(nodes)}};
 }
 
-Result<crypto::Digest> Membership::hash() const {
+void Membership::rehash() {
   auto canonical = crypto::canonicalize(to_json());
-  if (!canonical) return canonical.error();
-  return crypto::hash(alg_, *canonical);
+  hash_ = canonical ? Result<crypto::Digest>(crypto::hash(alg_, *canonical)) : Result<crypto::Digest>(canonical.error());
 }
 
 }  // namespace onebill::contracts

@@ -112,12 +112,14 @@ class Membership {
 
   // The documented snapshot: {"network","hash","orgs":[...],"keys":[...],"nodes":[...]}, each sorted by id.
   nlohmann::json to_json() const;
-  // membership_hash = hash(genesis alg, canonical(to_json())).
-  Result<crypto::Digest> hash() const;
+  // membership_hash = hash(genesis alg, canonical(to_json())). Computed when the membership is built or changed,
+  // so reading it (every block) costs nothing and is safe from any thread.
+  Result<crypto::Digest> hash() const { return hash_; }
 
  private:
   friend class MembershipEditor;  // membership_change.cpp
   Result<Membership> replay_until(std::int64_t height, std::int64_t index) const;
+  void rehash();
 
   std::string network_;
   crypto::HashAlg alg_ = crypto::HashAlg::sha256;
@@ -126,6 +128,7 @@ class Membership {
   std::map<std::string, Node, std::less<>> nodes_;
   nlohmann::json genesis_;
   std::vector<MembershipChange> changes_;
+  Result<crypto::Digest> hash_ = make_error("bad_genesis", "an empty membership has no hash");
 };
 
 }  // namespace onebill::contracts

@@ -163,6 +163,7 @@ class MembershipEditor {
     r.close();
     if (error) return make_error("bad_genesis", error->message);
     m.genesis_ = genesis;
+    m.rehash();
     return m;
   }
 };
@@ -190,6 +191,7 @@ Status Membership::apply(const MembershipChange& change) {
   }
   if (auto s = MembershipEditor::edit(*this, this, change.action, change.params, change.height); !s) return s;
   changes_.push_back(change);
+  rehash();
   return {};
 }
 

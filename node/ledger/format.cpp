@@ -161,6 +161,24 @@ json reads_to_json(const contracts::ReadSet& reads) {
   return j;
 }
 
+std::string reads_text(const contracts::ReadSet& reads) {
+  // The keys come sorted (a std::map), and the values are the state's own text: for valid UTF-8 the canonical
+  // writer escapes exactly as nlohmann's dump does. Anything it refuses goes the long way.
+  crypto::CanonicalWriter w;
+  w.begin_object();
+  for (const auto& [k, v] : reads) {
+    w.key(k);
+    if (v) {
+      w.string(*v);
+    } else {
+      w.null_value();
+    }
+  }
+  w.end_object();
+  if (w.ok()) return w.take();
+  return reads_to_json(reads).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 Result<contracts::ReadSet> reads_from_json(const json& j) {
   if (!j.is_object()) return make_error("bad_reads", "reads: expected an object of key -> string or null");
   contracts::ReadSet out;

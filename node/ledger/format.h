@@ -87,6 +87,8 @@ crypto::Digest result_leaf(crypto::HashAlg alg, const EntryResult& result);
 std::string reads_hash(crypto::HashAlg alg, const contracts::ReadSet& reads);
 // A read set as JSON: {key: value string, or null when the key was absent}.
 nlohmann::json reads_to_json(const contracts::ReadSet& reads);
+// reads_to_json(reads).dump(), written without building the tree.
+std::string reads_text(const contracts::ReadSet& reads);
 Result<contracts::ReadSet> reads_from_json(const nlohmann::json& j);
 
 // The block header (ARCHITECTURE.md "Blocks, results, the log and certificates"), plus `writes_hash`, the hash of

@@ -194,8 +194,9 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
     return verify_signature(e, k);  // a key added earlier in this block, or a bad signature: decide inline
   };
 
-  // 5. Contracts.
-  contracts::Membership membership = membership_;
+  // 5. Contracts. Governance entries change the membership in place: an error from here on stops the node
+  // (apply_committed), and a restart reads the membership back from the stored state.
+  contracts::Membership& membership = membership_;
   StoreStateView state(store_);
   auto result = contracts::apply_block(entries, next.height, next.time, state, membership, check, &documents_);
   if (!result) return result.error();
@@ -205,10 +206,17 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
   for (const auto& [k, v] : result->writes) {
     if (k.starts_with(contracts::keys::kDocument)) {
       std::string doc = k.substr(contracts::keys::kDocument.size());
-      auto before_raw = store_.get(key::state(k));
-      if (!before_raw) return before_raw.error();
-      auto before = before_raw->has_value() ? listed(**before_raw) : std::nullopt;
+      std::optional<Listed> before;
+      if (auto known = listed_.find(k); known != listed_.end()) {
+        before = known->second;
+      } else {
+        auto before_raw = store_.get(key::state(k));
+        if (!before_raw) return before_raw.error();
+        before = before_raw->has_value() ? listed(**before_raw) : std::nullopt;
+      }
       auto after = v ? listed(*v) : std::nullopt;
+      if (listed_.size() >= kListedCacheSize) listed_.clear();
+      listed_[k] = after;  // if the batch below fails, the node stops (apply_committed)
       const std::pair<const char*, std::string Listed::*> fields[] = {
           {"kind", &Listed::kind}, {"holder", &Listed::holder}, {"status", &Listed::status}};
       for (const auto& [name, member] : fields) {
@@ -257,7 +265,7 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
       batch.Put(key::history(doc, static_cast<std::uint64_t>(next.height), static_cast<std::uint32_t>(i)), e.id);
     }
     results.push_back(ledger::EntryResult{e.id, o.accepted, o.reason, ledger::reads_hash(alg_, o.reads), i});
-    batch.Put(key::reads(pos), ledger::reads_to_json(o.reads).dump());
+    batch.Put(key::reads(pos), ledger::reads_text(o.reads));
     result_json.push_back(results.back().to_json());
     ids.push_back(e.id);
     o.writes.clear();
@@ -298,7 +306,6 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
   if (Status s = write_block(batch, next); !s) return s.error();
   state_tree.commit_to(state_cache_);
 
-  membership_ = std::move(membership);
   out.header = std::move(h);
   out.header_hash = next.header_hash;
   out.entries = std::move(entries);

@@ -26,6 +26,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "contracts/apply.h"
@@ -33,6 +34,7 @@
 #include "contracts/membership.h"
 #include "crypto/keys.h"
 #include "node/ledger/format.h"
+#include "node/ledger/listing.h"
 #include "node/ledger/state_store.h"
 #include "node/store.h"
 #include "node/worker_pool.h"
@@ -100,6 +102,7 @@ class Ledger {
       point_.header_hash = genesis_hash_;
     }
     state_cache_.reset();
+    listed_.clear();
     return open();
   }
 
@@ -135,6 +138,11 @@ class Ledger {
   VerifiedCache& cache_;
   contracts::DocumentCache documents_;  // parsed documents between blocks (apply runs on one thread)
   StateTreeCache state_cache_;          // the document state tree's upper levels (apply thread)
+  // The listing fields (kind, holder, status) of documents as last written, by state key (nullopt: absent or not
+  // listed), so a block need not read and scan each document's stored bytes again to update idx/. Apply thread
+  // only; cleared when it grows past kListedCacheSize.
+  static constexpr std::size_t kListedCacheSize = 100000;
+  std::unordered_map<std::string, std::optional<Listed>> listed_;
   mutable std::mutex point_mu_;
   AppliedPoint point_;
   // Public keys parsed once per key id (PEM parsing costs more than a verification).

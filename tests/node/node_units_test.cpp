@@ -285,3 +285,17 @@ TEST_CASE("block proposals: the binary encoding round-trips and anything else is
   no_sig.entries[0].sig.clear();
   refused(ledger::encode_block(no_sig), "entries[0]: the signature is empty");
 }
+
+TEST_CASE("a read set written directly is the text its JSON tree dumps to", "[node][format]") {
+  onebill::contracts::ReadSet reads;
+  CHECK(onebill::ledger::reads_text(reads) == "{}");
+  reads["d/OB-1"] = R"({"holder":"crct","note":"quai \"3\"\\ é\n\t/€"})";
+  reads["n/crct/k1"] = std::nullopt;
+  reads["a"] = std::string("ctl\x01\x1f\x7f", 6);
+  reads["z/empty"] = "";
+  const std::string text = onebill::ledger::reads_text(reads);
+  CHECK(text == onebill::ledger::reads_to_json(reads).dump());
+  auto back = onebill::ledger::reads_from_json(json::parse(text));
+  REQUIRE(back.ok());
+  CHECK(*back == reads);
+}
