@@ -45,28 +45,29 @@ Result<AppliedPoint> AppliedPoint::from_json(const json& j) {
   return p;
 }
 
-std::string VerifiedCache::key(const std::string& id, const crypto::Bytes& sig) {
-  std::string k = id;
-  k.push_back(':');
-  k.append(sig.begin(), sig.end());
-  return k;
+crypto::Digest VerifiedCache::key(const std::string& id, const crypto::Bytes& sig) {
+  crypto::Hasher h(crypto::HashAlg::sha256);
+  // Length-prefixed so no (id, sig) pair can be read as another.
+  const std::string id_len = std::to_string(id.size()) + ":";
+  h.update(id_len).update(id).update(crypto::ByteView(sig.data(), sig.size()));
+  return h.finish();
 }
 
 void VerifiedCache::add(const std::string& id, const crypto::Bytes& sig) {
-  std::string k = key(id, sig);
+  const crypto::Digest k = key(id, sig);
   std::lock_guard lock(mu_);
   if (!set_.insert(k).second) return;
   if (order_.size() < capacity_) {
-    order_.push_back(std::move(k));
+    order_.push_back(k);
     return;
   }
   set_.erase(order_[next_]);
-  order_[next_] = std::move(k);
+  order_[next_] = k;
   next_ = (next_ + 1) % capacity_;
 }
 
 bool VerifiedCache::contains(const std::string& id, const crypto::Bytes& sig) const {
-  std::string k = key(id, sig);
+  const crypto::Digest k = key(id, sig);
   std::lock_guard lock(mu_);
   return set_.count(k) != 0;
 }

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,6 +28,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "contracts/apply.h"
@@ -77,11 +79,20 @@ class VerifiedCache {
   bool contains(const std::string& id, const crypto::Bytes& sig) const;
 
  private:
-  static std::string key(const std::string& id, const crypto::Bytes& sig);
+  // SHA-256 of (id, signature): equal keys mean the same id and the same signature bytes, and a key takes 32
+  // bytes however long the signature is.
+  static crypto::Digest key(const std::string& id, const crypto::Bytes& sig);
+  struct KeyHash {
+    std::size_t operator()(const crypto::Digest& d) const noexcept {
+      std::size_t h = 0;
+      std::memcpy(&h, d.data(), sizeof h);  // already uniformly distributed
+      return h;
+    }
+  };
   std::size_t capacity_;
   mutable std::mutex mu_;
-  std::set<std::string> set_;
-  std::vector<std::string> order_;  // ring for eviction
+  std::unordered_set<crypto::Digest, KeyHash> set_;
+  std::vector<crypto::Digest> order_;  // ring for eviction
   std::size_t next_ = 0;
 };
 

@@ -276,8 +276,8 @@ int main(int argc, char** argv) {
     std::cout << "signatures:  " << f.alg << ", verified by every node on admission (the receiving node) and on apply\n"
               << "blocks:      block_max_entries " << gp.value("block_max_entries", 2000) << ", block_max_delay_ms "
               << gp.value("block_max_delay_ms", 5) << " (genesis params)\n"
-              << "leveldb:     node defaults (node/store.cpp: 16 MiB write buffer, 64 MiB block cache, 512 files); "
-                 "Raft log synced once per Ready, state batch per block unsynced\n";
+              << "leveldb:     node defaults (node/store.cpp: 64 MiB write buffer, 16 MiB tables, 64 MiB block cache, "
+                 "bloom filters, 512 files); Raft log synced once per Ready, state batch per block unsynced\n";
   }
   if (f.workload == "failover") {
     std::cout << "load:        closed loop, " << f.connections << " connections, " << f.rounds

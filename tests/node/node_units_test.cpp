@@ -299,3 +299,22 @@ TEST_CASE("a read set written directly is the text its JSON tree dumps to", "[no
   REQUIRE(back.ok());
   CHECK(*back == reads);
 }
+
+TEST_CASE("the verified-signature cache knows exactly the (id, signature) pairs added, up to its capacity",
+          "[node]") {
+  VerifiedCache cache(3);
+  const onebill::crypto::Bytes sig{1, 2, 3}, other{1, 2, 4};
+  cache.add("aa", sig);
+  CHECK(cache.contains("aa", sig));
+  CHECK_FALSE(cache.contains("aa", other));        // same id, another signature
+  CHECK_FALSE(cache.contains("ab", sig));          // same signature, another id
+  CHECK_FALSE(cache.contains("aa\x01", {2, 3}));   // the bytes of (id, sig) run together differently
+  cache.add("aa", sig);                            // again: no second slot
+  cache.add("bb", sig);
+  cache.add("cc", sig);
+  CHECK(cache.contains("aa", sig));
+  cache.add("dd", sig);  // over capacity: the oldest goes
+  CHECK_FALSE(cache.contains("aa", sig));
+  CHECK(cache.contains("bb", sig));
+  CHECK(cache.contains("dd", sig));
+}
