@@ -1,35 +1,16 @@
 #include "consensus/storage/leveldb_storage.h"
 
-#include <array>
 #include <cstring>
 
 #include <leveldb/write_batch.h>
 
 #include "consensus/errors.h"
+#include "consensus/storage/crc32c.h"
 
 namespace onebill::consensus {
 namespace {
 
 constexpr std::uint8_t kVersion = 1;
-
-// CRC-32C (Castagnoli), reflected, as in iSCSI and LevelDB's own log.
-constexpr std::array<std::uint32_t, 256> make_crc_table() {
-  std::array<std::uint32_t, 256> t{};
-  for (std::uint32_t i = 0; i < 256; ++i) {
-    std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-    t[i] = c;
-  }
-  return t;
-}
-constexpr auto kCrcTable = make_crc_table();
-
-std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t n) {
-  const auto* p = static_cast<const std::uint8_t*>(data);
-  crc = ~crc;
-  for (std::size_t i = 0; i < n; ++i) crc = kCrcTable[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-  return ~crc;
-}
 
 void put_u64(std::string& out, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
