@@ -31,7 +31,10 @@ struct SoftState {
 //
 // Persisting before sending is what makes a vote or an acknowledgement a promise (§5.1, Figure 2: "updated on
 // stable storage before responding to RPCs"); entries before hard state means a crash between the two can never
-// leave a commit index that points past the log.
+// leave a commit index that points past the log. One exception is safe, and the node takes it: a leader whose
+// Ready changes neither term nor vote and holds no snapshot may send before persisting (thesis §10.2.1), because
+// its appends and heartbeats promise only its term and commit indexes over entries an earlier Ready persisted.
+// The simulator runs that rule and checks each message sent against the synced state (tests/sim/node.cpp).
 struct Ready {
   // Set when the leader or the role changed since the previous Ready. Volatile: never persisted.
   std::optional<SoftState> soft_state;

@@ -162,6 +162,7 @@ class NodeImpl {
   // ---- Raft thread (raft_loop.cpp) ----
   void raft_main();
   void handle_ready();
+  void send_messages(const consensus::Ready& rd);
   void apply_committed(const std::vector<consensus::Entry>& entries);
   void maybe_propose(std::chrono::steady_clock::time_point now);
   void publish_view();

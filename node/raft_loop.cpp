@@ -146,6 +146,16 @@ void NodeImpl::handle_ready() {
       own_proposals_.clear();  // what it proposed may yet commit, but is decoded like any other block
     }
   }
+  // The leader's messages (appends and heartbeats to its followers) go out before it persists, so its own write
+  // runs alongside theirs instead of before them (Raft thesis §10.2.1; etcd's leader does the same). They promise
+  // nothing that is not on its disk yet: its term (unchanged since it was synced), and commit indexes that count
+  // its entries only after followers acknowledged them, that is after a Ready of its own that persisted them.
+  // Never when the term or the vote changed (a vote request or answer is a promise), nor with a snapshot.
+  // raft_sim runs the same rule and checks every message it sends against what is synced (tests/sim/node.cpp).
+  const consensus::HardState stored = raft_storage->hard_state();
+  const bool send_first = leader_ == self && !rd.snapshot &&
+                          (!rd.hard_state || (rd.hard_state->term == stored.term && rd.hard_state->vote == stored.vote));
+  if (send_first) send_messages(rd);
   // 1. Persist: snapshot, entries, hard state in one batch, synced when the Ready says so. A snapshot is fetched,
   // checked and installed first; its install's last batch is that Ready's persist.
   if (rd.snapshot) {
@@ -174,13 +184,17 @@ void NodeImpl::handle_ready() {
     return;
   }
   // 2. Send.
-  for (const auto& m : rd.messages) {
-    (void)transport->send(m.to, consensus::Channel::raft, consensus::encode(m));
-  }
+  if (!send_first) send_messages(rd);
   // 3. Apply.
   apply_committed(rd.committed_entries);
   // 4. Advance.
   if (!halted_) raft->advance();
+}
+
+void NodeImpl::send_messages(const consensus::Ready& rd) {
+  for (const auto& m : rd.messages) {
+    (void)transport->send(m.to, consensus::Channel::raft, consensus::encode(m));
+  }
 }
 
 void NodeImpl::apply_committed(const std::vector<consensus::Entry>& entries) {

@@ -210,6 +210,7 @@ TEST_CASE("in-process: a follower cut off from the others catches up when it ret
   CHECK(c.status(cut).value("height", std::int64_t{0}) < height);
   c.wire().isolate(c.raft_id(cut), false);
   REQUIRE(c.wait_height(cut, height));
+  REQUIRE(c.wait_height(leader, height));  // answered through `other`: the leader may apply it a moment later
   CHECK(c.call(cut, "GET", "/v1/blocks/" + std::to_string(height)).body["hash"] ==
         c.call(leader, "GET", "/v1/blocks/" + std::to_string(height)).body["hash"]);
 }
@@ -250,6 +251,9 @@ TEST_CASE("in-process: governance node.add and node.remove change the Raft confi
   Reply r = c.submit_bill(added, 1);  // through the new node, forwarded to the leader
   REQUIRE(r.status == 200);
   std::int64_t h = r.body["height"].get<std::int64_t>();
+  // The leader too: a follower may apply a block before the leader does (it learns the commit from the leader's
+  // next message, which the leader sends before it persists and applies).
+  REQUIRE(c.wait_height(leader, h));
   for (std::size_t i = 0; i < c.size(); ++i) {
     REQUIRE(c.wait_height(i, h));
     CHECK(c.call(i, "GET", "/v1/blocks/" + std::to_string(h)).body["hash"] ==
@@ -377,6 +381,8 @@ TEST_CASE("in-process: a node added by governance after log compaction joins fro
   Reply doc = c.call(added, "GET", "/v1/documents/OB-IP500", nullptr, "audit");
   CHECK(doc.status == 200);
   CHECK(doc.body == c.call(leader, "GET", "/v1/documents/OB-IP500", nullptr, "audit").body);
+  REQUIRE(c.wait_height(leader, at));
+  REQUIRE(c.wait_height(added, at));
   CHECK(c.call(added, "GET", "/v1/blocks/" + std::to_string(at)).body["hash"] ==
         c.call(leader, "GET", "/v1/blocks/" + std::to_string(at)).body["hash"]);
 }
@@ -430,6 +436,7 @@ TEST_CASE("in-process: a node whose disk fills up halts, writes nothing more, an
   c.stop(full);
   c.start(full);
   REQUIRE(c.wait_height(full, height));
+  REQUIRE(c.wait_height(leader, height));
   CHECK(c.call(full, "GET", "/v1/blocks/" + std::to_string(height)).body["hash"] ==
         c.call(leader, "GET", "/v1/blocks/" + std::to_string(height)).body["hash"]);
   Reply after = c.submit_bill(full, 750);

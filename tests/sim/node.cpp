@@ -82,8 +82,49 @@ void SimNode::sync(Checker& checker) {
   pending_.clear();
 }
 
+void SimNode::check_promise(const consensus::Message& m) const {
+  // What a message promises must already be on this node's disk (only synced writes survive a crash here):
+  // an acknowledged append the entries it acknowledges, a granted vote the vote, an announced commit index the
+  // entries it covers, any message its term. Pre-votes promise nothing and carry a term not yet taken.
+  using consensus::MessageType;
+  auto broken = [&](const std::string& what) {
+    throw SimFailure("node " + std::to_string(id_) + " sent " + consensus::to_string(m.type) + " of term " +
+                     std::to_string(m.term) + " before " + what + " was on disk");
+  };
+  const consensus::HardState& hs = durable_.hard_state();
+  if (m.type != MessageType::kPreVote && m.type != MessageType::kPreVoteResponse && m.term > hs.term) {
+    broken("its term");
+  }
+  if (m.type == MessageType::kAppendResponse && !m.reject && m.index > durable_.snapshot_meta().index) {
+    auto durable_term = durable_.term(m.index);
+    auto live_term = live_->term(m.index);
+    if (durable_.last_index() < m.index || !durable_term || !live_term || *durable_term != *live_term) {
+      broken("the entries up to " + std::to_string(m.index));
+    }
+  }
+  // A commit index announced to followers (which then apply up to it) covers only entries on the leader's disk.
+  if ((m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat) && m.commit > durable_.last_index()) {
+    broken("the entries up to its commit index " + std::to_string(m.commit));
+  }
+  if (m.type == MessageType::kVoteResponse && !m.reject && (hs.term != m.term || hs.vote != m.to)) {
+    broken("the vote");
+  }
+}
+
 bool SimNode::handle_ready(Network& net, Checker& checker, std::uint64_t now, Stop stop, Rng* rng) {
   Ready rd = raw_->ready();
+  // As the node does (node/raft_loop.cpp): a leader sends before it persists unless the term or the vote changed
+  // or there is a snapshot — so a crash below may come after those messages went out.
+  const Role role_now = rd.soft_state ? rd.soft_state->role : role_;
+  const consensus::HardState synced = durable_.hard_state();
+  const bool send_first = role_now == Role::kLeader && !rd.snapshot &&
+                          (!rd.hard_state || (rd.hard_state->term == synced.term && rd.hard_state->vote == synced.vote));
+  if (send_first) {
+    for (const consensus::Message& m : rd.messages) {
+      check_promise(m);
+      net.send(m, now);
+    }
+  }
   Write w{rd.snapshot, rd.entries, rd.hard_state};
   apply_write(*live_, w);
   if (!rd.entries.empty()) checker.on_entries_written(id_, rd.entries, *live_);
@@ -114,7 +155,12 @@ bool SimNode::handle_ready(Network& net, Checker& checker, std::uint64_t now, St
     }
   }
   if (rd.soft_state && rd.soft_state->role == Role::kLeader) checker.on_leader(id_, term_, *live_);
-  for (const consensus::Message& m : rd.messages) net.send(m, now);
+  if (!send_first) {
+    for (const consensus::Message& m : rd.messages) {
+      check_promise(m);
+      net.send(m, now);
+    }
+  }
   if (stop == Stop::kAfterSend) return false;
   if (rd.snapshot) {
     AppState restored = decode_app_state(rd.snapshot->data);

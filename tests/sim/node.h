@@ -72,6 +72,8 @@ class SimNode {
   void apply_write(MemoryStorage& storage, const Write& w);
   void sync(Checker& checker);
   void start(Checker& checker);
+  // SimFailure if `m` promises what is not synced yet (an acknowledged entry, a granted vote, its term).
+  void check_promise(const consensus::Message& m) const;
 
   NodeId id_;
   ConfState genesis_;
