@@ -218,9 +218,7 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
       auto after = v ? listed(*v) : std::nullopt;
       if (listed_.size() >= kListedCacheSize) listed_.clear();
       listed_[k] = after;  // if the batch below fails, the node stops (apply_committed)
-      const std::pair<const char*, std::string Listed::*> fields[] = {
-          {"kind", &Listed::kind}, {"holder", &Listed::holder}, {"status", &Listed::status}};
-      for (const auto& [name, member] : fields) {
+      for (const auto& [name, member] : kListedFields) {
         std::string old_value = before ? (*before).*member : "";
         std::string new_value = after ? (*after).*member : "";
         if (old_value == new_value) continue;

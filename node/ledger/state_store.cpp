@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "contracts/documents.h"
+#include "node/ledger/listing.h"
 
 namespace onebill::node {
 namespace {
@@ -230,6 +231,9 @@ Status StateSnapshotCheck::take(std::string_view k, std::string_view v) {
     if (k.size() != 16 || v.size() != crypto::kDigestSize) return bad("a state tree node in the snapshot is malformed");
     hash_record(nodes_, k, v);
     ++node_count_;
+  } else if (k.starts_with("i/")) {
+    if (!v.empty()) return bad("a listing index record in the snapshot has a value");
+    listings_.emplace(k);
   } else if (k.starts_with(doc_prefix)) {
     const std::string_view doc = k.substr(doc_prefix.size());
     hash_id(doc_ids_, doc);
@@ -243,10 +247,24 @@ Status StateSnapshotCheck::take(std::string_view k, std::string_view v) {
     filled_[i] = 1;
     leaves_[i] = ledger::state_leaf_of(alg_, doc, v);
     take_bill(doc, v);
+    take_listing(doc, v);
   } else if (k.starts_with(key::state(contracts::keys::kLegEvent))) {
     take_event(k, v);
   }
   return {};
+}
+
+void StateSnapshotCheck::take_listing(std::string_view id, std::string_view value) {
+  const auto fields = listed(value);
+  if (!fields) return;
+  for (const auto& [name, member] : kListedFields) {
+    const std::string& field_value = (*fields).*member;
+    if (field_value.empty()) continue;
+    const std::string k = key::listing(name, field_value, id);
+    if (listings_.erase(k) == 0 && !listing_error_) {
+      listing_error_ = "document " + std::string(id) + " has no listing index record for " + name + " " + field_value;
+    }
+  }
 }
 
 // Documents come before events in key order ("s/doc/" < "s/evt/"), so every bill is known when its events come.
@@ -326,6 +344,10 @@ Status StateSnapshotCheck::finish(const crypto::Digest& root) {
   }
   if (computed != root) return bad("the snapshot's documents do not give the last block's state_root");
   if (chain_error_) return bad(*chain_error_);
+  if (listing_error_) return bad(*listing_error_);
+  if (!listings_.empty()) {
+    return bad("the snapshot's listing index has a record no document calls for: " + *listings_.begin());
+  }
   for (const auto& [bill, legs] : chains_) {
     for (std::size_t i = 0; i < legs.size(); ++i) {
       if (legs[i].seen != legs[i].count || legs[i].running != legs[i].expected) {

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -175,7 +176,12 @@ class StateSnapshotCheck {
   };
   std::map<std::string, std::vector<LegChain>, std::less<>> chains_;
   std::optional<std::string> chain_error_;  // the first event record found wrong, reported by finish()
+  // The listing index (i/…, before the documents in key order): each record must be one a document calls for
+  // (listing.h), and each a document calls for must be there. Records taken and not yet claimed by a document.
+  std::set<std::string, std::less<>> listings_;
+  std::optional<std::string> listing_error_;  // the first document without its record, reported by finish()
   void take_bill(std::string_view id, std::string_view value);
+  void take_listing(std::string_view id, std::string_view value);
   void take_event(std::string_view key, std::string_view value);
 };
 

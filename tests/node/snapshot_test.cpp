@@ -478,6 +478,37 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
     reseal(stray.manifest, stray.records);
     refused(stray, "belongs to no leg");
   }
+  SECTION("a forged, dropped or stray listing index record (i/…: what GET /v1/documents?holder= answers from)") {
+    Built b = build(2);
+    std::string holder_key;
+    for (const auto& [k, v] : b.records) {
+      if (k.starts_with("i/holder/") && k.ends_with("/OB-SN3")) holder_key = k;
+    }
+    REQUIRE_FALSE(holder_key.empty());
+    // Another holder for the bill: the bill itself (a verified leaf) does not say so.
+    Built forged = b;
+    auto it = std::find_if(forged.records.begin(), forged.records.end(), [&](const auto& r) { return r.first == holder_key; });
+    const std::string other = node::key::listing("holder", "zz-bank", "OB-SN3");
+    forged.records.erase(it);
+    forged.records.insert(std::lower_bound(forged.records.begin(), forged.records.end(), std::make_pair(other, std::string())),
+                          {other, ""});
+    reseal(forged.manifest, forged.records);
+    refused(forged, "has no listing index record for holder");
+    Built dropped = b;
+    std::erase_if(dropped.records, [&](const auto& r) { return r.first == holder_key; });
+    reseal(dropped.manifest, dropped.records);
+    refused(dropped, "has no listing index record for holder");
+    Built stray = b;
+    const std::string extra = node::key::listing("status", "pledged", "OB-SN3");
+    stray.records.insert(std::lower_bound(stray.records.begin(), stray.records.end(), std::make_pair(extra, std::string())),
+                         {extra, ""});
+    reseal(stray.manifest, stray.records);
+    refused(stray, "a record no document calls for");
+    Built valued = b;
+    value_of(valued.records, holder_key) = "x";
+    reseal(valued.manifest, valued.records);
+    refused(valued, "has a value");
+  }
   SECTION("state tree indexes swapped between two documents") {
     Built b = build(2);
     std::swap(value_of(b.records, node::key::state_index("OB-SN1")), value_of(b.records, node::key::state_index("OB-SN2")));
