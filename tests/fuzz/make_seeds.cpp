@@ -223,7 +223,8 @@ void peer_frame_seeds() {
   seed("peer_frames", "raft-append", stream(0, {{C::raft, as_string(consensus::encode(append))}}));
   seed("peer_frames", "raft-vote-cut", stream(7, {{C::raft, as_string(consensus::encode(vote))}}));
   seed("peer_frames", "raft-snapshot", stream(3, {{C::raft, as_string(consensus::encode(snap))}}));
-  seed("peer_frames", "forward-envelope", stream(0, {{C::forward, envelope_text(net.story()[1])}}));
+  seed("peer_frames", "forward-request", stream(0, {{C::forward, ledger::encode_forward(7, {net.story()[1]})}}));
+  seed("peer_frames", "forward-answer", stream(0, {{C::forward, R"({"a":7,"results":[null]})"}}));
   seed("peer_frames", "attest", stream(0, {{C::attest, att}}));
   seed("peer_frames", "mixed-cut",
        stream(200, {{C::keepalive, ""}, {C::raft, as_string(consensus::encode(vote))}, {C::attest, att},

@@ -1,6 +1,7 @@
 // Fuzz target: what a peer's byte stream turns into inside a node — the frame decoder
 // (consensus/transport/frame.h, docs/formats/peer-frames.md) and, for each frame, the decoder of its channel as
-// node/node.cpp runs it: Raft messages (consensus/codec.h), forwarded submissions (contracts::parse_envelope) and
+// node/node.cpp runs it: Raft messages (consensus/codec.h), forwards (node/admission.cpp: a follower's request,
+// ledger::decode_forward then contracts::envelope_from_signed per entry; a leader's answer, lenient JSON) and
 // attestations (lenient JSON, then ledger::Attestation::from_json).
 //
 // Input: byte 0 chooses how the rest is cut into reads (as a socket would return it); the rest is the stream.
@@ -8,7 +9,8 @@
 //   - the frames and the error do not depend on how the stream is cut (whole, or in the chosen pieces);
 //   - re-encoding the decoded frames gives back exactly the bytes they came from;
 //   - the decoder never buffers more than the bytes it received;
-//   - a Raft payload that decodes re-encodes to the same bytes (the codec has one encoding per message).
+//   - a Raft payload that decodes re-encodes to the same bytes (the codec has one encoding per message);
+//   - a forward request whose entries all decode re-encodes to the same bytes.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -70,8 +72,23 @@ void deliver(const consensus::Frame& f) {
       return;
     }
     case consensus::Channel::forward: {
-      std::string_view text(reinterpret_cast<const char*>(f.payload.data()), f.payload.size());
-      (void)onebill::contracts::parse_envelope(text, onebill::crypto::HashAlg::sha256);
+      std::string_view bytes(reinterpret_cast<const char*>(f.payload.data()), f.payload.size());
+      if (!bytes.starts_with(onebill::ledger::kForwardMagic)) {  // a leader's answer
+        (void)nlohmann::json::parse(bytes, nullptr, false);
+        return;
+      }
+      auto request = onebill::ledger::decode_forward(bytes);
+      if (!request) return;
+      std::vector<onebill::contracts::Envelope> entries;
+      for (const auto& item : request->entries) {
+        auto e = onebill::contracts::envelope_from_signed(
+            item.tx, onebill::crypto::Bytes(item.sig.begin(), item.sig.end()), onebill::crypto::HashAlg::sha256);
+        if (!e) return;
+        entries.push_back(std::move(*e));
+      }
+      if (onebill::ledger::encode_forward(request->request, entries) != bytes) {
+        property_failed(kTarget, "a forward request re-encodes differently");
+      }
       return;
     }
     case consensus::Channel::attest: {
