@@ -503,7 +503,7 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
     stray.records.insert(std::lower_bound(stray.records.begin(), stray.records.end(), std::make_pair(extra, std::string())),
                          {extra, ""});
     reseal(stray.manifest, stray.records);
-    refused(stray, "a record no document calls for");
+    refused(stray, "no document calls for: 1");
     Built valued = b;
     value_of(valued.records, holder_key) = "x";
     reseal(valued.manifest, valued.records);
