@@ -45,6 +45,15 @@ bool take_bytes(std::string_view& in, std::uint64_t n, std::string_view& out) {
   return true;
 }
 
+// u32be(count) ‖ the entries, after what `out` holds (room reserved for all of it at once).
+void append_entries(std::string& out, const std::vector<contracts::Envelope>& entries) {
+  std::size_t size = out.size() + 4;
+  for (const auto& e : entries) size += 6 + e.canonical_tx.size() + e.sig.size();
+  out.reserve(size);
+  put_be(out, entries.size(), 4);
+  for (const auto& e : entries) append_entry(out, e);
+}
+
 }  // namespace
 
 void append_entry(std::string& out, const contracts::Envelope& e) {
@@ -74,12 +83,8 @@ Result<std::vector<SignedEntryView>> split_entries(std::string_view& in, std::ui
 
 std::string encode_forward(std::uint64_t request, const std::vector<contracts::Envelope>& entries) {
   std::string out(kForwardMagic);
-  std::size_t size = out.size() + 8 + 4;
-  for (const auto& e : entries) size += 6 + e.canonical_tx.size() + e.sig.size();
-  out.reserve(size);
   put_be(out, request, 8);
-  put_be(out, entries.size(), 4);
-  for (const auto& e : entries) append_entry(out, e);
+  append_entries(out, entries);
   return out;
 }
 
@@ -99,14 +104,10 @@ Result<ForwardView> decode_forward(std::string_view bytes) {
 
 std::string encode_block(const BlockProposal& block) {
   std::string out(kBlockMagic);
-  std::size_t size = out.size() + 8 + 2 + block.proposer.size() + 4;
-  for (const auto& e : block.entries) size += 6 + e.canonical_tx.size() + e.sig.size();
-  out.reserve(size);
   put_be(out, static_cast<std::uint64_t>(block.time), 8);
   put_be(out, block.proposer.size(), 2);
   out += block.proposer;
-  put_be(out, block.entries.size(), 4);
-  for (const auto& e : block.entries) append_entry(out, e);
+  append_entries(out, block.entries);
   return out;
 }
 
