@@ -102,15 +102,24 @@ Result<std::string> tx_id(crypto::HashAlg alg, const Tx& tx) {
   return crypto::hex(crypto::hash(alg, *canonical));
 }
 
-Result<Envelope> make_envelope(Tx tx, crypto::Bytes sig, crypto::HashAlg alg) {
-  auto canonical = canonical_tx(tx);
-  if (!canonical) return canonical.error();
+namespace {
+
+// The envelope of a tx whose canonical bytes are known: the id is their hash.
+Envelope assemble(Tx tx, std::string canonical, crypto::Bytes sig, crypto::HashAlg alg) {
   Envelope env;
-  env.id = crypto::hex(crypto::hash(alg, *canonical));
-  env.canonical_tx = std::move(canonical.value());
+  env.id = crypto::hex(crypto::hash(alg, canonical));
+  env.canonical_tx = std::move(canonical);
   env.tx = std::move(tx);
   env.sig = std::move(sig);
   return env;
+}
+
+}  // namespace
+
+Result<Envelope> make_envelope(Tx tx, crypto::Bytes sig, crypto::HashAlg alg) {
+  auto canonical = canonical_tx(tx);
+  if (!canonical) return canonical.error();
+  return assemble(std::move(tx), std::move(canonical.value()), std::move(sig), alg);
 }
 
 namespace {
@@ -159,12 +168,7 @@ Result<Envelope> envelope_from_signed(std::string_view tx_text, crypto::Bytes si
   if (*canonical != tx_text) {
     return bad("tx", "not canonical JSON (RFC 8785): the signed bytes must be canonical(tx) exactly");
   }
-  Envelope env;
-  env.id = crypto::hex(crypto::hash(alg, *canonical));
-  env.canonical_tx = std::move(canonical.value());
-  env.tx = std::move(tx.value());
-  env.sig = std::move(sig);
-  return env;
+  return assemble(std::move(tx.value()), std::move(canonical.value()), std::move(sig), alg);
 }
 
 Result<Envelope> parse_envelope(std::string_view text, crypto::HashAlg alg) {

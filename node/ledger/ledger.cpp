@@ -197,9 +197,8 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
 
   // 5. Contracts. Governance entries change the membership in place: an error from here on stops the node
   // (apply_committed), and a restart reads the membership back from the stored state.
-  contracts::Membership& membership = membership_;
   StoreStateView state(store_);
-  auto result = contracts::apply_block(entries, next.height, next.time, state, membership, check, &documents_);
+  auto result = contracts::apply_block(entries, next.height, next.time, state, membership_, check, &documents_);
   if (!result) return result.error();
 
   // 6. One batch.
@@ -282,7 +281,7 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
   next.state_size = state_tree.size();
   auto log_root = log.root();
   if (!log_root) return log_root.error();
-  auto mhash = membership.hash();
+  auto mhash = membership_.hash();
   if (!mhash) return mhash.error();
 
   // 7. Header.
