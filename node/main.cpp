@@ -17,6 +17,26 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
+}  // namespace
+
+// jemalloc exports mallctl; glibc does not. Declared weak so that a build without jemalloc (the sanitizer build, or
+// -DONEBILL_JEMALLOC=OFF) links and reports glibc.
+extern "C" int mallctl(const char* name, void* oldp, std::size_t* oldlenp, void* newp, std::size_t newlen)
+    __attribute__((weak));
+
+namespace {
+
+// The allocator this process runs on, for --version and the start-up log (docs/performance.md, "Session 8").
+std::string allocator_name() {
+  if (mallctl == nullptr) return "glibc malloc";
+  const char* version = nullptr;
+  std::size_t size = sizeof version;
+  if (mallctl("version", static_cast<void*>(&version), &size, nullptr, 0) == 0 && version != nullptr) {
+    return std::string("jemalloc ") + version;
+  }
+  return "jemalloc";
+}
+
 constexpr const char* kHelp = R"(onebilld — a onebill ledger node
 
 Usage:
@@ -47,7 +67,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (a == "--version") {
-      std::printf("onebilld %s\n", kVersion);
+      std::printf("onebilld %s (allocator: %s)\n", kVersion, allocator_name().c_str());
       return 0;
     }
     if (a == "--new-token") {
@@ -78,6 +98,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   log.set_level(config->log_level);
+  log.info("starting", {{"version", kVersion}, {"allocator", allocator_name()}});
 
   // Signals are taken by this thread only, with sigwait: no handler runs inside another thread's code.
   sigset_t signals;

@@ -230,6 +230,21 @@ using testing::container;
 
 }  // namespace
 
+TEST_CASE("onebilld --version names the allocator it was linked with", "[cluster]") {
+  std::FILE* p = ::popen(ONEBILLD " --version", "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+  CHECK(::pclose(p) == 0);
+  CHECK(out.rfind("onebilld ", 0) == 0);
+#if ONEBILL_EXPECT_JEMALLOC
+  CHECK(out.find("(allocator: jemalloc 5.") != std::string::npos);
+#else
+  CHECK(out.find("(allocator: glibc malloc)") != std::string::npos);
+#endif
+}
+
 TEST_CASE("three onebilld processes agree on every block and document", "[cluster]") {
   Cluster c("agree", 3);
   std::size_t leader = c.wait_ready();
