@@ -57,7 +57,7 @@ Result<json> Api::load_document(const std::string& id) const {
   // The bill and its events (stored apart from it, contracts/documents.h) are read from one snapshot of the store,
   // so the events are exactly the ones the bill counts and chains, whatever block is applied meanwhile.
   StoreSnapshot snap(*node_.store);
-  auto raw = node_.store->get(key::state(contracts::keys::document(id)), snap.get());
+  auto raw = node_.store->get_state(contracts::keys::document(id), snap.get());
   if (!raw) return raw.error();
   if (!raw->has_value()) return make_error("doc_not_found", "no document " + id);
   json doc = json::parse(**raw, nullptr, false);

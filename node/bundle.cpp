@@ -120,7 +120,7 @@ Status Builder::add_document_history(const std::string& doc, std::deque<std::str
 
 // Documents named in a document's state: a pledge's collateral, a bill's or receipt's pledges, a receipt's source.
 Status Builder::link(const std::string& doc, std::deque<std::string>& queue) {
-  auto raw = src_.store.get(key::state(contracts::keys::document(doc)), src_.snapshot);
+  auto raw = src_.store.get_state(contracts::keys::document(doc), src_.snapshot);
   if (!raw) return raw.error();
   if (!raw->has_value()) return {};
   json j = json::parse(**raw, nullptr, false);

@@ -15,8 +15,8 @@ namespace {
 using nlohmann::json;
 
 // The content's key ranges, in key order. Every content key starts with one of them (x/applied is one key).
-constexpr std::array<std::string_view, 10> kContentStarts = {"b/", "d/", "e/", "h/", "i/",
-                                                              "m/", "s/", "t/", "w/", "x/applied"};
+constexpr std::array<std::string_view, 11> kContentStarts = {"b/", "d/", "e/", "h/", "i/", "m/",
+                                                              "s/", "t/", "v/", "w/", "x/applied"};
 constexpr std::size_t kInstallBatchBytes = 4u << 20;
 constexpr std::size_t kStagingReadBytes = 1u << 20;
 

@@ -1,5 +1,10 @@
 #include "node/store.h"
 
+#include <nlohmann/json.hpp>
+
+#include "crypto/canonical_json.h"
+#include "crypto/bytes.h"
+
 #include <leveldb/cache.h>
 #include <leveldb/filter_policy.h>
 
@@ -104,7 +109,71 @@ Result<std::optional<std::string>> Store::entry_record(std::string_view id, cons
 }
 
 Result<std::optional<std::string>> Store::entry_reads(std::string_view id, const leveldb::Snapshot* snap) const {
-  return by_position(*this, id, snap, &key::reads);
+  auto stored = by_position(*this, id, snap, &key::reads);
+  if (!stored || !stored->has_value()) return stored;
+  if ((*stored)->find("{\"at\":") == std::string::npos) return stored;  // no version in it
+  const auto bad = [&](const std::string& what) {
+    return make_error("corruption", "the read set of entry " + std::string(id) + " " + what);
+  };
+  nlohmann::json reads = nlohmann::json::parse(**stored, nullptr, false);
+  if (!reads.is_object()) return bad("is not a JSON object");
+  for (auto& [k, v] : reads.items()) {
+    if (!v.is_object()) continue;
+    const auto at = v.find("at");
+    if (v.size() != 1 || at == v.end() || !at->is_string()) return bad("has a malformed value for " + k);
+    auto position = crypto::hex_decode(at->get_ref<const std::string&>());
+    if (!position || position->size() != key::kPositionSize) return bad("names a malformed version for " + k);
+    auto value = get(key::version(std::string_view(reinterpret_cast<const char*>(position->data()), position->size()), k),
+                     snap);
+    if (!value) return value.error();
+    if (!value->has_value()) return bad("names a version of " + k + " the database does not have");
+    v = std::move(**value);
+  }
+  return std::optional<std::string>(reads.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+Result<std::optional<std::string>> Store::get_state(std::string_view k, const leveldb::Snapshot* snap,
+                                                    std::string* position) const {
+  if (position != nullptr) position->clear();
+  if (!key::versioned(k)) return get(key::state(k), snap);
+  auto at = get(key::state(k), snap);
+  if (!at || !at->has_value()) return at;
+  if ((*at)->size() != key::kPositionSize) {
+    return make_error("corruption", "s/" + std::string(k) + " does not hold a version's position");
+  }
+  auto value = get(key::version(**at, k), snap);
+  if (!value) return value.error();
+  if (!value->has_value()) {
+    return make_error("corruption", std::string(k) + ": its current version (height " +
+                                        std::to_string(key::read_be64(**at)) + ") is missing");
+  }
+  if (position != nullptr) *position = std::move(**at);
+  return value;
+}
+
+std::string stored_reads_text(const contracts::ReadSet& reads,
+                              const std::function<const std::string*(const std::string&)>& version_of) {
+  crypto::CanonicalWriter w;
+  w.begin_object();
+  for (const auto& [k, v] : reads) {
+    w.key(k);
+    if (!v) {
+      w.null_value();
+    } else if (const std::string* position = version_of(k); position != nullptr) {
+      w.begin_object();
+      w.key("at");
+      w.string(crypto::hex_encode(crypto::as_bytes(*position)));
+      w.end_object();
+    } else {
+      w.string(*v);
+    }
+  }
+  w.end_object();
+  if (w.ok()) return w.take();
+  // Values the canonical writer refuses (never from the contracts, which store canonical JSON): as is, replaced.
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : reads) j[k] = v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Status Store::write(leveldb::WriteBatch& batch, bool sync) {

@@ -7,8 +7,13 @@
 //   t/{tx id}                 where the entry is: its position {height:be64}{index:be32} (12 bytes)
 //   e/{position}              the entry: {"height", "index", "status", "reason"?, "message"?, "leaf"?,
 //                             "envelope", "documents"}
-//   w/{position}              what the entry read from the state before it: {key: value|null} (its hash is in
-//                             the entry's certified result; served in audit bundles)
+//   w/{position}              what the entry read from the state before it: {key: value|null|{"at": version}}
+//                             (its hash, values restored, is in the entry's certified result; served in audit
+//                             bundles). A document's value that is one of its stored versions is written as that
+//                             version's position (hex), not again.
+//   v/{position}doc/{id}      a document's value as the block of that position left it: written once, by the
+//                             block's last entry to change it (position = that entry's); s/doc/{id} holds the
+//                             current version's position (12 bytes), not the value (storage.md §1.3)
 //                             (e/ and w/, the bulk of what a block writes, are keyed in ledger order: LevelDB
 //                             moves them down its levels without rewriting them, as it must records keyed by a
 //                             random id; docs/performance.md)
@@ -43,6 +48,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include <leveldb/cache.h>
 #include <leveldb/db.h>
@@ -70,6 +76,11 @@ inline constexpr std::size_t kPositionSize = 12;
 inline std::string tx(std::string_view id) { return "t/" + std::string(id); }            // → position
 inline std::string entry(std::string_view position) { return "e/" + std::string(position); }
 inline std::string reads(std::string_view position) { return "w/" + std::string(position); }
+// A document's version: `state_key` is the contracts' key (doc/{id}); s/doc/{id} holds the position of the current one.
+inline std::string version(std::string_view position, std::string_view state_key) {
+  return "v/" + std::string(position) + std::string(state_key);
+}
+inline bool versioned(std::string_view state_key) { return state_key.starts_with(contracts::keys::kDocument); }
 inline std::string history_prefix(std::string_view doc) { return "h/" + std::string(doc) + "/"; }
 inline std::string history(std::string_view doc, std::uint64_t height, std::uint32_t index) {
   return history_prefix(doc) + be64(height) + be32(index);
@@ -115,8 +126,14 @@ class Store {
   Result<std::optional<std::string>> get(std::string_view k, const leveldb::Snapshot* snap = nullptr) const;
   // An entry's record (e/…), or what it read (w/…), by its id (through t/{id}); nullopt when the id is not in the
   // ledger; "corruption" when t/ holds no position or names one without the record. `snap` as for get().
+  // entry_reads gives the read set with every document version restored to its value ({key: value|null}).
   Result<std::optional<std::string>> entry_record(std::string_view id, const leveldb::Snapshot* snap = nullptr) const;
   Result<std::optional<std::string>> entry_reads(std::string_view id, const leveldb::Snapshot* snap = nullptr) const;
+  // The value of the contracts' state key `k` (s/…): a document through its current version (s/doc/{id} → its
+  // position → v/…), anything else as stored. When `position` is given it receives the version's position (empty
+  // for a key that is not a document's, or is absent). "corruption" when a document's version is missing.
+  Result<std::optional<std::string>> get_state(std::string_view k, const leveldb::Snapshot* snap = nullptr,
+                                               std::string* position = nullptr) const;
   // Writes `batch` atomically (fsync'ed before returning when `sync`). Errors: "io_error" or "corruption" with
   // LevelDB's message. Once any write to the database failed, returns that first failure without writing.
   Status write(leveldb::WriteBatch& batch, bool sync);
@@ -154,19 +171,37 @@ class StoreSnapshot {
   const leveldb::Snapshot* snap_;
 };
 
-// The committed ledger state as the contracts see it (the s/ prefix).
+// The committed ledger state as the contracts see it (the s/ prefix, documents through their versions).
 class StoreStateView final : public contracts::StateView {
  public:
-  // Reads as of `snap` when given (one consistent view), else the latest state.
-  explicit StoreStateView(const Store& store, const leveldb::Snapshot* snap = nullptr) : store_(store), snap_(snap) {}
+  // Reads as of `snap` when given (one consistent view), else the latest state. With `remember_versions`, the
+  // view keeps the version position of every document it read (a block's apply: its read sets refer to them).
+  explicit StoreStateView(const Store& store, const leveldb::Snapshot* snap = nullptr, bool remember_versions = false)
+      : store_(store), snap_(snap), remember_(remember_versions) {}
   Result<std::optional<std::string>> get(std::string_view k) const override {
-    return store_.get(key::state(k), snap_);
+    if (!remember_) return store_.get_state(k, snap_);
+    std::string position;
+    auto v = store_.get_state(k, snap_, &position);
+    if (v && !position.empty()) versions_.insert_or_assign(std::string(k), std::move(position));
+    return v;
+  }
+  // The position of the version a document's value was read at; nullptr when this view has not read it.
+  const std::string* version_of(const std::string& k) const {
+    auto it = versions_.find(k);
+    return it == versions_.end() ? nullptr : &it->second;
   }
 
  private:
   const Store& store_;
   const leveldb::Snapshot* snap_;
+  bool remember_;
+  mutable std::unordered_map<std::string, std::string> versions_;
 };
+
+// A read set as stored in w/… (storage.md §1.2): canonical JSON {key: value|null|{"at": hex(position)}}, where a
+// document's value that version_of(key) names a stored version of (its position; nullptr: none) is that reference.
+std::string stored_reads_text(const contracts::ReadSet& reads,
+                              const std::function<const std::string*(const std::string&)>& version_of);
 
 // Merkle log nodes in the store, with writes staged into a batch: reads see staged nodes first. One per block
 // being applied; commit the batch, then discard the staging.

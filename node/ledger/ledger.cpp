@@ -1,6 +1,7 @@
 #include "node/ledger/ledger.h"
 
 #include <unordered_map>
+#include <unordered_set>
 
 #include "crypto/canonical_json.h"
 #include "node/ledger/listing.h"
@@ -197,11 +198,18 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
 
   // 5. Contracts. Governance entries change the membership in place: an error from here on stops the node
   // (apply_committed), and a restart reads the membership back from the stored state.
-  StoreStateView state(store_);
+  StoreStateView state(store_, nullptr, /*remember_versions=*/true);
   auto result = contracts::apply_block(entries, next.height, next.time, state, membership_, check, &documents_);
   if (!result) return result.error();
 
-  // 6. One batch.
+  // 6. One batch. A document the block changed is written once, as a version under the position of the block's
+  // last entry that changed it (storage.md §1.3); its s/ key then names that version.
+  std::unordered_map<std::string_view, std::uint32_t> last_writer;
+  for (std::size_t i = 0; i < result->outcomes.size(); ++i) {
+    for (const auto& [k, v] : result->outcomes[i].writes) {
+      if (key::versioned(k)) last_writer[k] = static_cast<std::uint32_t>(i);
+    }
+  }
   leveldb::WriteBatch batch;
   for (const auto& [k, v] : result->writes) {
     if (k.starts_with(contracts::keys::kDocument)) {
@@ -210,7 +218,7 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
       if (auto known = listed_.find(k); known != listed_.end()) {
         before = known->second;
       } else {
-        auto before_raw = store_.get(key::state(k));
+        auto before_raw = store_.get_state(k);
         if (!before_raw) return before_raw.error();
         before = before_raw->has_value() ? listed(**before_raw) : std::nullopt;
       }
@@ -225,12 +233,26 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
         if (!new_value.empty()) batch.Put(key::listing(name, new_value, doc), "");
       }
     }
-    if (v) {
-      batch.Put(key::state(k), *v);
-    } else {
+    if (!v) {
       batch.Delete(key::state(k));
+    } else if (key::versioned(k)) {
+      const auto writer = last_writer.find(k);
+      const std::string pos = key::position(static_cast<std::uint64_t>(next.height),
+                                            writer != last_writer.end() ? writer->second : UINT32_MAX);
+      batch.Put(key::version(pos, k), *v);
+      batch.Put(key::state(k), pos);
+    } else {
+      batch.Put(key::state(k), *v);
     }
   }
+  last_writer.clear();  // its keys view the outcomes' write sets, cleared below
+  // A document's value an entry read is a reference to its version when it is the one the block started from
+  // (no earlier entry of the block changed it).
+  std::unordered_set<std::string> changed_in_block;
+  const auto version_of = [&](const std::string& k) -> const std::string* {
+    if (!key::versioned(k) || changed_in_block.count(k) != 0) return nullptr;
+    return state.version_of(k);
+  };
 
   StoreMerkleNodes nodes(store_);
   crypto::MerkleLog log(alg_, nodes, prev.log_size);
@@ -263,7 +285,10 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
       batch.Put(key::history(doc, static_cast<std::uint64_t>(next.height), static_cast<std::uint32_t>(i)), e.id);
     }
     results.push_back(ledger::EntryResult{e.id, o.accepted, o.reason, ledger::reads_hash(alg_, o.reads), i});
-    batch.Put(key::reads(pos), ledger::reads_text(o.reads));
+    batch.Put(key::reads(pos), stored_reads_text(o.reads, version_of));
+    for (const auto& [k, v] : o.writes) {
+      if (key::versioned(k)) changed_in_block.insert(k);
+    }
     result_json.push_back(results.back().to_json());
     ids.push_back(e.id);
     o.writes.clear();

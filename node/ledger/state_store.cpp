@@ -236,22 +236,47 @@ Status StateSnapshotCheck::take(std::string_view k, std::string_view v) {
     if (!v.empty()) return bad("a listing index record in the snapshot has a value");
     listings_.push_back(key_hash(k));
   } else if (k.starts_with(doc_prefix)) {
+    // s/doc/{id}: the position of the document's current version.
     const std::string_view doc = k.substr(doc_prefix.size());
     hash_id(doc_ids_, doc);
     if (docs_ >= index_.size()) return bad("the snapshot holds a document the state tree has no index for: " + std::string(doc));
-    const std::uint64_t i = index_[docs_++];
-    if (leaves_.empty()) {
-      leaves_.resize(size_);
-      filled_.assign(size_, 0);
-    }
-    if (i >= size_ || filled_[i] != 0) return bad("the state tree index of " + std::string(doc) + " is out of place");
-    filled_[i] = 1;
-    leaves_[i] = ledger::state_leaf_of(alg_, doc, v);
-    take_bill(doc, v);
-    take_listing(doc, v);
+    if (v.size() != key::kPositionSize) return bad("document " + std::string(doc) + " does not name a version");
+    current_.emplace_back(key_hash(key::version(v, k.substr(2))), index_[docs_++]);
   } else if (k.starts_with(key::state(contracts::keys::kLegEvent))) {
     take_event(k, v);
+  } else if (k.starts_with("v/")) {
+    // v/{position}doc/{id}: a document's version; the current ones are the tree's leaves.
+    if (k.size() <= 2 + key::kPositionSize || !k.substr(2 + key::kPositionSize).starts_with(contracts::keys::kDocument)) {
+      return bad("a document version in the snapshot is malformed");
+    }
+    if (!current_sorted_) {
+      std::sort(current_.begin(), current_.end());
+      current_seen_.assign(current_.size(), 0);
+      current_sorted_ = true;
+    }
+    const KeyHash h = key_hash(k);
+    const auto at = std::lower_bound(current_.begin(), current_.end(), std::make_pair(h, std::uint64_t{0}));
+    if (at == current_.end() || at->first != h) return {};  // an earlier version: history
+    const auto n = static_cast<std::size_t>(at - current_.begin());
+    if (current_seen_[n] != 0) return bad("a document version appears twice in the snapshot");
+    current_seen_[n] = 1;
+    return take_document(k.substr(2 + key::kPositionSize + contracts::keys::kDocument.size()), at->second, v);
   }
+  return {};
+}
+
+Status StateSnapshotCheck::take_document(std::string_view doc, std::uint64_t i, std::string_view v) {
+  if (leaves_.empty()) {
+    leaves_.resize(size_);
+    filled_.assign(size_, 0);
+  }
+  if (i >= size_ || filled_[i] != 0) {
+    return make_error("bad_snapshot", "the state tree index of " + std::string(doc) + " is out of place");
+  }
+  filled_[i] = 1;
+  leaves_[i] = ledger::state_leaf_of(alg_, doc, v);
+  take_bill(doc, v);
+  take_listing(doc, v);
   return {};
 }
 
@@ -284,9 +309,10 @@ void StateSnapshotCheck::take_listing(std::string_view id, std::string_view valu
   }
 }
 
-// Documents come before events in key order ("s/doc/" < "s/evt/"), so every bill is known when its events come.
-// What is wrong is noted and reported by finish(), after the checks that tell whether the bills themselves are the
-// certified ones.
+// The events (s/evt/…) come before the bills' versions (v/…) in key order: each leg's chain is built from its
+// records as they come, and the bill's count and events_hash are set beside it when the bill comes. What is wrong
+// is noted and reported by finish(), after the checks that tell whether the bills themselves are the certified
+// ones.
 void StateSnapshotCheck::take_bill(std::string_view id, std::string_view value) {
   if (value.find("\"kind\":\"bill\"") == std::string_view::npos) return;  // cheap test first; decided below
   json doc = json::parse(value, nullptr, false);  // the sender's bytes, not yet checked against the tree
@@ -297,11 +323,19 @@ void StateSnapshotCheck::take_bill(std::string_view id, std::string_view value) 
     if (!chain_error_) chain_error_ = "bill " + std::string(id) + " in the snapshot: " + bill.error().message;
     return;
   }
-  std::vector<LegChain> legs;
-  for (const auto& leg : bill->legs) {
-    legs.push_back(LegChain{leg.event_count, leg.events_hash, 0, std::string(contracts::kNoEventsHash)});
+  auto it = chains_.find(id);
+  if (it == chains_.end()) it = chains_.emplace(std::string(id), BillChains{}).first;
+  BillChains& c = it->second;
+  c.known = true;
+  if (c.legs.size() > bill->legs.size()) {
+    if (!chain_error_) chain_error_ = "the snapshot has event records for a leg bill " + std::string(id) + " does not have";
+    return;
   }
-  chains_.emplace(std::string(id), std::move(legs));
+  c.legs.resize(bill->legs.size(), LegChain{0, "", 0, std::string(contracts::kNoEventsHash)});
+  for (std::size_t i = 0; i < bill->legs.size(); ++i) {
+    c.legs[i].count = bill->legs[i].event_count;
+    c.legs[i].expected = bill->legs[i].events_hash;
+  }
 }
 
 void StateSnapshotCheck::take_event(std::string_view k, std::string_view v) {
@@ -322,12 +356,15 @@ void StateSnapshotCheck::take_event(std::string_view k, std::string_view v) {
   };
   const std::int64_t leg = number(rest.substr(rest.size() - 9, 2));
   const std::int64_t n = number(rest.substr(rest.size() - 6));
+  if (leg < 0 || n < 1) return bad("is malformed");
   auto it = chains_.find(bill);
-  if (leg < 0 || n < 1 || it == chains_.end() || static_cast<std::size_t>(leg) >= it->second.size()) {
-    return bad("belongs to no leg of a bill in it");
+  if (it == chains_.end()) it = chains_.emplace(std::string(bill), BillChains{}).first;
+  auto& legs = it->second.legs;
+  if (static_cast<std::size_t>(leg) >= legs.size()) {
+    legs.resize(static_cast<std::size_t>(leg) + 1, LegChain{0, "", 0, std::string(contracts::kNoEventsHash)});
   }
-  LegChain& c = it->second[static_cast<std::size_t>(leg)];
-  if (n != c.seen + 1 || n > c.count) return bad("is not the next of the " + std::to_string(c.count) + " its bill counts");
+  LegChain& c = legs[static_cast<std::size_t>(leg)];
+  if (n != c.seen + 1) return bad("does not follow the leg's record " + std::to_string(c.seen));
   auto next = contracts::next_events_hash(alg_, c.running, v);
   if (!next) return bad(next.error().message);
   c.running = std::move(*next);
@@ -340,6 +377,11 @@ Status StateSnapshotCheck::finish(const crypto::Digest& root) {
   if (docs_ != size_ || index_.size() != size_ || index_ids_.finish() != doc_ids_.finish()) {
     return bad("the snapshot's documents and its state tree's indexes differ (" + std::to_string(docs_) + " documents, " +
                std::to_string(index_.size()) + " indexes, a tree of " + std::to_string(size_) + ")");
+  }
+  if (const auto missing = std::count(current_seen_.begin(), current_seen_.end(), 0) +
+                           static_cast<std::ptrdiff_t>(current_sorted_ ? 0 : current_.size());
+      missing != 0) {
+    return bad("the snapshot lacks the current version of " + std::to_string(missing) + " document(s)");
   }
   const crypto::Digest computed = crypto::merkle_root(alg_, leaves_);
   // The complete subtrees of the documents' leaves, in key order (level, then index), as the stored nodes must be.
@@ -367,7 +409,9 @@ Status StateSnapshotCheck::finish(const crypto::Digest& root) {
       unclaimed != 0) {
     return bad("listing index records in the snapshot that no document calls for: " + std::to_string(unclaimed));
   }
-  for (const auto& [bill, legs] : chains_) {
+  for (const auto& [bill, chains] : chains_) {
+    if (!chains.known) return bad("the snapshot has event records of " + bill + ", which is no bill in it");
+    const auto& legs = chains.legs;
     for (std::size_t i = 0; i < legs.size(); ++i) {
       if (legs[i].seen != legs[i].count || legs[i].running != legs[i].expected) {
         return bad("the snapshot's event records of bill " + bill + " leg " + std::to_string(i) +

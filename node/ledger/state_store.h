@@ -138,11 +138,12 @@ Result<std::optional<ledger::StateProof>> state_proof_at(const Store& store, con
                                                          crypto::HashAlg alg, std::string_view doc,
                                                          std::int64_t height, std::uint64_t size, std::int64_t applied);
 
-// Checks, as a state snapshot's content streams past in key order (node/snapshot.h), that its documents' states
-// (s/doc/…) are the leaves of the state tree it carries, at their indexes (d/i/…), each index once, and that its
-// stored tree nodes (d/n/…) are exactly the complete subtrees of those leaves: so the tree's root, checked against
-// a certified header's state_root, commits to every document the snapshot installs. Memory: 40 bytes per
-// document. The undo records (d/u/, d/h/) are not checked: they only serve proofs at heights below the
+// Checks, as a state snapshot's content streams past in key order (node/snapshot.h), that its documents' current
+// values (the versions v/… that s/doc/… name) are the leaves of the state tree it carries, at their indexes
+// (d/i/…), each index once, and that its stored tree nodes (d/n/…) are exactly the complete subtrees of those
+// leaves: so the tree's root, checked against a certified header's state_root, commits to every document the
+// snapshot installs. Older versions are history, as read sets are (audit bundles carry them to verifiers, who
+// check them against certified results). Memory: about 70 bytes per document. The undo records (d/u/, d/h/) are not checked: they only serve proofs at heights below the
 // snapshot's, which a verifier checks against those heights' certified roots.
 class StateSnapshotCheck {
  public:
@@ -157,34 +158,45 @@ class StateSnapshotCheck {
  private:
   crypto::HashAlg alg_;
   std::uint64_t size_;
+  using KeyHash = std::array<std::uint8_t, 16>;  // the first 16 bytes of a key's SHA-256
+  static KeyHash key_hash(std::string_view key);
   std::vector<std::uint64_t> index_;  // d/i/ values in key (= document id) order
   crypto::Hasher index_ids_{crypto::HashAlg::sha256};  // the document ids of d/i/, in order
   crypto::Hasher doc_ids_{crypto::HashAlg::sha256};    // the document ids of s/doc/, in order
   std::size_t docs_ = 0;                               // s/doc/ records seen
+  // The current versions the s/doc/ records name (v/… keys, hashed) with their documents' tree indexes, sorted
+  // when the versions start (s/ < v/); each must come, once.
+  std::vector<std::pair<KeyHash, std::uint64_t>> current_;
+  std::vector<char> current_seen_;
+  bool current_sorted_ = false;
   std::vector<crypto::Digest> leaves_;                 // by index, from the documents' values
   std::vector<char> filled_;
   crypto::Hasher nodes_{crypto::HashAlg::sha256};      // every d/n/ record as streamed
   std::uint64_t node_count_ = 0;
   std::optional<std::string> error_;
   // A bill leg's event records (s/evt/…, not leaves of the tree) must rebuild the leg's events_hash, which the bill
-  // (a leaf) holds: what the bills say, and what the records give, per bill id and leg index.
+  // (a leaf) holds: what the records give, chained as they come (before the bills' versions, in key order), and
+  // what the bills say, compared by finish().
   struct LegChain {
     std::int64_t count = 0;  // the bill's event_count
     std::string expected;    // the bill's events_hash
     std::int64_t seen = 0;   // records taken, numbered 1..seen
     std::string running;     // the chain over them
   };
-  std::map<std::string, std::vector<LegChain>, std::less<>> chains_;
+  struct BillChains {
+    bool known = false;      // the bill's current version was taken
+    std::vector<LegChain> legs;
+  };
+  std::map<std::string, BillChains, std::less<>> chains_;
   std::optional<std::string> chain_error_;  // the first event record found wrong, reported by finish()
   // The listing index (i/…, before the documents in key order): each record must be one a document calls for
-  // (listing.h), and each a document calls for must be there. Kept as the first 16 bytes of each record key's
-  // SHA-256, sorted once the documents start (about 50 bytes per document), each claimed at most once.
-  using KeyHash = std::array<std::uint8_t, 16>;
-  static KeyHash key_hash(std::string_view key);
+  // (listing.h), and each a document calls for must be there. Kept as key hashes, sorted once the documents
+  // start (about 50 bytes per document), each claimed at most once.
   std::vector<KeyHash> listings_;
   std::vector<char> claimed_;
   bool listings_sorted_ = false;
   std::optional<std::string> listing_error_;  // the first document without its record, reported by finish()
+  Status take_document(std::string_view id, std::uint64_t index, std::string_view value);
   void take_bill(std::string_view id, std::string_view value);
   void take_listing(std::string_view id, std::string_view value);
   void take_event(std::string_view key, std::string_view value);

@@ -182,6 +182,84 @@ TEST_CASE("x/applied records the storage format, and a database of another forma
   CHECK(newer.error().message.find("storage format " + std::to_string(kStorageFormat + 1) + ",") != std::string::npos);
 }
 
+TEST_CASE("documents are read through their versions, and read sets refer to versions and come back whole",
+          "[node][storage]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("onebill-store-versions-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  {
+    auto store = Store::open(dir);
+    REQUIRE(store.ok());
+    const std::string v1 = key::position(4, 2), v2 = key::position(6, 0);
+    const std::string doc_v1 = R"({"id":"OB-1","note":"caf\u00e9 \"quoted\""})";
+    const std::string doc_v2 = R"({"id":"OB-1","note":"second"})";
+    leveldb::WriteBatch batch;
+    batch.Put(key::version(v1, "doc/OB-1"), doc_v1);
+    batch.Put(key::version(v2, "doc/OB-1"), doc_v2);
+    batch.Put(key::state("doc/OB-1"), v2);
+    batch.Put(key::state("doc/BROKEN"), "123");                          // not a position
+    batch.Put(key::state("doc/LOST"), key::position(9, 9));              // names no version
+    batch.Put(key::state("nonce/k1"), R"({"next":3})");                 // not a document: stored as is
+    REQUIRE((*store)->write(batch, false).ok());
+
+    std::string at;
+    auto cur = (*store)->get_state("doc/OB-1", nullptr, &at);
+    REQUIRE(cur.ok());
+    REQUIRE(cur->has_value());
+    CHECK(**cur == doc_v2);
+    CHECK(at == v2);
+    auto nonce = (*store)->get_state("nonce/k1", nullptr, &at);
+    REQUIRE(nonce.ok());
+    CHECK(**nonce == R"({"next":3})");
+    CHECK(at.empty());
+    auto absent = (*store)->get_state("doc/NONE", nullptr, &at);
+    REQUIRE(absent.ok());
+    CHECK_FALSE(absent->has_value());
+    for (const char* broken : {"doc/BROKEN", "doc/LOST"}) {
+      auto r = (*store)->get_state(broken);
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.error().code == "corruption");
+    }
+    // Through the view a block is applied with: it remembers the version each document was read at.
+    StoreStateView view(**store, nullptr, true);
+    REQUIRE(view.get("doc/OB-1").ok());
+    REQUIRE(view.version_of("doc/OB-1") != nullptr);
+    CHECK(*view.version_of("doc/OB-1") == v2);
+    CHECK(view.version_of("nonce/k1") == nullptr);
+
+    // A read set: one document's value by reference, another's inline, a non-document, an absent key.
+    onebill::contracts::ReadSet reads;
+    reads["doc/OB-1"] = doc_v1;
+    reads["doc/OB-2"] = R"({"id":"OB-2"})";
+    reads["nonce/k1"] = R"({"next":3})";
+    reads["idx/pledge/OB-1"] = std::nullopt;
+    const std::string stored = stored_reads_text(reads, [&](const std::string& k) -> const std::string* {
+      return k == "doc/OB-1" ? &v1 : nullptr;
+    });
+    CHECK(stored.find(R"("doc/OB-1":{"at":"0000000000000004)") != std::string::npos);
+    CHECK(stored.find("second") == std::string::npos);
+    CHECK(stored.size() < onebill::ledger::reads_text(reads).size());
+    leveldb::WriteBatch entry;
+    const std::string pos = key::position(7, 0);
+    entry.Put(key::tx("t1"), pos);
+    entry.Put(key::reads(pos), stored);
+    entry.Put(key::tx("t2"), key::position(7, 1));
+    entry.Put(key::reads(key::position(7, 1)), R"({"doc/OB-1":{"at":"00000000000000090000000a"}})");
+    entry.Put(key::tx("t3"), key::position(7, 2));
+    entry.Put(key::reads(key::position(7, 2)), R"({"doc/OB-1":{"at":"zz"}})");
+    REQUIRE((*store)->write(entry, false).ok());
+    auto whole = (*store)->entry_reads("t1");
+    REQUIRE(whole.ok());
+    REQUIRE(whole->has_value());
+    CHECK(**whole == onebill::ledger::reads_text(reads));  // exactly the read set as it was read
+    for (const char* id : {"t2", "t3"}) {
+      auto r = (*store)->entry_reads(id);
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.error().code == "corruption");
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("an entry's records are found by id through its position, and a broken index is corruption",
           "[node][storage]") {
   const auto dir = std::filesystem::temp_directory_path() / ("onebill-store-entry-" + std::to_string(::getpid()));

@@ -213,6 +213,11 @@ std::string& value_of(Records& records, const std::string& key) {
   return none;
 }
 
+// The key of a document's current version in a snapshot's records (s/doc/{id} names it; storage.md §1.3).
+std::string current_version(Records& records, const std::string& id) {
+  return node::key::version(value_of(records, node::key::state("doc/" + id)), "doc/" + id);
+}
+
 // Rewrites the block header at `height` with `edit`, then re-links every later block and x/applied and reseals:
 // a consistent forgery of the chain, which only the checks against trust anchors can catch.
 void forge_header(Built& b, std::int64_t height, const std::function<void(json&)>& edit) {
@@ -405,7 +410,7 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
   SECTION("a forged document state (storage.md §6: document states are committed by the state root)") {
     // The bill's holder changed, the snapshot otherwise consistent: its state tree no longer matches it.
     Built b = build(2);
-    std::string& doc = value_of(b.records, node::key::state("doc/OB-SN3"));
+    std::string& doc = value_of(b.records, current_version(b.records, "OB-SN3"));
     const std::size_t at = doc.find("\"holder\":\"");
     REQUIRE(at != std::string::npos);
     doc.insert(at + 10, "x");
@@ -417,7 +422,9 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
     std::vector<crypto::Digest> level(b.manifest.point.state_size);
     for (const auto& [k, v] : b.records) {
       if (k.starts_with("d/i/")) index[k.substr(4)] = node::key::read_be64(v);
-      if (k.starts_with("s/doc/")) level.at(index.at(k.substr(6))) = ledger::state_leaf_of(alg, k.substr(6), v);
+    }
+    for (const auto& [id, i] : index) {
+      level.at(i) = ledger::state_leaf_of(alg, id, value_of(b.records, current_version(b.records, id)));
     }
     std::map<std::string, std::string> nodes;
     for (std::uint32_t l = 0; !level.empty(); ++l) {
@@ -438,7 +445,7 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
   }
   SECTION("a forged bill whose kind is not a string (read before the tree check, so it must not throw)") {
     Built b = build(2);
-    std::string& doc = value_of(b.records, node::key::state("doc/OB-SN3"));
+    std::string& doc = value_of(b.records, current_version(b.records, "OB-SN3"));
     const std::size_t at = doc.find("\"kind\":\"bill\"");
     REQUIRE(at != std::string::npos);
     doc.replace(at, 13, "\"kind\":7,\"x\":{\"kind\":\"bill\"}");
@@ -470,13 +477,59 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
                                       [&](const auto& r) { return r.first == evt_key; }) + 1,
                          {extra, value_of(b.records, evt_key)});
     reseal(added.manifest, added.records);
-    refused(added, "is not the next");
+    refused(added, "do not give the events_hash");
+    Built skipped = b;  // a record whose number does not follow the one before it on its leg
+    std::string gap = evt_key;
+    gap.back() = static_cast<char>(gap.back() + 2);
+    skipped.records.insert(std::find_if(skipped.records.begin(), skipped.records.end(),
+                                        [&](const auto& r) { return r.first == evt_key; }) + 1,
+                           {gap, value_of(b.records, evt_key)});
+    reseal(skipped.manifest, skipped.records);
+    refused(skipped, "does not follow the leg's record");
+    Built extra_leg = b;  // a record of a leg the bill does not have
+    const std::string bill_of = evt_key.substr(0, evt_key.size() - 10);  // s/evt/{bill}
+    const std::string leg99 = bill_of + "/99/000001";
+    extra_leg.records.insert(std::lower_bound(extra_leg.records.begin(), extra_leg.records.end(),
+                                              std::make_pair(leg99, std::string())),
+                             {leg99, value_of(b.records, evt_key)});
+    reseal(extra_leg.manifest, extra_leg.records);
+    refused(extra_leg, "for a leg bill");
     Built stray = b;
     stray.records.insert(std::find_if(stray.records.begin(), stray.records.end(),
                                       [&](const auto& r) { return r.first == evt_key; }) + 1,
                          {"s/evt/ZZ-NONE/00/000001", value_of(b.records, evt_key)});
     reseal(stray.manifest, stray.records);
-    refused(stray, "belongs to no leg");
+    refused(stray, "which is no bill in it");
+  }
+  SECTION("a document's current version dropped, or the document naming another version (storage.md §1.3)") {
+    Built b = build(2);
+    const std::string current = current_version(b.records, "OB-SN3");
+    Built dropped = b;
+    std::erase_if(dropped.records, [&](const auto& r) { return r.first == current; });
+    reseal(dropped.manifest, dropped.records);
+    refused(dropped, "lacks the current version of 1 document");
+    // A forged older version (history is not a leaf) and the document's s/ key moved to it: the leaf is what the
+    // key names, so the tree no longer matches.
+    Built other = b;
+    const std::string older_position = node::key::position(1, 7);
+    const std::string older = node::key::version(older_position, "doc/OB-SN3");
+    std::string forged_value = value_of(b.records, current);
+    forged_value.insert(forged_value.find("\"holder\":\"") + 10, "x");
+    other.records.insert(std::lower_bound(other.records.begin(), other.records.end(), std::make_pair(older, std::string())),
+                         {older, forged_value});
+    Built history_only = other;  // the forged version as history only: harmless, the snapshot installs
+    reseal(history_only.manifest, history_only.records);
+    REQUIRE(receive(history_only, leveldb::Env::Default(), t.staging).ok());
+    value_of(other.records, node::key::state("doc/OB-SN3")) = older_position;
+    reseal(other.manifest, other.records);
+    refused(other, "not the tree of its documents");
+    Built malformed = b;
+    const std::string bad_key = "v/" + std::string(node::key::kPositionSize, '\x7f') + "evt/x";
+    malformed.records.insert(std::lower_bound(malformed.records.begin(), malformed.records.end(),
+                                              std::make_pair(bad_key, std::string())),
+                             {bad_key, "{}"});
+    reseal(malformed.manifest, malformed.records);
+    refused(malformed, "a document version in the snapshot is malformed");
   }
   SECTION("a forged, dropped or stray listing index record (i/…: what GET /v1/documents?holder= answers from)") {
     Built b = build(2);
