@@ -1,5 +1,8 @@
 #include "node/store.h"
 
+#include <algorithm>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "crypto/canonical_json.h"
@@ -186,6 +189,36 @@ Status Store::write(leveldb::WriteBatch& batch, bool sync) {
     return from_leveldb(s);
   }
   return {};
+}
+
+Status Store::write_in_key_order(const leveldb::WriteBatch& batch, bool sync) {
+  leveldb::WriteBatch sorted = sorted_batch(batch);
+  return write(sorted, sync);
+}
+
+leveldb::WriteBatch sorted_batch(const leveldb::WriteBatch& batch) {
+  struct Op {
+    leveldb::Slice key, value;  // into `batch`, which outlives them
+    bool put;
+  };
+  struct Collect final : leveldb::WriteBatch::Handler {
+    std::vector<Op> ops;
+    void Put(const leveldb::Slice& k, const leveldb::Slice& v) override { ops.push_back({k, v, true}); }
+    void Delete(const leveldb::Slice& k) override { ops.push_back({k, {}, false}); }
+  } c;
+  // Iterate only fails on a malformed batch, which this process built itself: then it is written as it is.
+  if (!batch.Iterate(&c).ok()) return batch;
+  std::stable_sort(c.ops.begin(), c.ops.end(), [](const Op& a, const Op& b) { return a.key.compare(b.key) < 0; });
+  leveldb::WriteBatch out;
+  for (std::size_t i = 0; i < c.ops.size(); ++i) {
+    if (i + 1 < c.ops.size() && c.ops[i + 1].key == c.ops[i].key) continue;  // a later operation on the key wins
+    if (c.ops[i].put) {
+      out.Put(c.ops[i].key, c.ops[i].value);
+    } else {
+      out.Delete(c.ops[i].key);
+    }
+  }
+  return out;
 }
 
 std::optional<Error> Store::write_failure() const {

@@ -340,7 +340,7 @@ Status Ledger::write_block(leveldb::WriteBatch& batch, const AppliedPoint& point
   batch.Put(std::string(key::kApplied), point.to_json().dump());
   // Not synced: the committed block stays in the (synced) Raft log until a snapshot is taken, and is applied
   // again after a crash that lost this batch.
-  if (Status s = store_.write(batch, false); !s) return s;
+  if (Status s = store_.write_in_key_order(batch, false); !s) return s;
   std::lock_guard lock(point_mu_);
   point_ = point;
   return {};

@@ -260,6 +260,29 @@ TEST_CASE("documents are read through their versions, and read sets refer to ver
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a batch in key order: same effect, operations sorted, the last one on a key kept", "[node][storage]") {
+  leveldb::WriteBatch batch;
+  batch.Put("s/doc/B", "b1");
+  batch.Put("e/2", "entry");
+  batch.Delete("i/holder/x/B");
+  batch.Put("s/doc/B", "b2");      // replaces b1
+  batch.Put("i/holder/y/B", "");
+  batch.Put("a/1", "gone");
+  batch.Delete("a/1");             // the delete wins
+  batch.Delete("s/doc/C");
+  batch.Put("s/doc/C", "c");       // the put wins
+  struct Ops final : leveldb::WriteBatch::Handler {
+    std::vector<std::string> seen;
+    void Put(const leveldb::Slice& k, const leveldb::Slice& v) override { seen.push_back("put " + k.ToString() + "=" + v.ToString()); }
+    void Delete(const leveldb::Slice& k) override { seen.push_back("del " + k.ToString()); }
+  } ops;
+  leveldb::WriteBatch sorted = sorted_batch(batch);
+  REQUIRE(sorted.Iterate(&ops).ok());
+  CHECK(ops.seen == std::vector<std::string>{"del a/1", "put e/2=entry", "del i/holder/x/B", "put i/holder/y/B=",
+                                             "put s/doc/B=b2", "put s/doc/C=c"});
+  CHECK(sorted_batch(leveldb::WriteBatch()).ApproximateSize() == leveldb::WriteBatch().ApproximateSize());
+}
+
 TEST_CASE("an entry's records are found by id through its position, and a broken index is corruption",
           "[node][storage]") {
   const auto dir = std::filesystem::temp_directory_path() / ("onebill-store-entry-" + std::to_string(::getpid()));
