@@ -157,7 +157,7 @@ class Engine {
     const auto& entries = lanes_[lane];
     const std::size_t lanes = lanes_.size();
     const std::size_t per_request = static_cast<std::size_t>(std::max(1, o_.batch));
-    std::size_t port_i = lane % o_.ports.size();
+    std::size_t port_i = (o_.key_slots > 0 ? lane % static_cast<std::uint32_t>(o_.key_slots) : lane) % o_.ports.size();
     beast::tcp_stream s(io_);
     bool connected = false;
     beast::flat_buffer buf;

@@ -33,6 +33,11 @@ struct LoadOptions {
   std::chrono::milliseconds duration{10000};  // measured, after the warm-up
   int commit_timeout_ms = 10000;              // onebill ?timeout_ms
   std::vector<std::size_t> start;             // per lane: index of its first entry to send (default 0)
+  // > 0: the lanes of one key slot (lane % key_slots, bench_workload.h) start on the same node, as one
+  // organisation's submitting system would use its own node. Their nonces interleave inside one 1024-nonce window,
+  // which lanes of one slot on different nodes — answered at different speeds (a follower forwards to the leader,
+  // then waits for its own apply) — outran in runs of 15 s and more (stale_nonce). 0: lane % nodes.
+  int key_slots = 0;
 };
 
 // One committed answer (kept for every request answered inside the measured window, and for the sample check).

@@ -285,7 +285,8 @@ int main(int argc, char** argv) {
   } else {
     std::cout << "load:        " << (f.rate > 0 ? "open loop at " + fmt(f.rate, 0) + " entries/s" : std::string("closed loop"))
               << ", " << f.connections << " connections, " << f.batch_size << " entr" << (f.batch_size > 1 ? "ies" : "y")
-              << "/request, " << fmt(f.warmup) << " s warm-up + " << fmt(f.seconds) << " s measured\n";
+              << "/request, " << fmt(f.warmup) << " s warm-up + " << fmt(f.seconds)
+              << " s measured; the lanes of one key slot on one node\n";
   }
   std::cout << "entries:     " << count << " pre-signed in " << fmt(t_sign) << " s, mean " << bytes / std::max<std::size_t>(1, count)
             << " bytes, mix";
@@ -296,6 +297,7 @@ int main(int argc, char** argv) {
   LoadOptions lo;
   lo.kind = etcd ? TargetKind::etcd : TargetKind::onebill;
   lo.ports = ports;
+  lo.key_slots = keys;
   lo.rate = f.rate;
   lo.batch = f.batch_size;
   lo.warmup = std::chrono::milliseconds(static_cast<int>(f.warmup * 1000));
