@@ -1,6 +1,8 @@
 #include "node/store.h"
 
 #include <algorithm>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -40,6 +42,21 @@ Error from_leveldb(const leveldb::Status& s) {
 }
 }  // namespace
 
+void NiceBackgroundEnv::Schedule(void (*fn)(void*), void* arg) {
+  target()->Schedule(&NiceBackgroundEnv::run, new Job{fn, arg, nice_});
+}
+
+void NiceBackgroundEnv::run(void* p) {
+  std::unique_ptr<Job> job(static_cast<Job*>(p));
+  // Once per thread: LevelDB's default Env runs every database's background work on one thread of its own.
+  thread_local bool lowered = false;
+  if (!lowered) {
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), job->nice);  // best effort
+    lowered = true;
+  }
+  job->fn(job->arg);
+}
+
 Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, leveldb::Env* env) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -64,6 +81,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, lev
   if (env != nullptr) store->env_ = env;
   store->sticky_ = std::make_unique<StickyWriteEnv>(store->env_);
   o.env = store->sticky_.get();
+  store->background_ = std::make_unique<NiceBackgroundEnv>(store->sticky_.get(), kBackgroundNice);
+  o.env = store->background_.get();
   leveldb::DB* raw = nullptr;
   leveldb::Status s = leveldb::DB::Open(o, dir.string(), &raw);
   if (!s.ok()) {

@@ -8,14 +8,19 @@
 // that behaviour of LevelDB on its own.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <map>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "node/store.h"
@@ -175,4 +180,34 @@ TEST_CASE("store: writers racing with a full disk never write after the torn rec
   for (const auto& key : failed) present_but_failed += value_size(**reopened, key) ? 1 : 0;
   CHECK(missing == 0);
   CHECK(present_but_failed == 0);
+}
+
+// LevelDB's background work (memtable flushes, compactions) runs below the node's own threads' CPU priority
+// (node/store.h, NiceBackgroundEnv): after a forced compaction, the thread that ran it has nice kBackgroundNice.
+TEST_CASE("store: LevelDB's background work runs at a lower CPU priority", "[node][store]") {
+  const fs::path dir = fs::temp_directory_path() / ("onebill-store-nice-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const int own = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  {
+    auto store = node::Store::open(dir);
+    REQUIRE(store.ok());
+    leveldb::WriteBatch batch;
+    for (int i = 0; i < 1000; ++i) batch.Put("s/k" + std::to_string(i), std::string(100, 'v'));
+    REQUIRE((*store)->write(batch, false).ok());
+    (*store)->db()->CompactRange(nullptr, nullptr);  // flushes the memtable on LevelDB's background thread
+    // The nice value of every thread of this process (field 19 of /proc/self/task/{tid}/stat).
+    std::vector<int> nices;
+    for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+      std::ifstream in(task.path() / "stat");
+      std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::istringstream fields(stat.substr(stat.rfind(')') + 2));  // after "pid (comm) "
+      std::string f;
+      for (int i = 3; i <= 19 && fields >> f; ++i) {
+        if (i == 19) nices.push_back(std::stoi(f));
+      }
+    }
+    CHECK(std::count_if(nices.begin(), nices.end(), [](int n) { return n >= node::kBackgroundNice; }) >= 1);
+    CHECK(::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())) == own);  // this thread untouched
+  }
+  fs::remove_all(dir);
 }
