@@ -314,6 +314,11 @@ void NodeImpl::stop() {
   if (stopping.exchange(true)) return;
   inbox_cv_.notify_all();
   if (raft_thread.joinable()) raft_thread.join();  // finishes the Ready in flight
+  if (snapshot_build_) {  // a snapshot being hashed reads the store, closed below: stop it (it is not recorded)
+    snapshot_build_->cancel.store(true);
+    snapshot_build_->thread.join();
+    snapshot_build_.reset();
+  }
   if (server) server->stop();
   if (transport) transport->stop();
   io.stop();

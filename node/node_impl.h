@@ -285,6 +285,20 @@ class NodeImpl {
   mutable std::mutex source_mu_;
   std::deque<std::shared_ptr<const SnapshotSource>> sources_;
   std::uint64_t snapshot_retry_at_ = 0;  // Raft thread: no certified head last time; retry at this index
+  // A snapshot being hashed on a thread of its own (a pass over the whole ledger: seconds for a large one, which
+  // the Raft thread must not spend — a leader that stops heartbeating loses the lead). Started and finished by the
+  // Raft thread (maybe_snapshot), joined by stop().
+  struct SnapshotBuild {
+    std::shared_ptr<SnapshotSource> source;
+    AppliedPoint point;
+    consensus::ConfState conf;
+    Status status;
+    std::atomic<bool> done{false};
+    std::atomic<bool> cancel{false};
+    std::thread thread;
+  };
+  std::unique_ptr<SnapshotBuild> snapshot_build_;
+  void finish_snapshot();  // Raft thread: records the finished build's snapshot and compacts the log
   // Responses to this node's content requests (I/O thread → the Raft thread waiting in install_from_leader).
   std::mutex fetch_mu_;
   std::condition_variable fetch_cv_;

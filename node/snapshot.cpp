@@ -298,19 +298,33 @@ Result<SnapshotManifest> SnapshotManifest::decode(std::string_view text) {
 Result<std::shared_ptr<const SnapshotSource>> SnapshotSource::build(const Store& store,
                                                                     const std::string& genesis_hash,
                                                                     const std::optional<CertifiedHead>& certified) {
+  std::shared_ptr<SnapshotSource> src = open(store);
+  if (Status s = src->hash(genesis_hash, certified); !s) return s.error();
+  return std::shared_ptr<const SnapshotSource>(std::move(src));
+}
+
+std::shared_ptr<SnapshotSource> SnapshotSource::open(const Store& store) {
   leveldb::DB* db = store.db();
-  std::shared_ptr<SnapshotSource> src(new SnapshotSource(db, db->GetSnapshot()));
+  return std::shared_ptr<SnapshotSource>(new SnapshotSource(db, db->GetSnapshot()));
+}
+
+Status SnapshotSource::hash(const std::string& genesis_hash, const std::optional<CertifiedHead>& certified,
+                            const std::atomic<bool>* cancel) {
   leveldb::ReadOptions ro;
-  ro.snapshot = src->snap_;
+  ro.snapshot = snap_;
   ro.fill_cache = false;
-  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(ro));
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
   crypto::Hasher hasher(crypto::HashAlg::sha256);
-  SnapshotManifest& m = src->manifest_;
+  SnapshotManifest& m = manifest_;
+  m = SnapshotManifest{};
   m.genesis = genesis_hash;
   std::string record;
   std::optional<std::string> applied;
   it->Seek(leveldb::Slice(kContentStarts[0].data(), kContentStarts[0].size()));
   for (skip_to_content(it.get()); it->Valid(); it->Next(), skip_to_content(it.get())) {
+    if (cancel != nullptr && (m.records & 0xfff) == 0 && cancel->load(std::memory_order_relaxed)) {
+      return make_error("cancelled", "the node is stopping");
+    }
     std::string_view k(it->key().data(), it->key().size());
     std::string_view v(it->value().data(), it->value().size());
     if (k == "x/applied") applied = std::string(v);
@@ -338,7 +352,7 @@ Result<std::shared_ptr<const SnapshotSource>> SnapshotSource::build(const Store&
     m.certified_hash = certified->header_hash;
     m.attestations = certified->attestations;
   }
-  return std::shared_ptr<const SnapshotSource>(std::move(src));
+  return {};
 }
 
 SnapshotSource::~SnapshotSource() { db_->ReleaseSnapshot(snap_); }

@@ -18,6 +18,8 @@
 // thread that fetches.
 #pragma once
 
+#include <atomic>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -84,6 +86,13 @@ class SnapshotSource {
   // Errors: "no_certified_head", "io_error", "corruption".
   static Result<std::shared_ptr<const SnapshotSource>> build(const Store& store, const std::string& genesis_hash,
                                                              const std::optional<CertifiedHead>& certified);
+  // build() in two steps, so that the hashing — a pass over the whole ledger — can run on another thread while
+  // the applying thread goes on: open() takes the LevelDB snapshot (on the applying thread, between two applied
+  // entries); hash() reads the content as of it and fills the manifest (any thread, once). `cancel`, when set,
+  // makes hash() stop early with "cancelled".
+  static std::shared_ptr<SnapshotSource> open(const Store& store);
+  Status hash(const std::string& genesis_hash, const std::optional<CertifiedHead>& certified,
+              const std::atomic<bool>* cancel = nullptr);
   ~SnapshotSource();
   SnapshotSource(const SnapshotSource&) = delete;
   SnapshotSource& operator=(const SnapshotSource&) = delete;

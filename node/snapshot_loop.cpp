@@ -35,6 +35,10 @@ void NodeImpl::reload_certified_head() {
 }
 
 void NodeImpl::maybe_snapshot(bool force) {
+  if (snapshot_build_) {
+    if (snapshot_build_->done.load(std::memory_order_acquire)) finish_snapshot();
+    return;  // one at a time
+  }
   if (snapshot_interval <= 0 && !force) return;
   AppliedPoint p = ledger->last();
   std::uint64_t last = raft_storage->snapshot_meta().index;
@@ -55,15 +59,36 @@ void NodeImpl::maybe_snapshot(bool force) {
   }
   auto conf = raft->conf_state_at(p.raft_index);
   if (!conf) return;
-  auto src = SnapshotSource::build(*store, genesis_hash, cert);
-  if (!src) {
+  // The LevelDB snapshot is taken here, between two applied blocks, so it holds exactly the state at p; the pass
+  // over it runs on a thread of its own, and a later pass of this loop records the result (finish_snapshot).
+  auto build = std::make_unique<SnapshotBuild>();
+  build->source = SnapshotSource::open(*store);
+  build->point = p;
+  build->conf = *conf;
+  SnapshotBuild* b = build.get();
+  build->thread = std::thread([b, genesis = genesis_hash, cert = std::move(cert)] {
+    b->status = b->source->hash(genesis, cert, &b->cancel);
+    b->done.store(true, std::memory_order_release);
+  });
+  snapshot_build_ = std::move(build);
+}
+
+void NodeImpl::finish_snapshot() {
+  std::unique_ptr<SnapshotBuild> b = std::move(snapshot_build_);
+  b->thread.join();
+  const AppliedPoint& p = b->point;
+  std::uint64_t retry_step = static_cast<std::uint64_t>(std::max<std::int64_t>(1, snapshot_interval / 10));
+  if (!b->status) {
     snapshot_retry_at_ = p.raft_index + retry_step;
-    log.warn("cannot take a state snapshot", {{"code", src.error().code}, {"detail", src.error().message}});
+    log.warn("cannot take a state snapshot", {{"code", b->status.error().code}, {"detail", b->status.error().message}});
     return;
   }
+  // A snapshot installed from the leader meanwhile is newer than this one: it stays.
+  if (raft_storage->snapshot_meta().index >= p.raft_index) return;
+  std::shared_ptr<const SnapshotSource> src = std::move(b->source);
   // The synced write of the Raft snapshot record also makes every (unsynced) block batch before it durable, so
   // the entries compacted below are never needed again to re-apply a block lost in a crash.
-  if (Status s = raft_storage->create_snapshot(p.raft_index, *conf, to_bytes((*src)->manifest().encode())); !s) {
+  if (Status s = raft_storage->create_snapshot(p.raft_index, b->conf, to_bytes(src->manifest().encode())); !s) {
     log.error("cannot record a state snapshot", {{"code", s.error().code}, {"detail", s.error().message}});
     if (store->write_failure()) storage_failed("snapshot_record", s.error());
     return;
@@ -78,10 +103,10 @@ void NodeImpl::maybe_snapshot(bool force) {
   }
   {
     std::lock_guard lock(source_mu_);
-    sources_.push_back(*src);
+    sources_.push_back(src);
     while (sources_.size() > 2) sources_.pop_front();
   }
-  const auto& m = (*src)->manifest();
+  const auto& m = src->manifest();
   log.info("state snapshot taken", {{"raft_index", std::to_string(p.raft_index)},
                                     {"height", std::to_string(p.height)},
                                     {"records", std::to_string(m.records)},

@@ -322,6 +322,38 @@ TEST_CASE("snapshot: built from one database and installed into one behind, it c
   restart(t.dir);
 }
 
+TEST_CASE("snapshot: taken in two steps (the pass over the content on another thread), as build() takes it",
+          "[node][snapshot]") {
+  Source& src = source();
+  auto store = node::Store::open(src.db);
+  REQUIRE(store.ok());
+  auto cert = node::load_certified_head(**store, src.membership, src.membership.network(), src.membership.hash_alg(),
+                                        2, 1000);
+  REQUIRE(cert.ok());
+  REQUIRE(cert->has_value());
+  auto whole = node::SnapshotSource::build(**store, src.genesis_hash, *cert);
+  REQUIRE(whole.ok());
+  // The LevelDB snapshot is what counts: a write after open() is not in the content hashed later.
+  auto opened = node::SnapshotSource::open(**store);
+  leveldb::WriteBatch later;
+  later.Put("s/doc/ZZ-AFTER-OPEN", node::key::position(1, 0));
+  REQUIRE((*store)->write(later, false).ok());
+  Status hashed;
+  std::thread other([&] { hashed = opened->hash(src.genesis_hash, *cert); });
+  other.join();
+  REQUIRE(hashed.ok());
+  CHECK(opened->manifest().encode() == (*whole)->manifest().encode());
+  // A stopping node cancels a pass under way.
+  std::atomic<bool> cancel{true};
+  auto cancelled = node::SnapshotSource::open(**store);
+  Status s = cancelled->hash(src.genesis_hash, *cert, &cancel);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().code == "cancelled");
+  leveldb::WriteBatch undo;
+  undo.Delete("s/doc/ZZ-AFTER-OPEN");
+  REQUIRE((*store)->write(undo, false).ok());
+}
+
 TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was", "[node][snapshot]") {
   Target t("refuse");
   auto old = ledger_records(t.db);
