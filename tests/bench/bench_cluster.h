@@ -70,8 +70,10 @@ class BenchNet {
 };
 
 // CPU time (user + system) of a process in seconds, and its resident set in KiB; -1 when it cannot be read.
+// `field` of /proc/{pid}/status: "VmRSS:" (all of it) or "RssAnon:" (its own memory, without the file pages it
+// maps — LevelDB maps its table files, so reading the whole ledger, as a snapshot does, shows in VmRSS).
 double cpu_seconds(pid_t pid);
-long rss_kib(pid_t pid);
+long rss_kib(pid_t pid, const char* field = "VmRSS:");
 
 // One blocking HTTP/1.1 request to 127.0.0.1:port with a deadline: {status (0 if no answer), body}.
 struct HttpAnswer {

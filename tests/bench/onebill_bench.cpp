@@ -132,18 +132,28 @@ struct CpuWatch {
   std::vector<pid_t> pids;
   std::vector<std::string> names;
   std::vector<double> before, after;
-  std::vector<long> rss_before, rss_after;
+  std::vector<long> rss_before, rss_after, anon_before, anon_after;
   std::thread t;
   void start(double warmup_s, double measured_s) {
     before.assign(pids.size(), 0);
     after.assign(pids.size(), 0);
     rss_before.assign(pids.size(), 0);
     rss_after.assign(pids.size(), 0);
+    anon_before.assign(pids.size(), 0);
+    anon_after.assign(pids.size(), 0);
     t = std::thread([=, this] {
       std::this_thread::sleep_for(std::chrono::duration<double>(warmup_s + 0.05));
-      for (std::size_t i = 0; i < pids.size(); ++i) before[i] = cpu_seconds(pids[i]), rss_before[i] = rss_kib(pids[i]);
+      for (std::size_t i = 0; i < pids.size(); ++i) {
+        before[i] = cpu_seconds(pids[i]);
+        rss_before[i] = rss_kib(pids[i]);
+        anon_before[i] = rss_kib(pids[i], "RssAnon:");
+      }
       std::this_thread::sleep_for(std::chrono::duration<double>(measured_s));
-      for (std::size_t i = 0; i < pids.size(); ++i) after[i] = cpu_seconds(pids[i]), rss_after[i] = rss_kib(pids[i]);
+      for (std::size_t i = 0; i < pids.size(); ++i) {
+        after[i] = cpu_seconds(pids[i]);
+        rss_after[i] = rss_kib(pids[i]);
+        anon_after[i] = rss_kib(pids[i], "RssAnon:");
+      }
     });
   }
   std::string report(double measured_s) {
@@ -152,7 +162,8 @@ struct CpuWatch {
     for (std::size_t i = 0; i < pids.size(); ++i) {
       if (i) out << ", ";
       out << names[i] << " " << static_cast<int>(100 * (after[i] - before[i]) / measured_s) << "% (rss "
-          << rss_before[i] / 1024 << "→" << rss_after[i] / 1024 << " MiB)";
+          << rss_before[i] / 1024 << "→" << rss_after[i] / 1024 << " MiB, anon " << anon_before[i] / 1024 << "→"
+          << anon_after[i] / 1024 << ")";
     }
     return out.str();
   }
