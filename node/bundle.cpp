@@ -183,9 +183,10 @@ Result<ledger::BundleEntry> Builder::entry(const std::string& id, const json& re
   e.envelope = std::move(*env);
   e.accepted = rec["status"] == "accepted";
   if (!e.accepted) e.reason = rec.value("reason", "");
-  auto reads = as_json(src_.store.entry_reads(id, src_.snapshot), "the reads of entry " + id);
+  auto reads = src_.store.entry_reads(id, src_.snapshot);
   if (!reads) return reads.error();
-  auto rs = ledger::reads_from_json(*reads);
+  if (!reads->has_value()) return corrupt("missing the reads of entry " + id);
+  auto rs = ledger::reads_from_json(**reads);
   if (!rs) return corrupt("the reads of entry " + id + ": " + rs.error().message);
   // The bundle's own documents: the verifier has their values from its replay, so only their hash goes here.
   for (auto& [k, v] : *rs) {

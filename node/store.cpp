@@ -9,6 +9,7 @@
 
 #include "crypto/canonical_json.h"
 #include "crypto/bytes.h"
+#include "node/ledger/format.h"
 
 #include <leveldb/cache.h>
 #include <leveldb/filter_policy.h>
@@ -130,10 +131,10 @@ Result<std::optional<std::string>> Store::entry_record(std::string_view id, cons
   return by_position(*this, id, snap, &key::entry);
 }
 
-Result<std::optional<std::string>> Store::entry_reads(std::string_view id, const leveldb::Snapshot* snap) const {
+Result<std::optional<nlohmann::json>> Store::entry_reads(std::string_view id, const leveldb::Snapshot* snap) const {
   auto stored = by_position(*this, id, snap, &key::reads);
-  if (!stored || !stored->has_value()) return stored;
-  if ((*stored)->find("{\"at\":") == std::string::npos) return stored;  // no version in it
+  if (!stored) return stored.error();
+  if (!stored->has_value()) return std::optional<nlohmann::json>();
   const auto bad = [&](const std::string& what) {
     return make_error("corruption", "the read set of entry " + std::string(id) + " " + what);
   };
@@ -151,7 +152,7 @@ Result<std::optional<std::string>> Store::entry_reads(std::string_view id, const
     if (!value->has_value()) return bad("names a version of " + k + " the database does not have");
     v = std::move(**value);
   }
-  return std::optional<std::string>(reads.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return std::optional<nlohmann::json>(std::move(reads));
 }
 
 Result<std::optional<std::string>> Store::get_state(std::string_view k, const leveldb::Snapshot* snap,
@@ -192,10 +193,9 @@ std::string stored_reads_text(const contracts::ReadSet& reads,
   }
   w.end_object();
   if (w.ok()) return w.take();
-  // Values the canonical writer refuses (never from the contracts, which store canonical JSON): as is, replaced.
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [k, v] : reads) j[k] = v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // Values the canonical writer refuses (never from the contracts, which store canonical JSON): as ledger::reads_text
+  // writes them (invalid bytes replaced), without references.
+  return ledger::reads_text(reads);
 }
 
 Status Store::write(leveldb::WriteBatch& batch, bool sync) {

@@ -55,6 +55,7 @@
 #include <leveldb/filter_policy.h>
 #include <leveldb/env.h>
 #include <leveldb/write_batch.h>
+#include <nlohmann/json.hpp>
 
 #include "contracts/state.h"
 #include "crypto/merkle.h"
@@ -147,9 +148,9 @@ class Store {
   Result<std::optional<std::string>> get(std::string_view k, const leveldb::Snapshot* snap = nullptr) const;
   // An entry's record (e/…), or what it read (w/…), by its id (through t/{id}); nullopt when the id is not in the
   // ledger; "corruption" when t/ holds no position or names one without the record. `snap` as for get().
-  // entry_reads gives the read set with every document version restored to its value ({key: value|null}).
+  // entry_reads gives the read set parsed, every document version restored to its value ({key: value|null}).
   Result<std::optional<std::string>> entry_record(std::string_view id, const leveldb::Snapshot* snap = nullptr) const;
-  Result<std::optional<std::string>> entry_reads(std::string_view id, const leveldb::Snapshot* snap = nullptr) const;
+  Result<std::optional<nlohmann::json>> entry_reads(std::string_view id, const leveldb::Snapshot* snap = nullptr) const;
   // The value of the contracts' state key `k` (s/…): a document through its current version (s/doc/{id} → its
   // position → v/…), anything else as stored. When `position` is given it receives the version's position (empty
   // for a key that is not a document's, or is absent). "corruption" when a document's version is missing.
