@@ -3,9 +3,6 @@
 // The formats and checks are in node/snapshot.h; docs/storage.md §6 describes the whole.
 #include "node/node_impl.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 namespace onebill::node {
 namespace {
 
@@ -72,7 +69,7 @@ void NodeImpl::maybe_snapshot(bool force) {
   build->thread = std::thread([b, genesis = genesis_hash, cert = std::move(cert)] {
     // At the lowest CPU priority: on a busy machine the pass takes what the request and Raft threads leave (three
     // nodes hashing 2 GB each at once otherwise held a loaded cluster back for seconds; docs/performance.md).
-    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
+    lower_thread_priority(19);
     b->status = b->source->hash(genesis, cert, &b->cancel);
     b->done.store(true, std::memory_order_release);
   });

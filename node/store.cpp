@@ -47,12 +47,14 @@ void NiceBackgroundEnv::Schedule(void (*fn)(void*), void* arg) {
   target()->Schedule(&NiceBackgroundEnv::run, new Job{fn, arg, nice_});
 }
 
+void lower_thread_priority(int nice) { (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice); }
+
 void NiceBackgroundEnv::run(void* p) {
   std::unique_ptr<Job> job(static_cast<Job*>(p));
   // Once per thread: LevelDB's default Env runs every database's background work on one thread of its own.
   thread_local bool lowered = false;
   if (!lowered) {
-    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), job->nice);  // best effort
+    lower_thread_priority(job->nice);
     lowered = true;
   }
   job->fn(job->arg);
@@ -81,7 +83,6 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, lev
   o.max_open_files = 512;
   if (env != nullptr) store->env_ = env;
   store->sticky_ = std::make_unique<StickyWriteEnv>(store->env_);
-  o.env = store->sticky_.get();
   store->background_ = std::make_unique<NiceBackgroundEnv>(store->sticky_.get(), kBackgroundNice);
   o.env = store->background_.get();
   leveldb::DB* raw = nullptr;
