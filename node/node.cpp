@@ -298,11 +298,16 @@ Status NodeImpl::start() {
   if (!hp) return hp.error();
   if (Status s = server->listen(hp->host, hp->port); !s) return s;
 
+  boost::asio::post(bundle_pool, [] { name_this_thread("ob-bundle"); });
   io_thread = std::thread([this] {
+    name_this_thread("ob-io");
     auto guard = boost::asio::make_work_guard(io);
     io.run();
   });
-  raft_thread = std::thread([this] { raft_main(); });
+  raft_thread = std::thread([this] {
+    name_this_thread("ob-raft");
+    raft_main();
+  });
   log.info("node started", {{"node", node_id},
                             {"api", hp->host + ":" + std::to_string(server->port())},
                             {"raft", raft_listen},

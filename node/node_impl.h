@@ -36,6 +36,7 @@
 #include "node/peer_network.h"
 #include "node/snapshot.h"
 #include "node/store.h"
+#include "node/threads.h"
 #include "node/worker_pool.h"
 
 namespace onebill::node {

@@ -69,6 +69,7 @@ void NodeImpl::maybe_snapshot(bool force) {
   build->thread = std::thread([b, genesis = genesis_hash, cert = std::move(cert)] {
     // At the lowest CPU priority: on a busy machine the pass takes what the request and Raft threads leave (three
     // nodes hashing 2 GB each at once otherwise held a loaded cluster back for seconds; docs/performance.md).
+    name_this_thread("ob-snapshot");
     lower_thread_priority(19);
     b->status = b->source->hash(genesis, cert, &b->cancel);
     b->done.store(true, std::memory_order_release);

@@ -1,8 +1,6 @@
 #include "node/store.h"
 
 #include <algorithm>
-#include <sys/resource.h>
-#include <unistd.h>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -10,6 +8,7 @@
 #include "crypto/canonical_json.h"
 #include "crypto/bytes.h"
 #include "node/ledger/format.h"
+#include "node/threads.h"
 
 #include <leveldb/cache.h>
 #include <leveldb/filter_policy.h>
@@ -47,14 +46,13 @@ void NiceBackgroundEnv::Schedule(void (*fn)(void*), void* arg) {
   target()->Schedule(&NiceBackgroundEnv::run, new Job{fn, arg, nice_});
 }
 
-void lower_thread_priority(int nice) { (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice); }
-
 void NiceBackgroundEnv::run(void* p) {
   std::unique_ptr<Job> job(static_cast<Job*>(p));
   // Once per thread: LevelDB's default Env runs every database's background work on one thread of its own.
   thread_local bool lowered = false;
   if (!lowered) {
     lower_thread_priority(job->nice);
+    name_this_thread("ob-leveldb");
     lowered = true;
   }
   job->fn(job->arg);

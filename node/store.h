@@ -131,9 +131,6 @@ class NiceBackgroundEnv final : public leveldb::EnvWrapper {
   int nice_;
 };
 inline constexpr int kBackgroundNice = 10;
-// Lowers the CPU priority of the calling thread only (Linux: a thread id is a PRIO_PROCESS target) to `nice`;
-// best effort. For background work: LevelDB's (NiceBackgroundEnv) and a snapshot's hashing pass.
-void lower_thread_priority(int nice);
 
 class Store {
  public:

@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "node/threads.h"
+
 namespace onebill::node {
 
 class WorkerPool {
@@ -19,7 +21,10 @@ class WorkerPool {
   // threads = 0: one per hardware thread, less the caller's.
   explicit WorkerPool(std::size_t threads = 0) {
     if (threads == 0) threads = std::max<std::size_t>(1, std::thread::hardware_concurrency()) - 1;
-    for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { run(); });
+    for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] {
+      name_this_thread("ob-verify");
+      run();
+    });
   }
   ~WorkerPool() {
     {

@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -147,6 +148,7 @@ class Cluster {
   }
   testing::TestNet& net() { return net_; }
   std::size_t size() const { return pids_.size(); }
+  pid_t pid(std::size_t i) const { return pids_[i]; }
 
   // Waits until every running node is ready; returns the index of the leader.
   std::size_t wait_ready() {
@@ -245,9 +247,26 @@ TEST_CASE("onebilld --version names the allocator it was linked with", "[cluster
 #endif
 }
 
+// The names of a process's threads (/proc/{pid}/task/*/comm).
+std::multiset<std::string> thread_names(pid_t pid) {
+  std::multiset<std::string> names;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream in(task.path() / "comm");
+    std::string name;
+    if (std::getline(in, name)) names.insert(name);
+  }
+  return names;
+}
+
 TEST_CASE("three onebilld processes agree on every block and document", "[cluster]") {
   Cluster c("agree", 3);
   std::size_t leader = c.wait_ready();
+  // The node's threads carry names for top -H, perf and gdb (node/threads.h; docs/operations.md).
+  const auto names = thread_names(c.pid(leader));
+  CHECK(names.count("ob-raft") == 1);
+  CHECK(names.count("ob-io") == 1);
+  if (std::thread::hardware_concurrency() > 1) CHECK(names.count("ob-verify") >= 1);  // one less than the cores
+  CHECK(names.count("ob-bundle") == 1);
   std::size_t follower = (leader + 1) % c.size();
   std::int64_t height = 0;
   for (int i = 0; i < 20; ++i) {
