@@ -51,18 +51,17 @@ bool next_record(std::string_view& in, std::string_view& key, std::string_view& 
 }
 
 // Positions `it` at the first content key at or after its current position (invalid if none).
-void skip_to_content(leveldb::Iterator* it) {
-  while (it->Valid()) {
-    std::string_view k(it->key().data(), it->key().size());
+void skip_to_content(Store::Cursor& c) {
+  while (c.valid()) {
+    std::string_view k = c.key();
     if (is_snapshot_content(k)) return;
     auto next = std::find_if(kContentStarts.begin(), kContentStarts.end(),
                              [&](std::string_view p) { return p > k; });
     if (next == kContentStarts.end()) {
-      it->SeekToLast();
-      it->Next();  // invalid: nothing after
+      c.seek("\xff\xff\xff\xff");  // past every key of the layout
       return;
     }
-    it->Seek(leveldb::Slice(next->data(), next->size()));
+    c.seek(*next);
   }
 }
 
@@ -122,22 +121,21 @@ json marker_json(const SnapshotManifest& manifest, const consensus::SnapshotMeta
 // Deletes every content key of the live database and writes the staged records, in bounded batches (unsynced:
 // the final synced batch of the install covers them, and until then x/installing makes a restart redo this).
 Status apply_staged_snapshot(Store& store, const std::string& staging_path, const SnapshotManifest& manifest) {
-  leveldb::DB* db = store.db();
   {
-    std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
-    it->Seek(leveldb::Slice(kContentStarts[0].data(), kContentStarts[0].size()));
-    skip_to_content(it.get());
+    Store::Cursor it(store, nullptr, /*fill_cache=*/false);
+    it.seek(kContentStarts[0]);
+    skip_to_content(it);
     leveldb::WriteBatch batch;
     std::size_t ops = 0;
-    for (; it->Valid(); it->Next(), skip_to_content(it.get())) {
-      batch.Delete(it->key());
+    for (; it.valid(); it.next(), skip_to_content(it)) {
+      batch.Delete(leveldb::Slice(it.key().data(), it.key().size()));
       if (++ops == 10000) {
         if (Status s = store.write(batch, false); !s) return s;
         batch.Clear();
         ops = 0;
       }
     }
-    if (!it->status().ok()) return from_leveldb(it->status());
+    if (!it.status().ok()) return from_leveldb(it.status());
     if (Status s = store.write(batch, false); !s) return s;
   }
   leveldb::SequentialFile* raw = nullptr;
@@ -172,7 +170,9 @@ Status apply_staged_snapshot(Store& store, const std::string& staging_path, cons
   for (const auto& a : manifest.attestations) {
     batch.Put(key::attestation(static_cast<std::uint64_t>(a.height), a.node), a.to_json().dump());
   }
-  return store.write(batch, false);
+  if (Status s = store.write(batch, false); !s) return s;
+  // The install's last batch (the Raft log's, synced) must not reach the disk before the archive's records.
+  return store.sync_archive();
 }
 
 nlohmann::json CertifiedHead::to_json() const {
@@ -304,29 +304,25 @@ Result<std::shared_ptr<const SnapshotSource>> SnapshotSource::build(const Store&
 }
 
 std::shared_ptr<SnapshotSource> SnapshotSource::open(const Store& store) {
-  leveldb::DB* db = store.db();
-  return std::shared_ptr<SnapshotSource>(new SnapshotSource(db, db->GetSnapshot()));
+  return std::shared_ptr<SnapshotSource>(new SnapshotSource(store, store.take_snapshot()));
 }
 
 Status SnapshotSource::hash(const std::string& genesis_hash, const std::optional<CertifiedHead>& certified,
                             const std::atomic<bool>* cancel) {
-  leveldb::ReadOptions ro;
-  ro.snapshot = snap_;
-  ro.fill_cache = false;
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+  Store::Cursor it(store_, snap_, /*fill_cache=*/false);
   crypto::Hasher hasher(crypto::HashAlg::sha256);
   SnapshotManifest& m = manifest_;
   m = SnapshotManifest{};
   m.genesis = genesis_hash;
   std::string record;
   std::optional<std::string> applied;
-  it->Seek(leveldb::Slice(kContentStarts[0].data(), kContentStarts[0].size()));
-  for (skip_to_content(it.get()); it->Valid(); it->Next(), skip_to_content(it.get())) {
+  it.seek(kContentStarts[0]);
+  for (skip_to_content(it); it.valid(); it.next(), skip_to_content(it)) {
     if (cancel != nullptr && (m.records & 0xfff) == 0 && cancel->load(std::memory_order_relaxed)) {
       return make_error("cancelled", "the node is stopping");
     }
-    std::string_view k(it->key().data(), it->key().size());
-    std::string_view v(it->value().data(), it->value().size());
+    std::string_view k = it.key();
+    std::string_view v = it.value();
     if (k == "x/applied") applied = std::string(v);
     record.clear();
     append_snapshot_record(record, k, v);
@@ -334,7 +330,7 @@ Status SnapshotSource::hash(const std::string& genesis_hash, const std::optional
     ++m.records;
     m.bytes += record.size();
   }
-  if (!it->status().ok()) return from_leveldb(it->status());
+  if (!it.status().ok()) return from_leveldb(it.status());
   m.content_hash = crypto::hex(hasher.finish());
   if (applied) {
     auto p = AppliedPoint::from_json(json::parse(*applied, nullptr, false));
@@ -355,28 +351,25 @@ Status SnapshotSource::hash(const std::string& genesis_hash, const std::optional
   return {};
 }
 
-SnapshotSource::~SnapshotSource() { db_->ReleaseSnapshot(snap_); }
+SnapshotSource::~SnapshotSource() { store_.release_snapshot(snap_); }
 
 Result<SnapshotSource::Chunk> SnapshotSource::read(std::string_view after, std::size_t max_bytes) const {
-  leveldb::ReadOptions ro;
-  ro.snapshot = snap_;
-  ro.fill_cache = false;
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+  Store::Cursor it(store_, snap_, /*fill_cache=*/false);
   if (after.empty()) {
-    it->Seek(leveldb::Slice(kContentStarts[0].data(), kContentStarts[0].size()));
+    it.seek(kContentStarts[0]);
   } else {
-    it->Seek(leveldb::Slice(after.data(), after.size()));
-    if (it->Valid() && it->key() == leveldb::Slice(after.data(), after.size())) it->Next();
+    it.seek(after);
+    if (it.valid() && it.key() == after) it.next();
   }
   Chunk c;
-  for (skip_to_content(it.get()); it->Valid(); it->Next(), skip_to_content(it.get())) {
-    if (!c.records.empty() && c.records.size() + it->key().size() + it->value().size() + 8 > max_bytes) break;
-    std::string_view k(it->key().data(), it->key().size());
-    append_snapshot_record(c.records, k, std::string_view(it->value().data(), it->value().size()));
+  for (skip_to_content(it); it.valid(); it.next(), skip_to_content(it)) {
+    if (!c.records.empty() && c.records.size() + it.key().size() + it.value().size() + 8 > max_bytes) break;
+    std::string_view k = it.key();
+    append_snapshot_record(c.records, k, it.value());
     c.last_key = std::string(k);
   }
-  if (!it->status().ok()) return from_leveldb(it->status());
-  c.done = !it->Valid();
+  if (!it.status().ok()) return from_leveldb(it.status());
+  c.done = !it.valid();
   return c;
 }
 

@@ -108,9 +108,9 @@ class SnapshotSource {
   Result<Chunk> read(std::string_view after, std::size_t max_bytes) const;
 
  private:
-  SnapshotSource(leveldb::DB* db, const leveldb::Snapshot* snap) : db_(db), snap_(snap) {}
-  leveldb::DB* db_;
-  const leveldb::Snapshot* snap_;
+  SnapshotSource(const Store& store, const leveldb::Snapshot* snap) : store_(store), snap_(snap) {}
+  const Store& store_;
+  const leveldb::Snapshot* snap_;  // the state's, paired with the archive's (Store::take_snapshot)
   SnapshotManifest manifest_;
 };
 

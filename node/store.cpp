@@ -83,24 +83,63 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, lev
   store->sticky_ = std::make_unique<StickyWriteEnv>(store->env_);
   store->background_ = std::make_unique<NiceBackgroundEnv>(store->sticky_.get(), kBackgroundNice);
   o.env = store->background_.get();
-  leveldb::DB* raw = nullptr;
-  leveldb::Status s = leveldb::DB::Open(o, dir.string(), &raw);
-  if (!s.ok()) {
-    if (s.ToString().find("lock") != std::string::npos) {
-      return make_error("io_error", "the database in " + dir.string() + " is in use by another process: " +
-                                        s.ToString());
+  const auto open_one = [&](const std::filesystem::path& path, std::unique_ptr<leveldb::DB>& out) -> Status {
+    leveldb::DB* raw = nullptr;
+    leveldb::Status s = leveldb::DB::Open(o, path.string(), &raw);
+    if (!s.ok()) {
+      if (s.ToString().find("lock") != std::string::npos) {
+        return make_error("io_error", "the database in " + path.string() + " is in use by another process: " +
+                                          s.ToString());
+      }
+      return from_leveldb(s);
     }
-    return from_leveldb(s);
-  }
-  store->db_.reset(raw);
+    out.reset(raw);
+    return {};
+  };
+  if (Status s = open_one(dir, store->db_); !s) return s.error();
+  // Inside the state database's folder: LevelDB leaves alone what it did not name.
+  if (Status s = open_one(dir / "archive", store->archive_); !s) return s.error();
   return store;
+}
+
+const leveldb::Snapshot* Store::take_snapshot() const {
+  const leveldb::Snapshot* state = db_->GetSnapshot();
+  const leveldb::Snapshot* archive = archive_->GetSnapshot();  // after: it holds what the state refers to
+  std::lock_guard lock(snapshots_mu_);
+  snapshots_[state] = archive;
+  return state;
+}
+
+void Store::release_snapshot(const leveldb::Snapshot* snap) const {
+  {
+    std::lock_guard lock(snapshots_mu_);
+    auto it = snapshots_.find(snap);
+    if (it != snapshots_.end()) {
+      archive_->ReleaseSnapshot(it->second);
+      snapshots_.erase(it);
+    }
+  }
+  db_->ReleaseSnapshot(snap);
+}
+
+const leveldb::Snapshot* Store::archive_snapshot(const leveldb::Snapshot* snap) const {
+  if (snap == nullptr) return nullptr;
+  std::lock_guard lock(snapshots_mu_);
+  auto it = snapshots_.find(snap);
+  return it == snapshots_.end() ? nullptr : it->second;
 }
 
 Result<std::optional<std::string>> Store::get(std::string_view k, const leveldb::Snapshot* snap) const {
   std::string value;
   leveldb::ReadOptions ro;
-  ro.snapshot = snap;
-  leveldb::Status s = db_->Get(ro, leveldb::Slice(k.data(), k.size()), &value);
+  leveldb::Status s;
+  if (key::archived(k)) {
+    ro.snapshot = archive_snapshot(snap);
+    s = archive_->Get(ro, key::archive_key(k), &value);
+  } else {
+    ro.snapshot = snap;
+    s = db_->Get(ro, leveldb::Slice(k.data(), k.size()), &value);
+  }
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return from_leveldb(s);
   return std::optional<std::string>(std::move(value));
@@ -197,21 +236,95 @@ std::string stored_reads_text(const contracts::ReadSet& reads,
   return ledger::reads_text(reads);
 }
 
-Status Store::write(leveldb::WriteBatch& batch, bool sync) {
-  if (auto first = sticky_->failure()) return from_leveldb(*first);
-  leveldb::WriteOptions wo;
-  wo.sync = sync;
-  leveldb::Status s = db_->Write(wo, &batch);
-  if (!s.ok()) {
-    (void)sticky_->fail(s);  // usually recorded already, by the file write that failed
-    return from_leveldb(s);
+namespace {
+// A batch's operations split by database; the archive's in its own key order when `sort`.
+struct SplitBatch final : leveldb::WriteBatch::Handler {
+  struct Op {
+    std::string key;
+    leveldb::Slice value;  // into the batch split, which outlives this
+    bool put;
+  };
+  std::vector<Op> archive;
+  leveldb::WriteBatch state;
+  void Put(const leveldb::Slice& k, const leveldb::Slice& v) override {
+    std::string_view kv(k.data(), k.size());
+    if (key::archived(kv)) {
+      archive.push_back({key::archive_key(kv), v, true});
+    } else {
+      state.Put(k, v);
+    }
   }
-  return {};
+  void Delete(const leveldb::Slice& k) override {
+    std::string_view kv(k.data(), k.size());
+    if (key::archived(kv)) {
+      archive.push_back({key::archive_key(kv), {}, false});
+    } else {
+      state.Delete(k);
+    }
+  }
+  leveldb::WriteBatch archive_batch(bool sort) {
+    if (sort) {
+      std::stable_sort(archive.begin(), archive.end(), [](const Op& a, const Op& b) { return a.key < b.key; });
+    }
+    leveldb::WriteBatch out;
+    for (const auto& op : archive) {
+      if (op.put) {
+        out.Put(op.key, op.value);
+      } else {
+        out.Delete(op.key);
+      }
+    }
+    return out;
+  }
+};
+
+Status write_split(const leveldb::WriteBatch& batch, bool sync, bool sort, leveldb::DB* state, leveldb::DB* archive,
+                   StickyWriteEnv& sticky) {
+  if (auto first = sticky.failure()) return from_leveldb(*first);
+  SplitBatch split;
+  // Iterate only fails on a malformed batch, which this process built itself.
+  if (leveldb::Status s = batch.Iterate(&split); !s.ok()) return from_leveldb(s);
+  const bool has_state = split.state.ApproximateSize() > leveldb::WriteBatch().ApproximateSize();
+  const auto write_one = [&](leveldb::DB* db, leveldb::WriteBatch& b, bool synced) -> Status {
+    leveldb::WriteOptions wo;
+    wo.sync = synced;
+    leveldb::Status s = db->Write(wo, &b);
+    if (!s.ok()) {
+      (void)sticky.fail(s);  // usually recorded already, by the file write that failed
+      return from_leveldb(s);
+    }
+    return {};
+  };
+  if (!split.archive.empty()) {
+    leveldb::WriteBatch a = split.archive_batch(sort);
+    // Durable before the state that refers to it is written at all.
+    if (Status s = write_one(archive, a, sync || has_state); !s) return s;
+  }
+  if (!has_state && !sync) return {};
+  return write_one(state, split.state, sync);
+}
+}  // namespace
+
+Status Store::write(leveldb::WriteBatch& batch, bool sync) {
+  return write_split(batch, sync, false, db_.get(), archive_.get(), *sticky_);
 }
 
 Status Store::write_in_key_order(const leveldb::WriteBatch& batch, bool sync) {
   leveldb::WriteBatch sorted = sorted_batch(batch);
-  return write(sorted, sync);
+  return write_split(sorted, sync, true, db_.get(), archive_.get(), *sticky_);
+}
+
+Status Store::sync_archive() {
+  if (auto first = sticky_->failure()) return from_leveldb(*first);
+  leveldb::WriteOptions wo;
+  wo.sync = true;
+  leveldb::WriteBatch empty;
+  leveldb::Status s = archive_->Write(wo, &empty);
+  if (!s.ok()) {
+    (void)sticky_->fail(s);
+    return from_leveldb(s);
+  }
+  return {};
 }
 
 leveldb::WriteBatch sorted_batch(const leveldb::WriteBatch& batch) {
@@ -247,25 +360,120 @@ std::optional<Error> Store::write_failure() const {
 Status Store::scan(std::string_view prefix, std::string_view start, std::size_t limit,
                    const std::function<bool(std::string_view, std::string_view)>& fn,
                    const leveldb::Snapshot* snap) const {
-  leveldb::ReadOptions ro;
-  ro.snapshot = snap;
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
   std::string from = start.empty() ? std::string(prefix) : std::string(start);
   std::size_t n = 0;
-  for (it->Seek(from); it->Valid() && n < limit; it->Next(), ++n) {
-    std::string_view k(it->key().data(), it->key().size());
-    if (!k.starts_with(prefix)) break;
-    if (!fn(k, std::string_view(it->value().data(), it->value().size()))) break;
+  // Prefixes no archived key can start with: the state database alone.
+  const bool state_only = !prefix.empty() && prefix[0] != 'e' && prefix[0] != 'v' && prefix[0] != 'w';
+  if (state_only) {
+    leveldb::ReadOptions ro;
+    ro.snapshot = snap;
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+    for (it->Seek(from); it->Valid() && n < limit; it->Next(), ++n) {
+      std::string_view k(it->key().data(), it->key().size());
+      if (!k.starts_with(prefix)) break;
+      if (!fn(k, std::string_view(it->value().data(), it->value().size()))) break;
+    }
+    if (!it->status().ok()) return from_leveldb(it->status());
+    return {};
   }
-  if (!it->status().ok()) return from_leveldb(it->status());
+  Cursor c(*this, snap);
+  for (c.seek(from); c.valid() && n < limit; c.next(), ++n) {
+    if (!c.key().starts_with(prefix)) break;
+    if (!fn(c.key(), c.value())) break;
+  }
+  if (!c.status().ok()) return from_leveldb(c.status());
   return {};
 }
 
 std::uint64_t Store::approximate_size() const {
   leveldb::Range all("", "\xff\xff\xff\xff");
-  std::uint64_t size = 0;
+  std::uint64_t size = 0, archived = 0;
   db_->GetApproximateSizes(&all, 1, &size);
-  return size;
+  archive_->GetApproximateSizes(&all, 1, &archived);
+  return size + archived;
+}
+
+Store::Cursor::Cursor(const Store& store, const leveldb::Snapshot* snap, bool fill_cache) {
+  leveldb::ReadOptions state;
+  state.snapshot = snap;
+  state.fill_cache = fill_cache;
+  leveldb::ReadOptions archive;
+  archive.snapshot = store.archive_snapshot(snap);
+  archive.fill_cache = fill_cache;
+  const char tags[4] = {0, 'e', 'v', 'w'};
+  for (int i = 0; i < 4; ++i) {
+    parts_[i].tag = tags[i];
+    parts_[i].it.reset(i == 0 ? store.db_->NewIterator(state) : store.archive_->NewIterator(archive));
+  }
+}
+
+void Store::Cursor::settle(Part& p) {
+  if (p.tag == 0) {
+    p.valid = p.it->Valid();
+    if (p.valid) p.key.assign(p.it->key().data(), p.it->key().size());
+    return;
+  }
+  for (; p.it->Valid(); p.it->Next()) {
+    std::string_view raw(p.it->key().data(), p.it->key().size());
+    if (raw.size() > key::kPositionSize && raw[key::kPositionSize] == p.tag) {
+      p.key = key::from_archive_key(raw);
+      p.valid = true;
+      return;
+    }
+  }
+  p.valid = false;
+}
+
+void Store::Cursor::pick() {
+  current_ = nullptr;
+  for (auto& p : parts_) {
+    if (p.valid && (current_ == nullptr || p.key < current_->key)) current_ = &p;
+  }
+}
+
+void Store::Cursor::seek(std::string_view k) {
+  for (auto& p : parts_) {
+    if (p.tag == 0) {
+      p.it->Seek(leveldb::Slice(k.data(), k.size()));
+    } else {
+      const std::string prefix{p.tag, '/'};
+      if (k <= prefix) {
+        p.it->SeekToFirst();
+      } else if (k.starts_with(prefix)) {
+        // Within the prefix: the position (or its beginning) orders the archive's records of this prefix as the
+        // layout's keys order them.
+        std::string_view rest = k.substr(2);
+        std::string raw(rest.substr(0, std::min(rest.size(), key::kPositionSize)));
+        if (rest.size() >= key::kPositionSize) {
+          raw.push_back(p.tag);
+          raw.append(rest.substr(key::kPositionSize));
+        }
+        p.it->Seek(raw);
+      } else {
+        p.valid = false;  // every key of this prefix is before k
+        continue;
+      }
+    }
+    settle(p);
+  }
+  pick();
+}
+
+std::string_view Store::Cursor::value() const {
+  return std::string_view(current_->it->value().data(), current_->it->value().size());
+}
+
+void Store::Cursor::next() {
+  current_->it->Next();
+  settle(*current_);
+  pick();
+}
+
+leveldb::Status Store::Cursor::status() const {
+  for (const auto& p : parts_) {
+    if (!p.it->status().ok()) return p.it->status();
+  }
+  return leveldb::Status::OK();
 }
 
 std::optional<crypto::Digest> StoreMerkleNodes::get(std::uint32_t level, std::uint64_t index) const {

@@ -1,22 +1,22 @@
-// Store: the node's one LevelDB database and its key layout (docs/storage.md).
+// Store: the node's LevelDB databases and their key layout (docs/storage.md).
 //
-// Prefixes:
+// Two databases, both in the store's folder: the state database (the folder itself) and the archive (its
+// subfolder archive/). Keys are named here by one layout, whichever database holds them; the Store routes each.
+//
+// Prefixes (state database unless marked [archive]):
 //   r/…                       Raft log, hard state, snapshot (consensus::LevelDbStorage)
 //   s/{contracts key}         ledger state: documents, nonce windows, indexes of contracts/state.h
 //   b/{height:be64}           the block record: {"header", "hash", "results", "raft_index", "proposer"}
 //   t/{tx id}                 where the entry is: its position {height:be64}{index:be32} (12 bytes)
-//   e/{position}              the entry: {"height", "index", "status", "reason"?, "message"?, "leaf"?,
+//   e/{position}              [archive] the entry: {"height", "index", "status", "reason"?, "message"?, "leaf"?,
 //                             "envelope", "documents"}
-//   w/{position}              what the entry read from the state before it: {key: value|null|{"at": version}}
+//   w/{position}              [archive] what the entry read from the state before it: {key: value|null|{"at": version}}
 //                             (its hash, values restored, is in the entry's certified result; served in audit
 //                             bundles). A document's value that is one of its stored versions is written as that
 //                             version's position (hex), not again.
-//   v/{position}doc/{id}      a document's value as the block of that position left it: written once, by the
-//                             block's last entry to change it (position = that entry's); s/doc/{id} holds the
+//   v/{position}doc/{id}      [archive] a document's value as the block of that position left it: written once, by
+//                             the block's last entry to change it (position = that entry's); s/doc/{id} holds the
 //                             current version's position (12 bytes), not the value (storage.md §1.3)
-//                             (e/ and w/, the bulk of what a block writes, are keyed in ledger order: LevelDB
-//                             moves them down its levels without rewriting them, as it must records keyed by a
-//                             random id; docs/performance.md)
 //   h/{doc}/{height:be64}{index:be32}   per-document history → tx id, in ledger order
 //   i/{field}/{value}/{doc}   listing indexes: field = kind | holder | status
 //   m/{level:be32}{index:be64}          Merkle log nodes (complete subtrees; crypto::MerkleNodeStore)
@@ -28,23 +28,34 @@
 //   x/diverged                set when a quorum certified a header this node did not compute (refuses to start)
 //   x/signer/{key id}         the next nonce the node uses when it signs for a `sign` token
 //   x/installing              set while a received state snapshot is being installed (node/snapshot.h)
-// Everything one block changes goes in one WriteBatch (LedgerWriter), so a crash leaves all of a block or none.
+//
+// The archive (storage.md §1.4) holds what blocks append and never change — e/, w/ and v/ records, about three
+// quarters of the bytes a block writes — keyed position first ({position}{e|w|v}{rest}), so each table LevelDB
+// writes there follows the previous ones in key order and moves down the levels without being rewritten. In the
+// one database they shared with the state's keys spread over the key space, every memtable flush overlapped every
+// table below it, and LevelDB rewrote them all again and again (docs/performance.md, session 9).
+//
+// Crash consistency: what one block changes goes in one write() (LedgerWriter); write() puts the archive's part
+// first, synced, then the state's part. So the state on disk never refers to archive records the disk lacks: a
+// crash leaves the block's state all there or all absent, and a block applied again (its state was lost) writes
+// the same archive records again.
 //
 // Write failures are sticky (finding F1, docs/reliability.md §3): the first write that fails — through write(),
 // through db() (the Raft log storage writes there), or inside LevelDB (a compaction) — makes every later write to
-// this database fail with that first error, until the database is opened again. So a write that failed half-way
+// either database fail with that first error, until the store is opened again. So a write that failed half-way
 // (a full disk) leaves its torn record as the log's tail, which LevelDB's recovery drops at the next open, and no
 // record is ever appended after it (sticky_env.h says how). Every write reported successful before the failure is
 // kept; those written with `sync` survive a power cut too.
 //
-// Thread-safety: LevelDB allows concurrent reads and writes; the Store's only state of its own is that first
-// failure, which any thread may read or set.
+// Thread-safety: LevelDB allows concurrent reads and writes; the Store's own state (the first failure, the pairs
+// of snapshots) is guarded for any thread.
 #pragma once
 
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,6 +91,22 @@ inline std::string reads(std::string_view position) { return "w/" + std::string(
 // A document's version: `state_key` is the contracts' key (doc/{id}); s/doc/{id} holds the position of the current one.
 inline std::string version(std::string_view position, std::string_view state_key) {
   return "v/" + std::string(position) + std::string(state_key);
+}
+// Records the archive database holds (well-formed e/, w/ and v/ keys), and their keys there: position first.
+inline bool archived(std::string_view k) {
+  return k.size() >= 2 + kPositionSize && k[1] == '/' && (k[0] == 'e' || k[0] == 'w' || k[0] == 'v');
+}
+inline std::string archive_key(std::string_view k) {  // k archived
+  std::string out(k.substr(2, kPositionSize));
+  out.push_back(k[0]);
+  out.append(k.substr(2 + kPositionSize));
+  return out;
+}
+inline std::string from_archive_key(std::string_view raw) {  // raw.size() > kPositionSize
+  std::string out{raw[kPositionSize], '/'};
+  out.append(raw.substr(0, kPositionSize));
+  out.append(raw.substr(kPositionSize + 1));
+  return out;
 }
 inline bool versioned(std::string_view state_key) { return state_key.starts_with(contracts::keys::kDocument); }
 inline std::string history_prefix(std::string_view doc) { return "h/" + std::string(doc) + "/"; }
@@ -134,17 +161,26 @@ inline constexpr int kBackgroundNice = 10;
 
 class Store {
  public:
-  // Opens or creates the database in `dir`. `env` (tests: fault injection) must outlive the store.
+  // Opens or creates the store in `dir` (the state database) and `dir`/archive. `env` (tests: fault injection)
+  // must outlive the store.
   static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir, leveldb::Env* env = nullptr);
 
-  // The database. Its writes are sticky-failing like write()'s: after the first failure, DB::Write returns it.
+  // The state database (not the archive). Its writes are sticky-failing like write()'s: after the first failure,
+  // DB::Write returns it.
   leveldb::DB* db() const { return db_.get(); }
   // The Env given to open() (default: LevelDB's), without the sticky layer: other files of the node (a staged
   // snapshot) go through it, and their failures do not stop the database's writes.
   leveldb::Env* env() const { return env_; }
 
-  // nullopt when absent; "io_error"/"corruption" when LevelDB fails. Reads the live database, or the LevelDB
-  // snapshot `snap` (from db()->GetSnapshot(), see StoreSnapshot) when given.
+  // A consistent view of both databases: the state's snapshot, with the archive's taken just after it (so it
+  // holds every archive record the state refers to). Pass the state's snapshot to the reads below; release it with
+  // release_snapshot (StoreSnapshot does both).
+  const leveldb::Snapshot* take_snapshot() const;
+  void release_snapshot(const leveldb::Snapshot* snap) const;
+
+  // nullopt when absent; "io_error"/"corruption" when LevelDB fails. Reads the live store, or the snapshot `snap`
+  // (take_snapshot, or db()->GetSnapshot(): then archive records are read live, which only adds records the
+  // snapshot's state does not refer to) when given.
   Result<std::optional<std::string>> get(std::string_view k, const leveldb::Snapshot* snap = nullptr) const;
   // An entry's record (e/…), or what it read (w/…), by its id (through t/{id}); nullopt when the id is not in the
   // ledger; "corruption" when t/ holds no position or names one without the record. `snap` as for get().
@@ -156,30 +192,64 @@ class Store {
   // for a key that is not a document's, or is absent). "corruption" when a document's version is missing.
   Result<std::optional<std::string>> get_state(std::string_view k, const leveldb::Snapshot* snap = nullptr,
                                                std::string* position = nullptr) const;
-  // Writes `batch` atomically (fsync'ed before returning when `sync`). Errors: "io_error" or "corruption" with
-  // LevelDB's message. Once any write to the database failed, returns that first failure without writing.
+  // Writes `batch` atomically per database: the archive's records first (synced when the batch has state records
+  // too, or `sync`), then the state's (fsync'ed before returning when `sync`). Errors: "io_error" or "corruption"
+  // with LevelDB's message. Once any write failed, returns that first failure without writing.
   Status write(leveldb::WriteBatch& batch, bool sync);
   // As write(), with the batch's operations put in key order first (sorted_batch). For large batches of keys
   // spread over the key space, such as a block's.
   Status write_in_key_order(const leveldb::WriteBatch& batch, bool sync);
+  // Makes the archive's writes so far durable (a synced empty write). Before a write that must not reach the disk
+  // without them and does not go through write() (the Raft log's, during a snapshot install).
+  Status sync_archive();
   // The first write failure since open (from any writer, see above); nullopt while there was none. Any thread.
   std::optional<Error> write_failure() const;
   // Calls fn(key, value) for keys starting with `prefix` from `start` (inclusive; empty = the prefix itself), in
-  // key order, until fn returns false or `limit` keys were visited. `snap` as for get().
+  // key order over both databases, until fn returns false or `limit` keys were visited. `snap` as for get().
+  // A scan of the archive's prefixes reads its every record (it is ordered by position): for whole passes.
   Status scan(std::string_view prefix, std::string_view start, std::size_t limit,
               const std::function<bool(std::string_view, std::string_view)>& fn,
               const leveldb::Snapshot* snap = nullptr) const;
   // Approximate bytes on disk (for /metrics).
   std::uint64_t approximate_size() const;
 
+  // Both databases as one, in key order (keys as the layout above names them). Reads the snapshot `snap` as get()
+  // does. An iterator over the archive runs once for each of its three prefixes.
+  class Cursor {
+   public:
+    Cursor(const Store& store, const leveldb::Snapshot* snap, bool fill_cache = true);
+    void seek(std::string_view k);  // to the first key >= k
+    bool valid() const { return current_ != nullptr; }
+    std::string_view key() const { return current_->key; }
+    std::string_view value() const;
+    void next();
+    leveldb::Status status() const;
+
+   private:
+    struct Part {
+      std::unique_ptr<leveldb::Iterator> it;
+      char tag = 0;  // 0: the state database; 'e', 'v', 'w': the archive's records of that prefix
+      std::string key;
+      bool valid = false;
+    };
+    void settle(Part& p);  // to the part's next record of its own, and its key in the layout's form
+    void pick();
+    Part parts_[4];
+    Part* current_ = nullptr;
+  };
+
  private:
   Store() = default;
+  const leveldb::Snapshot* archive_snapshot(const leveldb::Snapshot* snap) const;
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<const leveldb::FilterPolicy> filter_;  // declared before db_: outlives it
-  std::unique_ptr<StickyWriteEnv> sticky_;              // likewise: the database's Env (through background_)
+  std::unique_ptr<StickyWriteEnv> sticky_;              // likewise: the databases' Env (through background_)
   std::unique_ptr<NiceBackgroundEnv> background_;       // likewise
   std::unique_ptr<leveldb::DB> db_;
+  std::unique_ptr<leveldb::DB> archive_;
   leveldb::Env* env_ = leveldb::Env::Default();
+  mutable std::mutex snapshots_mu_;
+  mutable std::unordered_map<const leveldb::Snapshot*, const leveldb::Snapshot*> snapshots_;  // state → archive
 };
 
 // `batch`'s operations in key order, the last one on each key kept (what applying it in order leaves). LevelDB
@@ -191,14 +261,14 @@ leveldb::WriteBatch sorted_batch(const leveldb::WriteBatch& batch);
 // was taken, however blocks are applied meanwhile. Must not outlive the store.
 class StoreSnapshot {
  public:
-  explicit StoreSnapshot(const Store& store) : db_(store.db()), snap_(db_->GetSnapshot()) {}
-  ~StoreSnapshot() { db_->ReleaseSnapshot(snap_); }
+  explicit StoreSnapshot(const Store& store) : store_(store), snap_(store.take_snapshot()) {}
+  ~StoreSnapshot() { store_.release_snapshot(snap_); }
   StoreSnapshot(const StoreSnapshot&) = delete;
   StoreSnapshot& operator=(const StoreSnapshot&) = delete;
   const leveldb::Snapshot* get() const { return snap_; }
 
  private:
-  leveldb::DB* db_;
+  const Store& store_;
   const leveldb::Snapshot* snap_;
 };
 

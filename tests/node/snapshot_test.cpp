@@ -37,12 +37,13 @@ namespace {
 // a snapshot must carry, whatever the content format says).
 std::map<std::string, std::string> ledger_records(const node::Store& store) {
   std::map<std::string, std::string> out;
-  std::unique_ptr<leveldb::Iterator> it(store.db()->NewIterator(leveldb::ReadOptions()));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    std::string k = it->key().ToString();
-    if (k.starts_with("r/") || k.starts_with("a/") || (k.starts_with("x/") && k != "x/applied")) continue;
-    out[k] = it->value().ToString();
-  }
+  // Both of the store's databases (the state's and the archive), keys as the layout names them.
+  REQUIRE(store.scan("", "", SIZE_MAX, [&](std::string_view key, std::string_view value) {
+    std::string k(key);
+    if (k.starts_with("r/") || k.starts_with("a/") || (k.starts_with("x/") && k != "x/applied")) return true;
+    out[k] = std::string(value);
+    return true;
+  }).ok());
   return out;
 }
 

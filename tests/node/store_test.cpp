@@ -15,6 +15,7 @@
 #include <iterator>
 #include <sstream>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -213,4 +214,129 @@ TEST_CASE("store: LevelDB's background work runs at a lower CPU priority", "[nod
     CHECK(::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())) == own);  // this thread untouched
   }
   fs::remove_all(dir);
+}
+
+// The archive (storage.md §1.4): well-formed e/, w/ and v/ records go to the second database, keyed position
+// first; reads, scans and cursors give one store in the layout's key order, and a StoreSnapshot covers both.
+TEST_CASE("store: the archive holds entries, read sets and versions; the store reads as one", "[node][store]") {
+  TempDir dir("onebill-store-archive");
+  auto store = node::Store::open(dir.path);
+  REQUIRE(store.ok());
+  node::Store& s = **store;
+  namespace key = node::key;
+  const std::string p1 = key::position(7, 0), p2 = key::position(7, 1), p3 = key::position(8, 0);
+  std::map<std::string, std::string> want = {
+      {key::entry(p1), "e1"},       {key::reads(p1), "w1"},  {key::version(p1, "doc/A"), "A@1"},
+      {key::entry(p2), "e2"},       {key::reads(p2), "w2"},  {key::version(p2, "doc/B"), "B@2"},
+      {key::state("doc/A"), p1},    {key::state("doc/B"), p2}, {key::tx("id1"), p1}, {key::tx("id2"), p2},
+      {"e/2", "malformed: stays in the state database"},       {"x/applied", "{}"}};
+  leveldb::WriteBatch batch;
+  for (const auto& [k, v] : want) batch.Put(k, v);
+  REQUIRE(s.write_in_key_order(batch, false).ok());
+
+  // Where each went: the state database holds no well-formed archive key; the archive holds them position first.
+  std::set<std::string> in_state;
+  std::unique_ptr<leveldb::Iterator> it(s.db()->NewIterator(leveldb::ReadOptions()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) in_state.insert(it->key().ToString());
+  CHECK(in_state == std::set<std::string>{key::state("doc/A"), key::state("doc/B"), key::tx("id1"), key::tx("id2"),
+                                          "e/2", "x/applied"});
+  CHECK(fs::exists(dir.path / "archive" / "CURRENT"));
+  CHECK(key::archive_key(key::version(p2, "doc/B")) == p2 + "v" + "doc/B");
+  CHECK(key::from_archive_key(p2 + "v" + "doc/B") == key::version(p2, "doc/B"));
+
+  for (const auto& [k, v] : want) {
+    auto got = s.get(k);
+    REQUIRE(got.ok());
+    CHECK(got->value_or("<absent>") == v);
+  }
+  auto doc = s.get_state("doc/B");
+  REQUIRE(doc.ok());
+  CHECK(doc->value_or("") == "B@2");
+
+  // A whole scan is the union, in key order; a prefix scan of the archive too.
+  std::vector<std::pair<std::string, std::string>> all;
+  REQUIRE(s.scan("", "", SIZE_MAX, [&](std::string_view k, std::string_view v) {
+    all.emplace_back(k, v);
+    return true;
+  }).ok());
+  CHECK(all == std::vector<std::pair<std::string, std::string>>(want.begin(), want.end()));
+  std::vector<std::string> entries;
+  REQUIRE(s.scan("e/", "", SIZE_MAX, [&](std::string_view k, std::string_view) {
+    entries.emplace_back(k);
+    return true;
+  }).ok());
+  CHECK(entries == std::vector<std::string>{key::entry(p1), key::entry(p2), "e/2"});
+
+  // A cursor seeks into a prefix, at a whole key or at the beginning of a position.
+  node::Store::Cursor c(s, nullptr);
+  c.seek(key::entry(p2));
+  REQUIRE(c.valid());
+  CHECK(c.key() == key::entry(p2));
+  CHECK(c.value() == "e2");
+  c.seek("v/" + p1.substr(0, 8));
+  REQUIRE(c.valid());
+  CHECK(c.key() == key::version(p1, "doc/A"));
+  c.next();
+  REQUIRE(c.valid());
+  CHECK(c.key() == key::version(p2, "doc/B"));
+  c.next();
+  REQUIRE(c.valid());
+  CHECK(c.key() == key::reads(p1));
+  c.seek(key::reads(p2) + "~");
+  REQUIRE(c.valid());
+  CHECK(c.key() == "x/applied");
+  c.next();
+  CHECK_FALSE(c.valid());
+  CHECK(c.status().ok());
+
+  // A StoreSnapshot covers the archive too: a record written after it is not in it.
+  {
+    node::StoreSnapshot snap(s);
+    leveldb::WriteBatch later;
+    later.Put(key::entry(p3), "e3");
+    later.Put(key::tx("id3"), p3);
+    REQUIRE(s.write(later, false).ok());
+    auto old = s.get(key::entry(p3), snap.get());
+    REQUIRE(old.ok());
+    CHECK_FALSE(old->has_value());
+    std::size_t n = 0;
+    REQUIRE(s.scan("e/", "", SIZE_MAX, [&](std::string_view, std::string_view) { return ++n > 0; }, snap.get()).ok());
+    CHECK(n == 3);
+    auto now = s.get(key::entry(p3));
+    REQUIRE(now.ok());
+    CHECK(now->value_or("") == "e3");
+  }
+}
+
+// A block's write puts the archive's records on disk (synced) before the state that refers to them is written: a
+// power cut after an unsynced block write leaves its archive records, never state without them.
+TEST_CASE("store: a power cut never leaves the state referring to archive records the disk lost", "[node][store]") {
+  TempDir dir("onebill-store-archive-cut");
+  FaultInjectionEnv env;
+  namespace key = node::key;
+  const std::string p1 = key::position(1, 0), p2 = key::position(2, 0);
+  {
+    auto store = node::Store::open(dir.path, &env);
+    REQUIRE(store.ok());
+    leveldb::WriteBatch b1;
+    b1.Put(key::entry(p1), "e1");
+    b1.Put(key::tx("id1"), p1);
+    REQUIRE((*store)->write(b1, true).ok());
+    leveldb::WriteBatch b2;
+    b2.Put(key::entry(p2), "e2");
+    b2.Put(key::tx("id2"), p2);
+    REQUIRE((*store)->write_in_key_order(b2, false).ok());  // a block's write: the state's part not synced
+  }
+  env.drop_unsynced_data();
+  auto store = node::Store::open(dir.path, &env);
+  REQUIRE(store.ok());
+  const auto value = [&](const std::string& k) {
+    auto v = (*store)->get(k);
+    REQUIRE(v.ok());
+    return v->value_or("<absent>");
+  };
+  CHECK(value(key::tx("id1")) == p1);
+  CHECK(value(key::entry(p1)) == "e1");
+  CHECK(value(key::tx("id2")) == "<absent>");  // the state's part was lost: the block is applied again
+  CHECK(value(key::entry(p2)) == "e2");          // and its archive records were on disk before it
 }
