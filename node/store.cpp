@@ -300,7 +300,7 @@ Status write_split(const leveldb::WriteBatch& batch, bool sync, bool sort, level
     // Durable before the state that refers to it is written at all.
     if (Status s = write_one(archive, a, sync || has_state); !s) return s;
   }
-  if (!has_state && !sync) return {};
+  if (!has_state && !split.archive.empty()) return {};  // synced above when asked
   return write_one(state, split.state, sync);
 }
 }  // namespace

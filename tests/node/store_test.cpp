@@ -218,7 +218,7 @@ TEST_CASE("store: LevelDB's background work runs at a lower CPU priority", "[nod
 
 // The archive (storage.md §1.4): well-formed e/, w/ and v/ records go to the second database, keyed position
 // first; reads, scans and cursors give one store in the layout's key order, and a StoreSnapshot covers both.
-TEST_CASE("store: the archive holds entries, read sets and versions; the store reads as one", "[node][store]") {
+TEST_CASE("store: the archive holds entries, read sets and versions, and the store reads as one", "[node][store]") {
   TempDir dir("onebill-store-archive");
   auto store = node::Store::open(dir.path);
   REQUIRE(store.ok());
