@@ -50,7 +50,7 @@ bool next_record(std::string_view& in, std::string_view& key, std::string_view& 
   return true;
 }
 
-// Positions `it` at the first content key at or after its current position (invalid if none).
+// Moves `c` to the first content key at or after its current position (invalid if none).
 void skip_to_content(Store::Cursor& c) {
   while (c.valid()) {
     std::string_view k = c.key();
