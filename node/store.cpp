@@ -279,6 +279,18 @@ struct SplitBatch final : leveldb::WriteBatch::Handler {
   }
 };
 
+// One database's write; a failure becomes the store's first (sticky) failure.
+Status write_one(leveldb::DB* db, leveldb::WriteBatch& b, bool sync, StickyWriteEnv& sticky) {
+  leveldb::WriteOptions wo;
+  wo.sync = sync;
+  leveldb::Status s = db->Write(wo, &b);
+  if (!s.ok()) {
+    (void)sticky.fail(s);  // usually recorded already, by the file write that failed
+    return from_leveldb(s);
+  }
+  return {};
+}
+
 Status write_split(const leveldb::WriteBatch& batch, bool sync, bool sort, leveldb::DB* state, leveldb::DB* archive,
                    StickyWriteEnv& sticky) {
   if (auto first = sticky.failure()) return from_leveldb(*first);
@@ -286,23 +298,13 @@ Status write_split(const leveldb::WriteBatch& batch, bool sync, bool sort, level
   // Iterate only fails on a malformed batch, which this process built itself.
   if (leveldb::Status s = batch.Iterate(&split); !s.ok()) return from_leveldb(s);
   const bool has_state = split.state.ApproximateSize() > leveldb::WriteBatch().ApproximateSize();
-  const auto write_one = [&](leveldb::DB* db, leveldb::WriteBatch& b, bool synced) -> Status {
-    leveldb::WriteOptions wo;
-    wo.sync = synced;
-    leveldb::Status s = db->Write(wo, &b);
-    if (!s.ok()) {
-      (void)sticky.fail(s);  // usually recorded already, by the file write that failed
-      return from_leveldb(s);
-    }
-    return {};
-  };
   if (!split.archive.empty()) {
     leveldb::WriteBatch a = split.archive_batch(sort);
     // Durable before the state that refers to it is written at all.
-    if (Status s = write_one(archive, a, sync || has_state); !s) return s;
+    if (Status s = write_one(archive, a, sync || has_state, sticky); !s) return s;
   }
   if (!has_state && !split.archive.empty()) return {};  // synced above when asked
-  return write_one(state, split.state, sync);
+  return write_one(state, split.state, sync, sticky);
 }
 }  // namespace
 
@@ -317,15 +319,8 @@ Status Store::write_in_key_order(const leveldb::WriteBatch& batch, bool sync) {
 
 Status Store::sync_archive() {
   if (auto first = sticky_->failure()) return from_leveldb(*first);
-  leveldb::WriteOptions wo;
-  wo.sync = true;
   leveldb::WriteBatch empty;
-  leveldb::Status s = archive_->Write(wo, &empty);
-  if (!s.ok()) {
-    (void)sticky_->fail(s);
-    return from_leveldb(s);
-  }
-  return {};
+  return write_one(archive_.get(), empty, true, *sticky_);
 }
 
 leveldb::WriteBatch sorted_batch(const leveldb::WriteBatch& batch) {
@@ -364,7 +359,7 @@ Status Store::scan(std::string_view prefix, std::string_view start, std::size_t 
   std::string from = start.empty() ? std::string(prefix) : std::string(start);
   std::size_t n = 0;
   // Prefixes no archived key can start with: the state database alone.
-  const bool state_only = !prefix.empty() && prefix[0] != 'e' && prefix[0] != 'v' && prefix[0] != 'w';
+  const bool state_only = !prefix.empty() && key::kArchivedPrefixes.find(prefix[0]) == std::string_view::npos;
   if (state_only) {
     leveldb::ReadOptions ro;
     ro.snapshot = snap;
@@ -401,10 +396,10 @@ Store::Cursor::Cursor(const Store& store, const leveldb::Snapshot* snap, bool fi
   leveldb::ReadOptions archive;
   archive.snapshot = store.archive_snapshot(snap);
   archive.fill_cache = fill_cache;
-  const char tags[4] = {0, 'e', 'v', 'w'};
-  for (int i = 0; i < 4; ++i) {
-    parts_[i].tag = tags[i];
-    parts_[i].it.reset(i == 0 ? store.db_->NewIterator(state) : store.archive_->NewIterator(archive));
+  parts_[0].it.reset(store.db_->NewIterator(state));
+  for (std::size_t i = 1; i < std::size(parts_); ++i) {
+    parts_[i].tag = key::kArchivedPrefixes[i - 1];
+    parts_[i].it.reset(store.archive_->NewIterator(archive));
   }
 }
 

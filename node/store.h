@@ -93,8 +93,9 @@ inline std::string version(std::string_view position, std::string_view state_key
   return "v/" + std::string(position) + std::string(state_key);
 }
 // Records the archive database holds (well-formed e/, w/ and v/ keys), and their keys there: position first.
+inline constexpr std::string_view kArchivedPrefixes = "evw";  // e/, v/, w/: one letter each
 inline bool archived(std::string_view k) {
-  return k.size() >= 2 + kPositionSize && k[1] == '/' && (k[0] == 'e' || k[0] == 'w' || k[0] == 'v');
+  return k.size() >= 2 + kPositionSize && k[1] == '/' && kArchivedPrefixes.find(k[0]) != std::string_view::npos;
 }
 inline std::string archive_key(std::string_view k) {  // k archived
   std::string out(k.substr(2, kPositionSize));
@@ -234,7 +235,7 @@ class Store {
     };
     void settle(Part& p);  // to the part's next record of its own, and its key in the layout's form
     void pick();
-    Part parts_[4];
+    Part parts_[1 + key::kArchivedPrefixes.size()];
     Part* current_ = nullptr;
   };
 
