@@ -402,6 +402,8 @@ Result<std::unique_ptr<SnapshotReceiver>> SnapshotReceiver::create(leveldb::Env*
   if (!s.ok()) return make_error("io_error", "cannot create " + r->path_ + ": " + s.ToString());
   for (const auto& n : root_nodes(r->manifest_.point.log_size)) r->merkle_[n] = std::nullopt;
   r->state_.emplace(trust.alg, r->manifest_.point.state_size);
+  r->history_.emplace(trust.alg, trust.genesis_hash, r->manifest_.point.height, r->manifest_.point.header_hash,
+                      r->manifest_.point.log_size);
   return r;
 }
 
@@ -429,6 +431,7 @@ Status SnapshotReceiver::take(std::string_view k, std::string_view v) {
   if (!s.ok()) return make_error("io_error", "cannot write " + path_ + ": " + s.ToString());
   last_key_ = std::string(k);
   if (Status st = state_->take(k, v); !st) return st;
+  history_->take(k, v);
   if (k == "x/applied") {
     applied_ = std::string(v);
   } else if (k.starts_with("b/") && k.size() == 10) {
@@ -531,6 +534,9 @@ Status SnapshotReceiver::finish() {
     if (!state_root) return bad("the last block's state_root is malformed");
     if (Status st = state_->finish(*state_root); !st) return st;
   }
+  // What else the content holds: the blocks from genesis, the entries, the log's nodes, the nonce windows and the
+  // per-entry indexes (node/ledger/history_check.h).
+  if (Status st = history_->finish(); !st) return st;
   leveldb::Status s = file_->Sync();
   if (s.ok()) s = file_->Close();
   delete file_;

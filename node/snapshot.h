@@ -34,6 +34,7 @@
 #include "contracts/membership.h"
 #include "crypto/hash.h"
 #include "node/ledger/format.h"
+#include "node/ledger/history_check.h"
 #include "node/ledger/ledger.h"
 #include "node/ledger/state_store.h"
 #include "node/store.h"
@@ -144,8 +145,9 @@ class SnapshotReceiver {
   // quorum of the snapshot's own voters, each signature valid); the membership rebuilt from genesis and the
   // snapshot's governance records hashes to the header's membership_hash; the Merkle log's root at log_size is
   // the header's log_root; every document's state is its leaf in the snapshot's document state tree, whose root
-  // is the header's state_root (StateSnapshotCheck). The staging file is synced. Error "bad_snapshot" says what
-  // did not hold.
+  // is the header's state_root, and the listing and contract indexes are what the documents call for
+  // (StateSnapshotCheck); the blocks from genesis, the entries, the log's nodes, the nonce windows and the per-entry
+  // indexes agree (HistorySnapshotCheck). The staging file is synced. Error "bad_snapshot" says what did not hold.
   Status finish();
 
  private:
@@ -167,6 +169,7 @@ class SnapshotReceiver {
   std::vector<std::string> gov_changes_;        // s/gov/change/… values in key order
   std::map<std::pair<std::uint32_t, std::uint64_t>, std::optional<crypto::Digest>> merkle_;  // the nodes root(log_size) reads
   std::optional<StateSnapshotCheck> state_;  // the documents against the state tree (40 bytes per document)
+  std::optional<HistorySnapshotCheck> history_;  // blocks, entries, the log, nonce windows, t/, h/, w/
 };
 
 // Installs a verified snapshot into the store, crash-safely:

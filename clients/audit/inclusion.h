@@ -85,19 +85,9 @@ class InclusionMemo {
   std::vector<Step> path_;  // scratch
 };
 
-// ledger::result_leaf(alg, e.result(alg, reads)): the leaf of canonical {"id","index","reads","reason"?,"status"}
-// (docs/formats/block.md §3), written directly when the reason needs no escaping, else by the ledger's code.
+// The leaf of entry `e`'s result in its block's result_root, given its read set (docs/formats/block.md §3).
 inline crypto::Digest result_leaf(crypto::HashAlg alg, const ledger::BundleEntry& e, const contracts::ReadSet& reads) {
-  const bool plain = e.index <= static_cast<std::uint64_t>(crypto::kMaxSafeInteger) &&
-                     std::all_of(e.reason.begin(), e.reason.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
-  if (!plain) return ledger::result_leaf(alg, e.result(alg, reads));
-  std::string text;
-  text.reserve(200 + e.reason.size());
-  text.append("{\"id\":\"").append(e.envelope.id).append("\",\"index\":").append(std::to_string(e.index));
-  text.append(",\"reads\":\"").append(ledger::reads_hash(alg, reads)).append("\"");
-  if (!e.accepted) text.append(",\"reason\":\"").append(e.reason).append("\"");
-  text.append(",\"status\":\"").append(e.accepted ? "accepted" : "rejected").append("\"}");
-  return crypto::leaf_hash(alg, crypto::as_bytes(text));
+  return ledger::result_leaf(alg, e.result(alg, reads));
 }
 
 }  // namespace onebill::audit

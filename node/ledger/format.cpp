@@ -1,5 +1,7 @@
 #include "node/ledger/format.h"
 
+#include <algorithm>
+
 #include "crypto/canonical_json.h"
 #include "crypto/merkle.h"
 
@@ -148,8 +150,32 @@ json EntryResult::to_json() const {
   return j;
 }
 
+namespace {
+// A string RFC 8785 writes as is between quotes: printable ASCII without '"' or '\\'.
+bool plain(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+}
+}  // namespace
+
+std::string EntryResult::canonical() const {
+  // Keys in RFC 8785 order (id, index, reads, reason, status), written directly when no string needs escaping
+  // (ids and hashes are hex, reasons are catalogue codes) and the index is a safe integer; canonicalize() otherwise
+  // (which refuses an index beyond 2^53 - 1: the empty text then makes the leaf differ loudly). A block's result_root
+  // canonicalizes every result of the block on every node.
+  if (!plain(id) || !plain(reason) || !plain(reads) || index > static_cast<std::uint64_t>(crypto::kMaxSafeInteger)) {
+    return canonical_or_empty(to_json());
+  }
+  std::string out;
+  out.reserve(64 + id.size() + reason.size() + reads.size());
+  out.append("{\"id\":\"").append(id).append("\",\"index\":").append(std::to_string(index));
+  out.append(",\"reads\":\"").append(reads).append("\"");
+  if (!accepted) out.append(",\"reason\":\"").append(reason).append("\"");
+  out.append(accepted ? ",\"status\":\"accepted\"}" : ",\"status\":\"rejected\"}");
+  return out;
+}
+
 crypto::Digest result_leaf(crypto::HashAlg alg, const EntryResult& result) {
-  return crypto::leaf_hash(alg, crypto::as_bytes(canonical_or_empty(result.to_json())));
+  return crypto::leaf_hash(alg, crypto::as_bytes(result.canonical()));
 }
 
 std::string reads_hash(crypto::HashAlg alg, const contracts::ReadSet& reads) {

@@ -79,6 +79,7 @@ struct EntryResult {
   std::string reads;   // hex digest
   std::uint64_t index = 0;
   nlohmann::json to_json() const;  // {"id","index","reads","status":"accepted"|"rejected","reason"?}
+  std::string canonical() const;   // canonical(to_json()), RFC 8785
 };
 
 // The Merkle leaf of a result in its block's result_root: leaf_hash(canonical(result.to_json())).

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "contracts/documents.h"
+#include "contracts/indexes.h"
 #include "node/ledger/listing.h"
 
 namespace onebill::node {
@@ -234,7 +235,7 @@ Status StateSnapshotCheck::take(std::string_view k, std::string_view v) {
     ++node_count_;
   } else if (k.starts_with("i/")) {
     if (!v.empty()) return bad("a listing index record in the snapshot has a value");
-    listings_.push_back(key_hash(k));
+    listings_.add(key_hash(k));
   } else if (k.starts_with(doc_prefix)) {
     // s/doc/{id}: the position of the document's current version.
     const std::string_view doc = k.substr(doc_prefix.size());
@@ -242,6 +243,8 @@ Status StateSnapshotCheck::take(std::string_view k, std::string_view v) {
     if (docs_ >= index_.size()) return bad("the snapshot holds a document the state tree has no index for: " + std::string(doc));
     if (v.size() != key::kPositionSize) return bad("document " + std::string(doc) + " does not name a version");
     current_.emplace_back(key_hash(key::version(v, k.substr(2))), index_[docs_++]);
+  } else if (k.starts_with("s/idx/")) {
+    indexes_.add(index_hash(k.substr(2), v));
   } else if (k.starts_with(key::state(contracts::keys::kLegEvent))) {
     take_event(k, v);
   } else if (k.starts_with("v/")) {
@@ -275,9 +278,54 @@ Status StateSnapshotCheck::take_document(std::string_view doc, std::uint64_t i, 
   }
   filled_[i] = 1;
   leaves_[i] = ledger::state_leaf_of(alg_, doc, v);
-  take_bill(doc, v);
   take_listing(doc, v);
+  // Bills, receipts and pledges call for index records, and a bill's legs for event records (cheap tests first;
+  // the sender's bytes, not yet checked against the tree: decided by the parse).
+  for (std::string_view kind : {contracts::kind::kBill, contracts::kind::kReceipt, contracts::kind::kPledge}) {
+    if (v.find("\"kind\":\"" + std::string(kind) + "\"") == std::string_view::npos) continue;
+    const json parsed = json::parse(v, nullptr, false);
+    take_bill(doc, parsed);
+    take_indexes(doc, parsed);
+    break;
+  }
   return {};
+}
+
+StateSnapshotCheck::KeyHash StateSnapshotCheck::index_hash(std::string_view key, std::string_view value) {
+  std::string record(key);
+  record.push_back('\0');  // keys are ASCII
+  record.append(value);
+  return key_hash(record);
+}
+
+void StateSnapshotCheck::take_indexes(std::string_view id, const json& doc) {
+  auto records = contracts::index_records(doc);
+  if (!records) {
+    if (!index_error_) index_error_ = "document " + std::string(id) + " in the snapshot: " + records.error().message;
+    return;
+  }
+  for (const auto& [k, v] : *records) {
+    if (!indexes_.claim(index_hash(k, v)) && !index_error_) {
+      index_error_ = "document " + std::string(id) + " has no index record " + k + " = " + v;
+    }
+  }
+}
+
+bool StateSnapshotCheck::Claims::claim(const KeyHash& h) {
+  if (!sorted_) {  // the records all came before the first document
+    std::sort(hashes_.begin(), hashes_.end());
+    claimed_.assign(hashes_.size(), 0);
+    sorted_ = true;
+  }
+  const auto at = std::lower_bound(hashes_.begin(), hashes_.end(), h);
+  const auto i = static_cast<std::size_t>(at - hashes_.begin());
+  if (at == hashes_.end() || *at != h || claimed_[i] != 0) return false;
+  claimed_[i] = 1;
+  return true;
+}
+
+std::size_t StateSnapshotCheck::Claims::unclaimed() const {
+  return sorted_ ? static_cast<std::size_t>(std::count(claimed_.begin(), claimed_.end(), 0)) : hashes_.size();
 }
 
 StateSnapshotCheck::KeyHash StateSnapshotCheck::key_hash(std::string_view key) {
@@ -288,22 +336,12 @@ StateSnapshotCheck::KeyHash StateSnapshotCheck::key_hash(std::string_view key) {
 }
 
 void StateSnapshotCheck::take_listing(std::string_view id, std::string_view value) {
-  if (!listings_sorted_) {  // the i/ records all came before the first document
-    std::sort(listings_.begin(), listings_.end());
-    claimed_.assign(listings_.size(), 0);
-    listings_sorted_ = true;
-  }
   const auto fields = listed(value);
   if (!fields) return;
   for (const auto& [name, member] : kListedFields) {
     const std::string& field_value = (*fields).*member;
     if (field_value.empty()) continue;
-    const KeyHash h = key_hash(key::listing(name, field_value, id));
-    const auto at = std::lower_bound(listings_.begin(), listings_.end(), h);
-    const auto i = static_cast<std::size_t>(at - listings_.begin());
-    if (at != listings_.end() && *at == h && claimed_[i] == 0) {
-      claimed_[i] = 1;
-    } else if (!listing_error_) {
+    if (!listings_.claim(key_hash(key::listing(name, field_value, id))) && !listing_error_) {
       listing_error_ = "document " + std::string(id) + " has no listing index record for " + name + " " + field_value;
     }
   }
@@ -313,9 +351,7 @@ void StateSnapshotCheck::take_listing(std::string_view id, std::string_view valu
 // records as they come, and the bill's count and events_hash are set beside it when the bill comes. What is wrong
 // is noted and reported by finish(), after the checks that tell whether the bills themselves are the certified
 // ones.
-void StateSnapshotCheck::take_bill(std::string_view id, std::string_view value) {
-  if (value.find("\"kind\":\"bill\"") == std::string_view::npos) return;  // cheap test first; decided below
-  json doc = json::parse(value, nullptr, false);  // the sender's bytes, not yet checked against the tree
+void StateSnapshotCheck::take_bill(std::string_view id, const json& doc) {
   const auto kind = doc.is_object() ? doc.find("kind") : doc.end();
   if (kind == doc.end() || !kind->is_string() || kind->get_ref<const std::string&>() != contracts::kind::kBill) return;
   auto bill = contracts::bill_from_json(doc);
@@ -404,9 +440,11 @@ Status StateSnapshotCheck::finish(const crypto::Digest& root) {
   if (computed != root) return bad("the snapshot's documents do not give the last block's state_root");
   if (chain_error_) return bad(*chain_error_);
   if (listing_error_) return bad(*listing_error_);
-  if (const auto unclaimed = std::count(claimed_.begin(), claimed_.end(), 0) +
-                             static_cast<std::ptrdiff_t>(listings_sorted_ ? 0 : listings_.size());
-      unclaimed != 0) {
+  if (index_error_) return bad(*index_error_);
+  if (const auto unclaimed = indexes_.unclaimed(); unclaimed != 0) {
+    return bad("index records (s/idx/) in the snapshot that no document calls for: " + std::to_string(unclaimed));
+  }
+  if (const auto unclaimed = listings_.unclaimed(); unclaimed != 0) {
     return bad("listing index records in the snapshot that no document calls for: " + std::to_string(unclaimed));
   }
   for (const auto& [bill, chains] : chains_) {

@@ -28,6 +28,7 @@
 
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
+#include <nlohmann/json.hpp>
 
 #include "contracts/state.h"
 #include "crypto/merkle.h"
@@ -151,8 +152,9 @@ class StateSnapshotCheck {
   StateSnapshotCheck(crypto::HashAlg alg, std::uint64_t size) : alg_(alg), size_(size) {}
   // Every content record, in key order. Error "bad_snapshot" (a malformed tree record).
   Status take(std::string_view key, std::string_view value);
-  // After the last record: "bad_snapshot" unless the documents, indexes and nodes agree, the root is `root`, and
-  // each bill leg's event records (s/evt/…) are exactly the ones its `events_hash` chains.
+  // After the last record: "bad_snapshot" unless the documents, indexes and nodes agree, the root is `root`, each
+  // bill leg's event records (s/evt/…) are exactly the ones its `events_hash` chains, and the listing (i/…) and
+  // contract indexes (s/idx/…) are exactly what the documents call for.
   Status finish(const crypto::Digest& root);
 
  private:
@@ -160,6 +162,7 @@ class StateSnapshotCheck {
   std::uint64_t size_;
   using KeyHash = std::array<std::uint8_t, 16>;  // the first 16 bytes of a key's SHA-256
   static KeyHash key_hash(std::string_view key);
+  static KeyHash index_hash(std::string_view key, std::string_view value);  // an s/idx/ record, key without s/
   std::vector<std::uint64_t> index_;  // d/i/ values in key (= document id) order
   crypto::Hasher index_ids_{crypto::HashAlg::sha256};  // the document ids of d/i/, in order
   crypto::Hasher doc_ids_{crypto::HashAlg::sha256};    // the document ids of s/doc/, in order
@@ -189,15 +192,29 @@ class StateSnapshotCheck {
   };
   std::map<std::string, BillChains, std::less<>> chains_;
   std::optional<std::string> chain_error_;  // the first event record found wrong, reported by finish()
+  // Records that documents call for, which come before the documents in key order: each taken as a hash, sorted
+  // when the documents start, and claimed at most once by a document that calls for it.
+  class Claims {
+   public:
+    void add(const KeyHash& h) { hashes_.push_back(h); }
+    bool claim(const KeyHash& h);     // false when no unclaimed record has that hash
+    std::size_t unclaimed() const;
+   private:
+    std::vector<KeyHash> hashes_;
+    std::vector<char> claimed_;
+    bool sorted_ = false;
+  };
   // The listing index (i/…, before the documents in key order): each record must be one a document calls for
-  // (listing.h), and each a document calls for must be there. Kept as key hashes, sorted once the documents
-  // start (about 50 bytes per document), each claimed at most once.
-  std::vector<KeyHash> listings_;
-  std::vector<char> claimed_;
-  bool listings_sorted_ = false;
+  // (listing.h), and each a document calls for must be there. Kept as key hashes (about 50 bytes per document).
+  Claims listings_;
   std::optional<std::string> listing_error_;  // the first document without its record, reported by finish()
+  // The contracts' indexes (s/idx/…, before the documents' versions in key order): exactly the records the checked
+  // documents call for (contracts/indexes.h), each a hash of key and value, claimed as the documents come.
+  Claims indexes_;
+  std::optional<std::string> index_error_;  // the first document without its record, reported by finish()
   Status take_document(std::string_view id, std::uint64_t index, std::string_view value);
-  void take_bill(std::string_view id, std::string_view value);
+  void take_bill(std::string_view id, const nlohmann::json& doc);
+  void take_indexes(std::string_view id, const nlohmann::json& doc);
   void take_listing(std::string_view id, std::string_view value);
   void take_event(std::string_view key, std::string_view value);
 };

@@ -11,6 +11,7 @@
 
 #include "clients/audit/verify.h"
 #include "clients/cli/cli.h"
+#include "crypto/canonical_json.h"
 #include "crypto/merkle.h"
 #include "node/bundle.h"
 #include "node/config.h"
@@ -631,6 +632,33 @@ TEST_CASE("audit: the result leaf and header of docs/formats/block.md", "[audit]
   ledger::EntryResult moved = r;
   moved.index = 1;
   CHECK(ledger::result_leaf(crypto::HashAlg::sha256, moved) != ledger::result_leaf(crypto::HashAlg::sha256, r));
+}
+
+TEST_CASE("a result's canonical text is RFC 8785's, written directly or, when a string needs escaping, canonicalized",
+          "[audit][format]") {
+  const auto canonical = [](const ledger::EntryResult& r) { return crypto::canonicalize(r.to_json()).value(); };
+  ledger::EntryResult r{std::string(64, 'a'), true, "", std::string(64, 'b'), 7};
+  CHECK(r.canonical() == canonical(r));
+  CHECK(r.canonical() == R"({"id":")" + std::string(64, 'a') + R"(","index":7,"reads":")" + std::string(64, 'b') +
+                             R"(","status":"accepted"})");
+  r.accepted = false;
+  r.reason = "already_pledged";
+  r.index = 1234567;
+  CHECK(r.canonical() == canonical(r));
+  for (const std::string odd : {"a\"quote", "back\\slash", "ctl\x01", "caf\xc3\xa9", "tab\t", "del\x7f"}) {
+    INFO(odd);
+    r.reason = odd;
+    CHECK(r.canonical() == canonical(r));
+    r.reason = "x";
+    r.id = odd;
+    CHECK(r.canonical() == canonical(r));
+    r.id = std::string(64, 'a');
+  }
+  r.reason = "x";
+  r.index = (std::uint64_t{1} << 53) - 1;  // the largest safe integer, written directly
+  CHECK(r.canonical() == canonical(r));
+  r.index = std::uint64_t{1} << 53;  // beyond: canonicalize refuses it, and so the text is empty
+  CHECK(r.canonical().empty());
 }
 
 TEST_CASE("audit: voters a block adds cannot certify that block", "[audit]") {

@@ -3,6 +3,8 @@
 #include <random>
 
 #include "contracts/identifiers.h"
+#include "contracts/indexes.h"
+#include "contracts/nonce.h"
 
 #include <catch2/catch.hpp>
 
@@ -259,6 +261,33 @@ void check_invariants(const Ledger& l) {
     INFO("collateral " << collateral);
     REQUIRE(n == 1);
   }
+  // The indexes are exactly what the documents call for (contracts/indexes.h: a state snapshot is checked so).
+  std::map<std::string, std::string> expected, indexed;
+  for (const auto& [id, d] : docs) {
+    auto records = index_records(d);
+    REQUIRE(records.ok());
+    for (auto& [k, v] : *records) REQUIRE(expected.emplace(k, v).second);
+  }
+  for (const auto& [key, value] : l.state.scan("idx/")) indexed[key] = value;
+  CHECK(indexed == expected);
+}
+
+// The nonce windows are what the accepted entries' nonces give, marked in ledger order (a state snapshot is
+// checked so, node/ledger/history_check.h).
+void check_nonce_windows(const Ledger& l) {
+  std::map<std::string, NonceWindow> windows;
+  std::size_t n = 0;
+  for (const auto& block : l.blocks) {
+    for (const auto& e : block) {
+      REQUIRE(n < l.outcomes.size());
+      if (l.outcomes[n++].accepted) windows[e.tx.signer].mark(e.tx.nonce);
+    }
+  }
+  REQUIRE(n == l.outcomes.size());
+  std::map<std::string, std::string> expected, stored;
+  for (const auto& [key, w] : windows) expected[keys::nonce(key)] = onebill::crypto::canonicalize(w.to_json()).value();
+  for (const auto& [key, value] : l.state.scan("nonce/")) stored[key] = value;
+  CHECK(stored == expected);
 }
 
 // A fixed scenario touching every kind, for the replay test.
@@ -334,6 +363,7 @@ TEST_CASE("contracts: random entries never break the ledger invariants", "[contr
       }
       check_invariants(l);
     }
+    check_nonce_windows(l);
     // And the same run replays to the same bytes.
     const Ledger again = replay(l, test_genesis());
     CHECK(again.digest() == l.digest());

@@ -219,6 +219,18 @@ std::string current_version(Records& records, const std::string& id) {
   return node::key::version(value_of(records, node::key::state("doc/" + id)), "doc/" + id);
 }
 
+// `b` without the record `key`, or with one more record, resealed (a consistent stream the checks must refuse).
+Built without(Built b, const std::string& key) {
+  REQUIRE(std::erase_if(b.records, [&](const auto& r) { return r.first == key; }) == 1);
+  reseal(b.manifest, b.records);
+  return b;
+}
+Built with_record(Built b, const std::string& key, const std::string& value) {
+  b.records.insert(std::lower_bound(b.records.begin(), b.records.end(), std::make_pair(key, std::string())), {key, value});
+  reseal(b.manifest, b.records);
+  return b;
+}
+
 // Rewrites the block header at `height` with `edit`, then re-links every later block and x/applied and reseals:
 // a consistent forgery of the chain, which only the checks against trust anchors can catch.
 void forge_header(Built& b, std::int64_t height, const std::function<void(json&)>& edit) {
@@ -594,6 +606,84 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
     value_of(valued.records, holder_key) = "x";
     reseal(valued.manifest, valued.records);
     refused(valued, "has a value");
+  }
+  SECTION("a forged, dropped or stray contract index record (s/idx/…: what the rules look up, contracts/indexes.h)") {
+    Built b = build(2);
+    const std::string idx = node::key::state(contracts::keys::equipment(testing::container(503)));
+    REQUIRE(value_of(b.records, idx) == "OB-SN3");
+    Built forged = b;  // the container on another bill than the one that lists it
+    value_of(forged.records, idx) = "OB-SN1";
+    reseal(forged.manifest, forged.records);
+    refused(forged, "OB-SN3 has no index record idx/equipment/");
+    refused(without(b, idx), "OB-SN3 has no index record idx/equipment/");
+    // An active pledge on a bill that names none: the bill's next pledge would be refused on this node only.
+    refused(with_record(b, node::key::state(contracts::keys::active_pledge("OB-SN1")), "PL-FORGED"),
+            "index records (s/idx/) in the snapshot that no document calls for: 1");
+  }
+  SECTION("a forged, dropped or stray nonce window (what the accepted entries' nonces give)") {
+    Built b = build(2);
+    std::string nonce_key;
+    for (const auto& [k, v] : b.records) {
+      if (k.starts_with("s/nonce/") && nonce_key.empty()) nonce_key = k;
+    }
+    REQUIRE_FALSE(nonce_key.empty());
+    Built forged = b;  // a window that forgets the highest nonce: a replay would be accepted on this node
+    json w = json::parse(value_of(forged.records, nonce_key));
+    w["highest"] = w["highest"].get<std::int64_t>() + 1;
+    value_of(forged.records, nonce_key) = w.dump();
+    reseal(forged.manifest, forged.records);
+    refused(forged, "is not what its accepted entries give");
+    refused(without(b, nonce_key), "lacks the nonce window of 1 key(s)");
+    refused(with_record(b, node::key::state("nonce/zz-org/k9"), value_of(b.records, nonce_key)),
+            "which signed no accepted entry");
+  }
+  SECTION("forged, dropped or reordered entry records, log leaves, tx index, histories and read sets") {
+    Built b = build(2);
+    const std::string first = node::key::entry(node::key::position(1, 0));
+    Built rejected = b;  // an accepted entry recorded as rejected, and out of the log
+    json rec = json::parse(value_of(rejected.records, first));
+    REQUIRE(rec["status"] == "accepted");
+    rec.erase("leaf");
+    rec["status"] = "rejected";
+    rec["reason"] = "doc_exists";
+    value_of(rejected.records, first) = rec.dump();
+    reseal(rejected.manifest, rejected.records);
+    refused(rejected, "is accepted but not the transparency log's leaf 0");
+    Built other_tx = b;  // the entry's tx changed: its id is no longer the block's
+    rec = json::parse(value_of(other_tx.records, first));
+    rec["envelope"]["tx"]["body"]["remarks"] = "forged";
+    value_of(other_tx.records, first) = rec.dump();
+    reseal(other_tx.manifest, other_tx.records);
+    refused(other_tx, "entry records are not its blocks' results");
+    refused(without(b, first), "transparency log's leaf 0");
+    Built leaf = b;  // a log leaf the root does not read (the root of 7 reads (2, 0), (1, 2) and (0, 6))
+    std::string& l0 = value_of(leaf.records, node::key::merkle(0, 0));
+    l0[0] = static_cast<char>(l0[0] ^ 1);
+    reseal(leaf.manifest, leaf.records);
+    refused(leaf, "transparency log nodes are not the tree of its accepted entries");
+    std::string tx_key, history_key;
+    for (const auto& [k, v] : b.records) {
+      if (k.starts_with("t/") && tx_key.empty()) tx_key = k;
+      if (k.starts_with("h/") && history_key.empty()) history_key = k;
+    }
+    Built moved = b;  // the tx index sends a lookup to another entry
+    std::string& pos = value_of(moved.records, tx_key);
+    pos.back() = static_cast<char>(pos.back() + 1);
+    reseal(moved.manifest, moved.records);
+    refused(moved, "tx index (t/)");
+    refused(without(b, history_key), "document histories (h/)");
+    refused(without(b, node::key::reads(node::key::position(1, 0))), "read set records are not one per entry record");
+  }
+  SECTION("block records below the certified height: every one links to genesis and carries its results") {
+    Built b = build(2);
+    const std::string block1 = node::key::block(1);
+    Built results = b;  // a result the header's result_root does not commit to
+    json rec = json::parse(value_of(results.records, block1));
+    rec["results"][0]["reads"] = std::string(64, '0');
+    value_of(results.records, block1) = rec.dump();
+    reseal(results.manifest, results.records);
+    refused(results, "do not give its result_root");
+    refused(without(b, block1), "not every height from 1");
   }
   SECTION("state tree indexes swapped between two documents") {
     Built b = build(2);

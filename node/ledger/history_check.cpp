@@ -1,0 +1,419 @@
+#include "node/ledger/history_check.h"
+
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "contracts/envelope.h"
+#include "contracts/state.h"
+#include "crypto/canonical_json.h"
+#include "crypto/merkle.h"
+#include "node/ledger/format.h"
+#include "node/store.h"
+
+namespace onebill::node {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kBlockKeySize = 2 + 8;
+constexpr std::size_t kEntryKeySize = 2 + key::kPositionSize;
+constexpr std::size_t kLogNodeKeySize = 2 + 4 + 8;
+
+std::uint32_t read_be32(std::string_view s) {
+  std::uint32_t v = 0;
+  for (std::size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<std::uint8_t>(s[i]);
+  return v;
+}
+
+// One result as both streams hash it: length-prefixed fields, in ledger order.
+void hash_result(crypto::Hasher& h, std::int64_t height, std::uint64_t index, std::string_view id, bool accepted,
+                 std::string_view reason) {
+  h.update(key::be64(static_cast<std::uint64_t>(height))).update(key::be64(index));
+  h.update(key::be32(static_cast<std::uint32_t>(id.size()))).update(id);
+  h.update(static_cast<std::uint8_t>(accepted ? 1 : 0));
+  h.update(key::be32(static_cast<std::uint32_t>(reason.size()))).update(reason);
+}
+
+std::string_view digest_view(const crypto::Digest& d) {
+  return {reinterpret_cast<const char*>(d.data()), d.size()};
+}
+
+// Compact JSON scanning, for the fast path below: each returns the position after the value at `i`, or npos.
+constexpr std::size_t kNpos = std::string_view::npos;
+std::size_t skip_string(std::string_view t, std::size_t i) {
+  if (i >= t.size() || t[i] != '"') return kNpos;
+  for (++i; i < t.size(); ++i) {
+    if (t[i] == '\\') ++i;
+    else if (t[i] == '"') return i + 1;
+  }
+  return kNpos;
+}
+std::size_t skip_value(std::string_view t, std::size_t i) {
+  if (i >= t.size()) return kNpos;
+  if (t[i] == '"') return skip_string(t, i);
+  if (t[i] == '{' || t[i] == '[') {
+    int depth = 0;
+    while (i < t.size()) {
+      const char c = t[i];
+      if (c == '"') {
+        i = skip_string(t, i);
+        if (i == kNpos) return kNpos;
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+      ++i;
+    }
+    return kNpos;
+  }
+  while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']') ++i;  // a number or literal
+  return i;
+}
+
+// The signer and nonce at the top level of a tx's canonical JSON (no whitespace, keys without escapes); false when
+// `t` is not such an object. Only a tx whose hash is the certified id counts, so whatever this reads from other
+// bytes is refused with them.
+bool scan_tx(std::string_view t, std::string_view& signer, std::int64_t& nonce) {
+  bool have_signer = false, have_nonce = false;
+  if (t.size() < 2 || t.front() != '{' || t.back() != '}') return false;
+  std::size_t i = 1;
+  while (i < t.size() - 1) {
+    const std::size_t key_end = skip_string(t, i);
+    if (key_end == kNpos || key_end >= t.size() || t[key_end] != ':') return false;
+    const std::string_view k = t.substr(i + 1, key_end - i - 2);
+    if (k.find('\\') != std::string_view::npos) return false;
+    const std::size_t at = key_end + 1;
+    const std::size_t end = skip_value(t, at);
+    if (end == kNpos) return false;
+    const std::string_view value = t.substr(at, end - at);
+    if (k == "signer") {
+      if (value.size() < 2 || value.front() != '"' || value.find('\\') != std::string_view::npos) return false;
+      signer = value.substr(1, value.size() - 2);
+      have_signer = true;
+    } else if (k == "nonce") {
+      if (value.empty() || value.size() > 16) return false;  // nonces are below 2^53
+      std::int64_t n = 0;
+      for (char c : value) {
+        if (c < '0' || c > '9') return false;
+        n = n * 10 + (c - '0');
+      }
+      nonce = n;
+      have_nonce = true;
+    }
+    if (end >= t.size()) return false;
+    if (t[end] == '}') return end == t.size() - 1 && have_signer && have_nonce;
+    if (t[end] != ',') return false;
+    i = end + 1;
+  }
+  return false;
+}
+
+// An accepted entry record exactly as block apply writes it (node/ledger/ledger.cpp):
+//   {"documents":[D],"envelope":{"sig":"S","tx":T},"height":H,"index":I,"leaf":L,"status":"accepted"}
+// split into D's ids and T without building a JSON tree; false for any other bytes (which then take the general
+// path).
+bool split_accepted(std::string_view v, std::int64_t height, std::uint32_t index, std::uint64_t leaf,
+                    std::vector<std::string_view>& documents, std::string_view& tx) {
+  constexpr std::string_view kHead = "{\"documents\":[";
+  constexpr std::string_view kEnvelope = "],\"envelope\":{\"sig\":\"";
+  constexpr std::string_view kTx = "\",\"tx\":";
+  const std::string tail = "},\"height\":" + std::to_string(height) + ",\"index\":" + std::to_string(index) +
+                           ",\"leaf\":" + std::to_string(leaf) + ",\"status\":\"accepted\"}";
+  if (!v.starts_with(kHead) || !v.ends_with(tail)) return false;
+  const std::size_t docs_end = v.find(kEnvelope, kHead.size());
+  if (docs_end == std::string_view::npos) return false;
+  std::string_view docs = v.substr(kHead.size(), docs_end - kHead.size());
+  documents.clear();
+  while (!docs.empty()) {  // "id","id",...: ids have no '"', '\\' or ','
+    const std::size_t close = docs.size() >= 2 && docs.front() == '"' ? docs.find('"', 1) : std::string_view::npos;
+    if (close == std::string_view::npos) return false;
+    const std::string_view id = docs.substr(1, close - 1);
+    if (id.find('\\') != std::string_view::npos) return false;
+    documents.push_back(id);
+    docs.remove_prefix(close + 1);
+    if (!docs.empty()) {
+      if (docs.front() != ',') return false;
+      docs.remove_prefix(1);
+      if (docs.empty()) return false;
+    }
+  }
+  const std::size_t sig_at = docs_end + kEnvelope.size();
+  const std::size_t sig_end = v.find('"', sig_at);
+  if (sig_end == std::string_view::npos || v.substr(sig_end).substr(0, kTx.size()) != kTx) return false;
+  const std::size_t tx_at = sig_end + kTx.size();
+  if (tx_at > v.size() - tail.size()) return false;
+  tx = v.substr(tx_at, v.size() - tail.size() - tx_at);
+  return true;
+}
+
+}  // namespace
+
+void HistorySnapshotCheck::SetDigest::add(std::string_view a, std::string_view b, std::string_view c) {
+  crypto::Hasher h(crypto::HashAlg::sha256);
+  h.update(crypto::ByteView(key_.data(), key_.size()));
+  for (std::string_view part : {a, b, c}) h.update(key::be32(static_cast<std::uint32_t>(part.size()))).update(part);
+  const crypto::Digest d = h.finish();
+  for (std::size_t i = 0; i < acc_.size(); ++i) acc_[i] ^= d[i];
+  ++count_;
+}
+
+HistorySnapshotCheck::HistorySnapshotCheck(crypto::HashAlg alg, std::string genesis_hash, std::int64_t height,
+                                           std::string header_hash, std::uint64_t log_size)
+    : alg_(alg),
+      genesis_hash_(std::move(genesis_hash)),
+      height_(height),
+      header_hash_(std::move(header_hash)),
+      log_size_(log_size) {
+  std::random_device random;
+  for (std::size_t i = 0; i < key_.size(); i += 4) {
+    const auto r = random();
+    for (std::size_t j = 0; j < 4; ++j) key_[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
+  }
+  last_hash_ = genesis_hash_;
+}
+
+void HistorySnapshotCheck::note(std::string what) {
+  if (!error_) error_ = std::move(what);
+}
+
+void HistorySnapshotCheck::take(std::string_view k, std::string_view v) {
+  if (error_) return;  // the first problem is the one reported
+  if (k.size() < 2 || k[1] != '/') return;
+  switch (k[0]) {
+    case 'b':
+      return take_block(k, v);
+    case 'e':
+      return take_entry(k, v);
+    case 'h': {
+      // h/{doc}/{position}: a document id has no '/'.
+      if (k.size() < 2 + 2 + key::kPositionSize || k[k.size() - key::kPositionSize - 1] != '/') {
+        return note("a document history record in the snapshot is malformed");
+      }
+      history_stored_.add(k.substr(2, k.size() - 2 - key::kPositionSize - 1), k.substr(k.size() - key::kPositionSize), v);
+      return;
+    }
+    case 'm':
+      return take_log_node(k, v);
+    case 's':
+      if (k.starts_with("s/") && k.substr(2).starts_with(contracts::keys::kNonce)) take_nonce(k, v);
+      return;
+    case 't':
+      tx_index_stored_.add(k.substr(2), v);
+      return;
+    case 'w':
+      if (k.size() != kEntryKeySize) return note("a read set record in the snapshot is malformed");
+      read_positions_.update(k.substr(2));
+      ++read_records_;
+      return;
+    default:
+      return;
+  }
+}
+
+void HistorySnapshotCheck::take_block(std::string_view k, std::string_view v) {
+  if (k.size() != kBlockKeySize) return note("a block record key in the snapshot is malformed");
+  const auto height = static_cast<std::int64_t>(key::read_be64(k.substr(2)));
+  const std::string where = "the block record at height " + std::to_string(height);
+  if (height != blocks_ + 1) {
+    return note("the snapshot's block records are not every height from 1: " + std::to_string(height) + " follows " +
+                std::to_string(blocks_));
+  }
+  json rec = json::parse(v, nullptr, false);
+  if (!rec.is_object() || !rec.contains("header") || !rec.contains("hash") || !rec["hash"].is_string() ||
+      !rec.contains("results") || !rec["results"].is_array()) {
+    return note(where + " is malformed");
+  }
+  auto header = ledger::BlockHeader::from_json(rec["header"]);
+  if (!header) return note(where + " has a malformed header: " + header.error().message);
+  if (header->height != height) return note(where + " is misplaced");
+  const std::string hash = header->hash_hex(alg_);
+  if (hash != rec["hash"].get<std::string>()) return note(where + " does not hash to its hash");
+  if (header->prev != last_hash_) return note("the block at height " + std::to_string(height) + " does not link to the one before");
+  std::vector<std::string> ids;
+  std::vector<ledger::EntryResult> results;
+  for (const json& r : rec["results"]) {
+    ledger::EntryResult e;
+    if (!r.is_object() || !r.contains("id") || !r["id"].is_string() || !r.contains("status") || !r["status"].is_string() ||
+        !r.contains("reads") || !r["reads"].is_string() || !r.contains("index") || !r["index"].is_number_unsigned()) {
+      return note(where + " has a malformed result");
+    }
+    e.id = r["id"].get<std::string>();
+    e.accepted = r["status"] == "accepted";
+    if (!e.accepted) {
+      if (r["status"] != "rejected" || !r.contains("reason") || !r["reason"].is_string()) {
+        return note(where + " has a malformed result");
+      }
+      e.reason = r["reason"].get<std::string>();
+    }
+    e.reads = r["reads"].get<std::string>();
+    e.index = r["index"].get<std::uint64_t>();
+    if (e.index != results.size()) return note(where + " has its results out of order");
+    if (e.accepted) ++block_log_size_;
+    hash_result(block_results_, height, e.index, e.id, e.accepted, e.reason);
+    ids.push_back(e.id);
+    results.push_back(std::move(e));
+  }
+  block_result_count_ += results.size();
+  if (ledger::tx_root(alg_, ids) != header->tx_root) return note(where + ": its results do not give its tx_root");
+  if (ledger::result_root(alg_, results) != header->result_root) {
+    return note(where + ": its results do not give its result_root");
+  }
+  if (header->log_size != block_log_size_) return note(where + ": its accepted results do not give its log_size");
+  blocks_ = height;
+  last_hash_ = hash;
+}
+
+void HistorySnapshotCheck::take_entry(std::string_view k, std::string_view v) {
+  if (k.size() != kEntryKeySize) return note("an entry record key in the snapshot is malformed");
+  const std::string_view position = k.substr(2);
+  const auto height = static_cast<std::int64_t>(key::read_be64(position));
+  const std::uint32_t index = read_be32(position.substr(8));
+  // The fast path: an accepted record as block apply writes it, read without a JSON tree. Its tx is the certified
+  // entry's only if it hashes to the id the block's results give (compared in finish()).
+  std::string_view tx, signer;
+  std::int64_t nonce = 0;
+  if (split_accepted(v, height, index, leaves_, documents_, tx) && scan_tx(tx, signer, nonce)) {
+    const std::string id = crypto::hex(crypto::hash(alg_, tx));
+    return take_accepted(position, height, index, id, signer, nonce, documents_);
+  }
+  const std::string where = "the entry record at height " + std::to_string(height) + " index " + std::to_string(index);
+  json rec = json::parse(v, nullptr, false);
+  if (!rec.is_object() || !rec.contains("envelope") || !rec.contains("status") || !rec["status"].is_string() ||
+      !rec.contains("height") || rec["height"] != height || !rec.contains("index") || rec["index"] != index ||
+      !rec.contains("documents") || !rec["documents"].is_array()) {
+    return note(where + " is malformed");
+  }
+  auto envelope = contracts::envelope_from_json(std::move(rec["envelope"]), alg_);
+  if (!envelope) return note(where + " has a malformed envelope: " + envelope.error().message);
+  documents_.clear();
+  for (const json& doc : rec["documents"]) {
+    if (!doc.is_string()) return note(where + " is malformed");
+    documents_.push_back(doc.get_ref<const std::string&>());
+  }
+  if (rec["status"] == "accepted") {
+    if (!rec.contains("leaf") || rec["leaf"] != leaves_) {
+      return note(where + " is accepted but not the transparency log's leaf " + std::to_string(leaves_));
+    }
+    return take_accepted(position, height, index, envelope->id, envelope->tx.signer, envelope->tx.nonce, documents_);
+  }
+  if (rec["status"] != "rejected" || !rec.contains("reason") || !rec["reason"].is_string() || rec.contains("leaf")) {
+    return note(where + " is malformed");
+  }
+  take_result(position, height, index, envelope->id, false, rec["reason"].get<std::string>(), documents_);
+}
+
+void HistorySnapshotCheck::take_accepted(std::string_view position, std::int64_t height, std::uint32_t index,
+                                         const std::string& id, std::string_view signer, std::int64_t nonce,
+                                         const std::vector<std::string_view>& documents) {
+  add_leaf(ledger::log_leaf(alg_, id));
+  auto window = windows_.find(signer);
+  if (window == windows_.end()) window = windows_.emplace(std::string(signer), contracts::NonceWindow{}).first;
+  if (window->second.check(nonce) != contracts::NonceWindow::Check::fresh) {
+    return note("the entry record at height " + std::to_string(height) + " index " + std::to_string(index) +
+                " is accepted with a nonce its key had used or left behind");
+  }
+  window->second.mark(nonce);
+  take_result(position, height, index, id, true, "", documents);
+}
+
+void HistorySnapshotCheck::take_result(std::string_view position, std::int64_t height, std::uint32_t index,
+                                       const std::string& id, bool accepted, std::string_view reason,
+                                       const std::vector<std::string_view>& documents) {
+  hash_result(entry_results_, height, index, id, accepted, reason);
+  ++entry_count_;
+  entry_positions_.update(position);
+  tx_index_expected_.add(id, position);
+  for (std::string_view doc : documents) history_expected_.add(doc, position, id);
+}
+
+void HistorySnapshotCheck::add_leaf(const crypto::Digest& leaf) {
+  // As MerkleLog::append stores them: the leaf, then each subtree it completes.
+  std::uint64_t i = leaves_++;
+  std::uint32_t level = 0;
+  crypto::Digest current = leaf;
+  add_node(expected_nodes_, 0, i, current);
+  while ((i & 1) == 1) {
+    current = crypto::node_hash(alg_, pending_[level], current);
+    ++level;
+    i >>= 1;
+    add_node(expected_nodes_, level, i, current);
+  }
+  if (pending_.size() <= level) pending_.resize(level + 1);
+  pending_[level] = current;
+}
+
+void HistorySnapshotCheck::add_node(std::vector<Level>& levels, std::uint32_t level, std::uint64_t index,
+                                   const crypto::Digest& d) {
+  while (levels.size() <= level) levels.emplace_back();
+  levels[level].hash.update(key::be64(index)).update(digest_view(d));
+  ++levels[level].count;
+}
+
+void HistorySnapshotCheck::take_log_node(std::string_view k, std::string_view v) {
+  if (k.size() != kLogNodeKeySize || v.size() != crypto::kDigestSize) {
+    return note("a transparency log node in the snapshot is malformed");
+  }
+  const std::uint32_t level = read_be32(k.substr(2));
+  if (level >= 64) return note("a transparency log node in the snapshot is malformed");
+  crypto::Digest d{};
+  std::copy(v.begin(), v.end(), d.begin());
+  add_node(stored_nodes_, level, key::read_be64(k.substr(6)), d);
+}
+
+void HistorySnapshotCheck::take_nonce(std::string_view k, std::string_view v) {
+  const std::string_view key_id = k.substr(2 + contracts::keys::kNonce.size());
+  ++nonce_records_;
+  const auto it = windows_.find(key_id);
+  if (it == windows_.end()) {
+    return note("the snapshot has a nonce window for " + std::string(key_id) + ", which signed no accepted entry");
+  }
+  auto expected = crypto::canonicalize(it->second.to_json());
+  if (!expected || *expected != v) {
+    return note("the snapshot's nonce window for " + std::string(key_id) + " is not what its accepted entries give");
+  }
+}
+
+Status HistorySnapshotCheck::finish() {
+  const auto bad = [](const std::string& what) { return make_error("bad_snapshot", what); };
+  if (error_) return bad(*error_);
+  if (blocks_ != height_ || last_hash_ != header_hash_) {
+    return bad("the snapshot's block records do not chain from genesis to its applied block (" +
+               std::to_string(blocks_) + " of " + std::to_string(height_) + ")");
+  }
+  if (block_log_size_ != log_size_ || leaves_ != log_size_) {
+    return bad("the snapshot's accepted entries are not its log of " + std::to_string(log_size_) + " leaves (" +
+               std::to_string(leaves_) + " entry records accepted)");
+  }
+  if (entry_count_ != block_result_count_ || entry_results_.finish() != block_results_.finish()) {
+    return bad("the snapshot's entry records are not its blocks' results (" + std::to_string(entry_count_) +
+               " records, " + std::to_string(block_result_count_) + " results)");
+  }
+  bool nodes_match = expected_nodes_.size() == stored_nodes_.size();
+  for (std::size_t l = 0; nodes_match && l < expected_nodes_.size(); ++l) {
+    nodes_match = expected_nodes_[l].count == stored_nodes_[l].count &&
+                  expected_nodes_[l].hash.finish() == stored_nodes_[l].hash.finish();
+  }
+  if (!nodes_match) return bad("the snapshot's transparency log nodes are not the tree of its accepted entries");
+  if (nonce_records_ != windows_.size()) {
+    return bad("the snapshot lacks the nonce window of " + std::to_string(windows_.size() - nonce_records_) +
+               " key(s) that signed accepted entries");
+  }
+  if (!(tx_index_expected_ == tx_index_stored_)) {
+    return bad("the snapshot's tx index (t/) is not its entry records' (" + std::to_string(tx_index_stored_.count()) +
+               " records, " + std::to_string(tx_index_expected_.count()) + " entries)");
+  }
+  if (!(history_expected_ == history_stored_)) {
+    return bad("the snapshot's document histories (h/) are not what its entry records call for (" +
+               std::to_string(history_stored_.count()) + " records, " + std::to_string(history_expected_.count()) +
+               " expected)");
+  }
+  if (read_records_ != entry_count_ || read_positions_.finish() != entry_positions_.finish()) {
+    return bad("the snapshot's read set records are not one per entry record (" + std::to_string(read_records_) +
+               " read sets, " + std::to_string(entry_count_) + " entries)");
+  }
+  return {};
+}
+
+}  // namespace onebill::node
