@@ -111,8 +111,7 @@ Result<Outcome> apply_recorded(const Envelope& entry, const BlockContext& block,
   if (!stored) return stored.error();
   NonceWindow window;
   if (stored->has_value()) {
-    auto json = nlohmann::json::parse(**stored, nullptr, /*allow_exceptions=*/false);
-    auto parsed = NonceWindow::from_json(json);
+    auto parsed = NonceWindow::parse(**stored);
     if (!parsed) return parsed.error();
     window = parsed.value();
   }
@@ -142,7 +141,7 @@ Result<Outcome> apply_recorded(const Envelope& entry, const BlockContext& block,
     return rejection(entry, status.error().code, status.error().message);
   }
   window.mark(tx.nonce);
-  ctx.put_json(nonce_key, window.to_json());
+  ctx.put(nonce_key, window.canonical());
   ctx.note_document(tx.doc);
   if (ctx.fault()) return *ctx.fault();
 

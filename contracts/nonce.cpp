@@ -49,12 +49,63 @@ void NonceWindow::shift(std::int64_t by) {
   bits_ = out;
 }
 
-nlohmann::json NonceWindow::to_json() const {
+namespace {
+constexpr std::string_view kHighest = "{\"highest\":";
+constexpr std::string_view kSeen = ",\"seen\":\"";
+constexpr std::string_view kEnd = "\"}";
+}  // namespace
+
+crypto::Bytes NonceWindow::seen_bytes() const {
   crypto::Bytes bytes(kSize / 8);
   for (std::size_t j = 0; j < bytes.size(); ++j) {
     bytes[j] = static_cast<std::uint8_t>(bits_[j / 8] >> (8 * (j % 8)));
   }
-  return nlohmann::json{{"highest", highest_.value_or(-1)}, {"seen", crypto::hex_encode(bytes)}};
+  return bytes;
+}
+
+nlohmann::json NonceWindow::to_json() const {
+  return nlohmann::json{{"highest", highest_.value_or(-1)}, {"seen", crypto::hex_encode(seen_bytes())}};
+}
+
+std::string NonceWindow::canonical() const {
+  std::string out(kHighest);
+  out.append(std::to_string(highest_.value_or(-1))).append(kSeen).append(crypto::hex_encode(seen_bytes())).append(kEnd);
+  return out;
+}
+
+Result<NonceWindow> NonceWindow::parse(std::string_view text) {
+  // {"highest":H,"seen":"<256 lower-case hex>"} with H -1 or a decimal without leading zeros below 2^53.
+  const auto slow = [text] { return from_json(nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false)); };
+  constexpr std::size_t kHex = kSize / 4;
+  if (!text.starts_with(kHighest) || !text.ends_with(kEnd)) return slow();
+  std::string_view rest = text.substr(kHighest.size(), text.size() - kHighest.size() - kEnd.size());
+  const std::size_t comma = rest.find(',');
+  if (comma == std::string_view::npos || rest.size() != comma + kSeen.size() + kHex ||
+      rest.substr(comma, kSeen.size()) != kSeen) {
+    return slow();
+  }
+  const std::string_view number = rest.substr(0, comma);
+  const std::string_view hex = rest.substr(comma + kSeen.size());
+  NonceWindow w;
+  if (number != "-1") {
+    if (number.empty() || number.size() > 16 || (number.size() > 1 && number[0] == '0')) return slow();
+    std::int64_t h = 0;
+    for (char c : number) {
+      if (c < '0' || c > '9') return slow();
+      h = h * 10 + (c - '0');
+    }
+    w.highest_ = h;
+  }
+  for (std::size_t j = 0; j < kSize / 8; ++j) {
+    std::uint64_t byte = 0;
+    for (char c : hex.substr(2 * j, 2)) {
+      const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (d < 0) return slow();
+      byte = byte * 16 + static_cast<std::uint64_t>(d);
+    }
+    w.bits_[j / 8] |= byte << (8 * (j % 8));
+  }
+  return w;
 }
 
 Result<NonceWindow> NonceWindow::from_json(const nlohmann::json& json) {

@@ -16,10 +16,12 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
+#include "crypto/bytes.h"
 #include "crypto/result.h"
 
 namespace onebill::contracts {
@@ -36,8 +38,14 @@ class NonceWindow {
 
   nlohmann::json to_json() const;
   static Result<NonceWindow> from_json(const nlohmann::json& json);  // "corrupt_state" on malformed input
+  // The stored text, canonical(to_json()) (RFC 8785), written directly.
+  std::string canonical() const;
+  // from_json of the stored text: its canonical form read directly, anything else through a JSON parse (the same
+  // result; "corrupt_state" when malformed). Every entry's admission and apply reads its key's window.
+  static Result<NonceWindow> parse(std::string_view text);
 
  private:
+  crypto::Bytes seen_bytes() const;  // the map as stored: bit k of byte j is offset 8j+k
   bool bit(std::int64_t offset) const;
   void set_bit(std::int64_t offset);
   void shift(std::int64_t by);

@@ -72,7 +72,7 @@ Result<std::optional<TxAnswer>> NodeImpl::precheck(const contracts::Envelope& e)
   auto window_raw = store->get(key::state(contracts::keys::nonce(e.tx.signer)));
   if (!window_raw) return window_raw.error();
   if (window_raw->has_value()) {
-    auto window = contracts::NonceWindow::from_json(nlohmann::json::parse(**window_raw, nullptr, false));
+    auto window = contracts::NonceWindow::parse(**window_raw);
     if (window) {
       auto c = window->check(e.tx.nonce);
       if (c == contracts::NonceWindow::Check::stale) {
@@ -275,7 +275,7 @@ Result<contracts::Envelope> NodeImpl::sign_for(const Principal& who, nlohmann::j
   if (stored->has_value()) next = std::stoll(**stored);
   auto window_raw = store->get(key::state(contracts::keys::nonce(key_id)));
   if (window_raw && window_raw->has_value()) {
-    auto window = contracts::NonceWindow::from_json(nlohmann::json::parse(**window_raw, nullptr, false));
+    auto window = contracts::NonceWindow::parse(**window_raw);
     if (window && window->highest()) next = std::max(next, *window->highest() + 1);
   }
   tx["nonce"] = next;

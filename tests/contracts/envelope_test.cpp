@@ -175,6 +175,43 @@ TEST_CASE("contracts: the nonce window follows RFC 4303 with 1024 slots", "[cont
   CHECK_FALSE(NonceWindow::from_json(nlohmann::json{{"highest", 1}, {"seen", "00"}}).ok());
 }
 
+TEST_CASE("contracts: a nonce window's stored text is canonical JSON, and reads back as its JSON does", "[contracts][nonce]") {
+  const auto same = [](const NonceWindow& a, const NonceWindow& b) { return a.to_json() == b.to_json(); };
+  NonceWindow empty;
+  NonceWindow w;
+  for (std::int64_t n : {5, 7, 64, 100, 1000, 1023, 1030}) w.mark(n);
+  NonceWindow far;
+  far.mark((std::int64_t{1} << 53) - 1);
+  for (const NonceWindow* x : {&empty, &w, &far}) {
+    const std::string text = x->canonical();
+    CHECK(text == onebill::crypto::canonicalize(x->to_json()).value());
+    auto back = NonceWindow::parse(text);
+    REQUIRE(back.ok());
+    CHECK(same(*back, *x));
+  }
+  // Other spellings of the same JSON take the general path, with the same result.
+  const std::string text = w.canonical();
+  for (const std::string& other : {std::string("{ \"seen\": ") + "\"" + w.to_json()["seen"].get<std::string>() + "\", \"highest\": 1030 }",
+                                   text.substr(0, text.size() - 2) + "\" }"}) {
+    INFO(other);
+    auto back = NonceWindow::parse(other);
+    REQUIRE(back.ok());
+    CHECK(same(*back, w));
+  }
+  // Malformed text is corrupt state, on either path.
+  std::string upper = text;
+  upper[upper.size() - 3] = 'G';
+  for (const std::string& bad : {std::string("{\"highest\":01,\"seen\":\"") + std::string(256, '0') + "\"}",
+                                 std::string("{\"highest\":1,\"seen\":\"") + std::string(254, '0') + "\"}", upper,
+                                 std::string("{\"highest\":1x,\"seen\":\"") + std::string(256, '0') + "\"}",
+                                 std::string("not json"), std::string()}) {
+    INFO(bad);
+    auto back = NonceWindow::parse(bad);
+    REQUIRE_FALSE(back.ok());
+    CHECK(back.error().code == "corrupt_state");
+  }
+}
+
 TEST_CASE("contracts: overlay reads its own writes first, deletes hide the base", "[contracts][state]") {
   MemoryState base;
   base.apply({{"a", "1"}, {"b", "2"}});
