@@ -9,6 +9,7 @@
 #include "crypto/canonical_json.h"
 #include "crypto/merkle.h"
 #include "node/ledger/format.h"
+#include "node/ledger/top_level.h"
 #include "node/store.h"
 
 namespace onebill::node {
@@ -40,74 +41,32 @@ std::string_view digest_view(const crypto::Digest& d) {
   return {reinterpret_cast<const char*>(d.data()), d.size()};
 }
 
-// Compact JSON scanning, for the fast path below: each returns the position after the value at `i`, or npos.
-constexpr std::size_t kNpos = std::string_view::npos;
-std::size_t skip_string(std::string_view t, std::size_t i) {
-  if (i >= t.size() || t[i] != '"') return kNpos;
-  for (++i; i < t.size(); ++i) {
-    if (t[i] == '\\') ++i;
-    else if (t[i] == '"') return i + 1;
-  }
-  return kNpos;
-}
-std::size_t skip_value(std::string_view t, std::size_t i) {
-  if (i >= t.size()) return kNpos;
-  if (t[i] == '"') return skip_string(t, i);
-  if (t[i] == '{' || t[i] == '[') {
-    int depth = 0;
-    while (i < t.size()) {
-      const char c = t[i];
-      if (c == '"') {
-        i = skip_string(t, i);
-        if (i == kNpos) return kNpos;
-        continue;
-      }
-      if (c == '{' || c == '[') ++depth;
-      if ((c == '}' || c == ']') && --depth == 0) return i + 1;
-      ++i;
-    }
-    return kNpos;
-  }
-  while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']') ++i;  // a number or literal
-  return i;
-}
-
-// The signer and nonce at the top level of a tx's canonical JSON (no whitespace, keys without escapes); false when
-// `t` is not such an object. Only a tx whose hash is the certified id counts, so whatever this reads from other
-// bytes is refused with them.
+// The signer and nonce at the top level of a tx's canonical JSON (node/ledger/top_level.h); false when `t` is not
+// such an object. Only a tx whose hash is the certified id counts, so whatever this reads from other bytes is
+// refused with them.
 bool scan_tx(std::string_view t, std::string_view& signer, std::int64_t& nonce) {
   bool have_signer = false, have_nonce = false;
-  if (t.size() < 2 || t.front() != '{' || t.back() != '}') return false;
-  std::size_t i = 1;
-  while (i < t.size() - 1) {
-    const std::size_t key_end = skip_string(t, i);
-    if (key_end == kNpos || key_end >= t.size() || t[key_end] != ':') return false;
-    const std::string_view k = t.substr(i + 1, key_end - i - 2);
-    if (k.find('\\') != std::string_view::npos) return false;
-    const std::size_t at = key_end + 1;
-    const std::size_t end = skip_value(t, at);
-    if (end == kNpos) return false;
-    const std::string_view value = t.substr(at, end - at);
+  const bool scanned = each_top_level_member(t, [&](std::string_view k, std::string_view v) {
     if (k == "signer") {
-      if (value.size() < 2 || value.front() != '"' || value.find('\\') != std::string_view::npos) return false;
-      signer = value.substr(1, value.size() - 2);
+      const auto s = plain_string_value(v);
+      if (!s) return false;
+      signer = *s;
       have_signer = true;
-    } else if (k == "nonce") {
-      if (value.empty() || value.size() > 16) return false;  // nonces are below 2^53
+      return true;
+    }
+    if (k == "nonce") {
+      if (v.empty() || v.size() > 16) return false;  // nonces are below 2^53
       std::int64_t n = 0;
-      for (char c : value) {
+      for (char c : v) {
         if (c < '0' || c > '9') return false;
         n = n * 10 + (c - '0');
       }
       nonce = n;
       have_nonce = true;
     }
-    if (end >= t.size()) return false;
-    if (t[end] == '}') return end == t.size() - 1 && have_signer && have_nonce;
-    if (t[end] != ',') return false;
-    i = end + 1;
-  }
-  return false;
+    return true;
+  });
+  return scanned && have_signer && have_nonce;
 }
 
 // An accepted entry record exactly as block apply writes it (node/ledger/ledger.cpp):
