@@ -403,7 +403,7 @@ Result<std::unique_ptr<SnapshotReceiver>> SnapshotReceiver::create(leveldb::Env*
   for (const auto& n : root_nodes(r->manifest_.point.log_size)) r->merkle_[n] = std::nullopt;
   r->state_.emplace(trust.alg, r->manifest_.point.state_size);
   r->history_.emplace(trust.alg, trust.genesis_hash, r->manifest_.point.height, r->manifest_.point.header_hash,
-                      r->manifest_.point.log_size);
+                      r->manifest_.point.log_size, r->manifest_.certified_height, r->manifest_.certified_hash);
   return r;
 }
 
@@ -434,9 +434,6 @@ Status SnapshotReceiver::take(std::string_view k, std::string_view v) {
   history_->take(k, v);
   if (k == "x/applied") {
     applied_ = std::string(v);
-  } else if (k.starts_with("b/") && k.size() == 10) {
-    auto h = static_cast<std::int64_t>(key::read_be64(k.substr(2)));
-    if (h >= manifest_.certified_height && h <= manifest_.point.height) blocks_[h] = std::string(v);
   } else if (k.starts_with(key::state(contracts::keys::kMembershipChange))) {
     gov_changes_.push_back(std::string(v));
   } else if (k.starts_with("m/") && k.size() == 14 && v.size() == crypto::kDigestSize) {
@@ -476,37 +473,19 @@ Status SnapshotReceiver::finish() {
   auto mhash = membership.hash();
   if (!mhash) return bad("the snapshot's membership cannot be hashed");
 
+  // The block records from genesis up to the applied one (the certified one among them), the entries, the log's
+  // nodes, the nonce windows and the per-entry indexes (node/ledger/history_check.h).
+  if (Status st = history_->finish(); !st) return st;
   if (m.point.height == 0) {
-    if (m.point.header_hash != trust_.genesis_hash || m.point.log_size != 0 || m.point.state_size != 0 ||
-        !blocks_.empty()) {
+    if (m.point.header_hash != trust_.genesis_hash || m.point.log_size != 0 || m.point.state_size != 0) {
       return bad("a snapshot before the first block must be the genesis state");
     }
     if (Status st = state_->finish(crypto::empty_root(trust_.alg)); !st) return st;
   } else {
-    // The chain of headers from the certified one up to the applied one.
-    std::string prev_hash;
-    const ledger::BlockHeader* top = nullptr;
-    std::vector<BlockRecord> chain;
-    for (std::int64_t h = m.certified_height; h <= m.point.height; ++h) {
-      auto it = blocks_.find(h);
-      if (it == blocks_.end()) return bad("the snapshot lacks the block at height " + std::to_string(h));
-      auto rec = parse_block_record(it->second, trust_.alg);
-      if (!rec) return rec.error();
-      if (rec->header.height != h) return bad("the block record at height " + std::to_string(h) + " is misplaced");
-      if (h > m.certified_height && rec->header.prev != prev_hash) {
-        return bad("the block at height " + std::to_string(h) + " does not link to the one before");
-      }
-      prev_hash = rec->hash;
-      chain.push_back(std::move(*rec));
-    }
-    top = &chain.back().header;
-    if (chain.front().hash != m.certified_hash) {
-      return bad("the certified height's block hash differs from the manifest's certified hash");
-    }
-    if (chain.back().hash != m.point.header_hash) return bad("the last block's hash differs from x/applied");
-    if (top->log_size != m.point.log_size) return bad("the last block's log size differs from x/applied");
-    if (top->state_size != m.point.state_size) return bad("the last block's state size differs from x/applied");
-    if (top->membership_hash != crypto::hex(*mhash)) {
+    const ledger::BlockHeader& top = history_->top();
+    if (top.log_size != m.point.log_size) return bad("the last block's log size differs from x/applied");
+    if (top.state_size != m.point.state_size) return bad("the last block's state size differs from x/applied");
+    if (top.membership_hash != crypto::hex(*mhash)) {
       return bad("the membership rebuilt from the snapshot does not hash to the last block's membership_hash");
     }
     const contracts::Membership& voters = trust_.known_voters ? *trust_.known_voters : trust_.genesis_membership;
@@ -526,17 +505,14 @@ Status SnapshotReceiver::finish() {
     MapNodes nodes(found);
     crypto::MerkleLog log(trust_.alg, nodes, m.point.log_size);
     auto root = log.root();
-    if (!root || crypto::hex(*root) != top->log_root) {
+    if (!root || crypto::hex(*root) != top.log_root) {
       return bad("the snapshot's Merkle log does not have the last block's log_root");
     }
     // The documents: each is its leaf in the state tree, whose root is the last block's state_root.
-    auto state_root = crypto::digest_from_hex(top->state_root);
+    auto state_root = crypto::digest_from_hex(top.state_root);
     if (!state_root) return bad("the last block's state_root is malformed");
     if (Status st = state_->finish(*state_root); !st) return st;
   }
-  // What else the content holds: the blocks from genesis, the entries, the log's nodes, the nonce windows and the
-  // per-entry indexes (node/ledger/history_check.h).
-  if (Status st = history_->finish(); !st) return st;
   leveldb::Status s = file_->Sync();
   if (s.ok()) s = file_->Close();
   delete file_;

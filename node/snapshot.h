@@ -165,7 +165,6 @@ class SnapshotReceiver {
   std::string pending_;  // a record split across chunks is never accepted: chunks hold whole records
   // What verification needs, collected while streaming (all small).
   std::optional<std::string> applied_;
-  std::map<std::int64_t, std::string> blocks_;  // height → b/ record, for certified..top
   std::vector<std::string> gov_changes_;        // s/gov/change/… values in key order
   std::map<std::pair<std::uint32_t, std::uint64_t>, std::optional<crypto::Digest>> merkle_;  // the nodes root(log_size) reads
   std::optional<StateSnapshotCheck> state_;  // the documents against the state tree (40 bytes per document)

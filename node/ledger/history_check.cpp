@@ -119,12 +119,15 @@ void HistorySnapshotCheck::SetDigest::add(std::string_view a, std::string_view b
 }
 
 HistorySnapshotCheck::HistorySnapshotCheck(crypto::HashAlg alg, std::string genesis_hash, std::int64_t height,
-                                           std::string header_hash, std::uint64_t log_size)
+                                           std::string header_hash, std::uint64_t log_size,
+                                           std::int64_t certified_height, std::string certified_hash)
     : alg_(alg),
       genesis_hash_(std::move(genesis_hash)),
       height_(height),
       header_hash_(std::move(header_hash)),
-      log_size_(log_size) {
+      log_size_(log_size),
+      certified_height_(certified_height),
+      certified_hash_(std::move(certified_hash)) {
   std::random_device random;
   for (std::size_t i = 0; i < key_.size(); i += 4) {
     const auto r = random();
@@ -190,6 +193,9 @@ void HistorySnapshotCheck::take_block(std::string_view k, std::string_view v) {
   const std::string hash = header->hash_hex(alg_);
   if (hash != rec["hash"].get<std::string>()) return note(where + " does not hash to its hash");
   if (header->prev != last_hash_) return note("the block at height " + std::to_string(height) + " does not link to the one before");
+  if (height == certified_height_ && hash != certified_hash_) {
+    return note("the certified height's block hash differs from the manifest's certified hash");
+  }
   std::vector<std::string> ids;
   std::vector<ledger::EntryResult> results;
   for (const json& r : rec["results"]) {
@@ -222,6 +228,7 @@ void HistorySnapshotCheck::take_block(std::string_view k, std::string_view v) {
   if (header->log_size != block_log_size_) return note(where + ": its accepted results do not give its log_size");
   blocks_ = height;
   last_hash_ = hash;
+  top_ = std::move(*header);
 }
 
 void HistorySnapshotCheck::take_entry(std::string_view k, std::string_view v) {
@@ -336,10 +343,11 @@ void HistorySnapshotCheck::take_nonce(std::string_view k, std::string_view v) {
 Status HistorySnapshotCheck::finish() {
   const auto bad = [](const std::string& what) { return make_error("bad_snapshot", what); };
   if (error_) return bad(*error_);
-  if (blocks_ != height_ || last_hash_ != header_hash_) {
-    return bad("the snapshot's block records do not chain from genesis to its applied block (" +
+  if (blocks_ != height_) {
+    return bad("the snapshot lacks the block at height " + std::to_string(blocks_ + 1) + " (its blocks end at " +
                std::to_string(blocks_) + " of " + std::to_string(height_) + ")");
   }
+  if (last_hash_ != header_hash_) return bad("the last block's hash differs from x/applied");
   if (block_log_size_ != log_size_ || leaves_ != log_size_) {
     return bad("the snapshot's accepted entries are not its log of " + std::to_string(log_size_) + " leaves (" +
                std::to_string(leaves_) + " entry records accepted)");

@@ -2,8 +2,9 @@
 // records a snapshot carries beside the documents (which StateSnapshotCheck checks against the state root):
 //
 //   b/  every block record from height 1: each hashes to its hash and links to the one before (the first to the
-//       genesis hash), the last is the applied header, so the certified header commits to all of them; and each
-//       one's results give its header's tx_root and result_root, and its accepted results its log_size;
+//       genesis hash), the one at the certified height has the certified hash and the last is the applied header,
+//       so the certified header commits to all of them; and each one's results give its header's tx_root and
+//       result_root, and its accepted results its log_size;
 //   e/  every entry record is its block's result in the same place — the same id (its tx hashes to it), status
 //       and reason — and the accepted ones are the transparency log's leaves, in order;
 //   m/  the stored log nodes are exactly the complete subtrees of those leaves (so the log root, which the
@@ -29,20 +30,24 @@
 #include "contracts/nonce.h"
 #include "crypto/hash.h"
 #include "crypto/result.h"
+#include "node/ledger/format.h"
 
 namespace onebill::node {
 
 class HistorySnapshotCheck {
  public:
-  // `genesis_hash`: block 1's prev; `height`, `header_hash`, `log_size`: the snapshot's applied point.
+  // `genesis_hash`: block 1's prev; `height`, `header_hash`, `log_size`: the snapshot's applied point;
+  // `certified_height`, `certified_hash`: the block the manifest's attestations certify (none at height 0).
   HistorySnapshotCheck(crypto::HashAlg alg, std::string genesis_hash, std::int64_t height, std::string header_hash,
-                       std::uint64_t log_size);
+                       std::uint64_t log_size, std::int64_t certified_height = 0, std::string certified_hash = {});
   HistorySnapshotCheck(const HistorySnapshotCheck&) = delete;  // its digests refer to its key
   HistorySnapshotCheck& operator=(const HistorySnapshotCheck&) = delete;
   // Every content record, in key order.
   void take(std::string_view key, std::string_view value);
   // After the last record: "bad_snapshot" naming the first problem found.
   Status finish();
+  // The applied block's header, once finish() succeeded at a height above 0.
+  const ledger::BlockHeader& top() const { return top_; }
 
  private:
   // An order-independent digest of a set of records, keyed with a secret drawn for this check (so a sender cannot
@@ -82,12 +87,15 @@ class HistorySnapshotCheck {
   std::int64_t height_;
   std::string header_hash_;
   std::uint64_t log_size_;
+  std::int64_t certified_height_;
+  std::string certified_hash_;
   std::optional<std::string> error_;
   std::array<std::uint8_t, 32> key_{};
 
   // b/: the chain so far, and each result in ledger order (height, index, id, status, reason) as a running hash.
   std::int64_t blocks_ = 0;
   std::string last_hash_;
+  ledger::BlockHeader top_;  // the last block record taken
   std::uint64_t block_log_size_ = 0;
   crypto::Hasher block_results_{crypto::HashAlg::sha256};
   std::uint64_t block_result_count_ = 0;

@@ -451,7 +451,7 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
     std::string& v = value_of(node.records, node::key::merkle(2, 0));
     v[0] = static_cast<char>(v[0] ^ 1);
     reseal(node.manifest, node.records);
-    refused(node, "log_root");
+    refused(node, "transparency log nodes are not the tree of its accepted entries");
   }
   SECTION("a forged document state (storage.md §6: document states are committed by the state root)") {
     // The bill's holder changed, the snapshot otherwise consistent: its state tree no longer matches it.
