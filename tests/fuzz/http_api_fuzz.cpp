@@ -4,9 +4,12 @@
 // query, the token and its scopes, the strict body parser, envelopes, node signing, admission, the commit wait
 // and every read handler.
 //
-// The node (tests/support/testnet.h, one voter, tokens "token-<org>") starts once per fuzzing process in a temp
-// dir and stops at exit. Its state grows with what the fuzzer gets accepted (the node signs {"tx": ...} bodies for
-// token-crct), which is the point: later reads meet real documents.
+// The node (tests/support/testnet.h, one voter, tokens "token-<org>") starts in a temp dir when the fuzzing process
+// starts and stops at exit. Its state grows with what the fuzzer gets accepted (the node signs {"tx": ...} bodies
+// for token-crct), which is the point: later reads meet real documents. It is started afresh, in a new temp dir,
+// every ONEBILL_FUZZ_HTTP_RESTART inputs (default 25,000; 0: never): a node kept for a whole long run grew
+// documents with thousands of entries whose audit bundles each read took tens of milliseconds to build, and the
+// run's rate fell from about 1,300 to about 90 inputs a second (docs/reliability.md).
 //
 // Made fast without leaving code out: the node's LevelDB goes through NoSyncEnv (no_sync_env.h: every write as
 // before, but no fsync: the data dir is thrown away at exit), and its genesis proposes a block as soon as an entry
@@ -54,6 +57,9 @@ struct Harness {
 };
 
 Harness* harness = nullptr;
+std::uint64_t generation = 0;   // nodes started so far
+std::uint64_t inputs = 0;       // inputs given to the current node
+std::uint64_t restart_every = 25000;
 
 void stop_node() {
   if (harness == nullptr) return;
@@ -62,8 +68,9 @@ void stop_node() {
 }
 
 void start_node() {
-  harness = new Harness();  // lives until exit; stop_node() stops it
-  auto dir = std::filesystem::temp_directory_path() / ("onebill-fuzz-http-" + std::to_string(::getpid()));
+  harness = new Harness();  // stopped and freed by restart_node(); the last one is stopped at exit
+  auto dir = std::filesystem::temp_directory_path() /
+             ("onebill-fuzz-http-" + std::to_string(::getpid()) + "-" + std::to_string(generation++));
   const json params = {{"block_max_entries", 500}, {"block_max_delay_ms", 0}, {"election_timeout_ms", {300, 600}}};
   harness->net = std::make_unique<onebill::testing::TestNet>(dir, 1, 0, onebill::crypto::SigAlg::ecdsa_p256, params);
   auto config = node::load_config(harness->net->nodes()[0].config);
@@ -74,13 +81,20 @@ void start_node() {
   if (!n) property_failed(kTarget, "node: " + n.error().message);
   harness->n = std::move(*n);
   if (auto s = harness->n->start(); !s) property_failed(kTarget, "start: " + s.error().message);
-  std::atexit(stop_node);
   for (int i = 0; i < 200; ++i) {
     node::http::Request ready(bhttp::verb::get, "/readyz", 11);
     if (harness->n->call(std::move(ready)).response.result_int() == 200) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   property_failed(kTarget, "the node did not become ready");
+}
+
+void restart_node() {
+  stop_node();
+  delete harness;
+  harness = nullptr;
+  start_node();
+  inputs = 0;
 }
 
 // Parses one request as the server does; nullopt when the bytes are not one complete request within the limits.
@@ -124,11 +138,14 @@ void check_reply(const node::http::Reply& reply) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  if (const char* every = std::getenv("ONEBILL_FUZZ_HTTP_RESTART")) restart_every = std::strtoull(every, nullptr, 10);
   start_node();
+  std::atexit(stop_node);
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (restart_every != 0 && ++inputs > restart_every) restart_node();
   auto req = parse(data, size);
   if (!req) return 0;
   auto target = node::parse_target(req->target());
