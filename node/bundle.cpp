@@ -68,14 +68,15 @@ Result<const json*> Builder::record(const std::string& id) {
 
 Result<const BlockInfo*> Builder::block(std::int64_t h) {
   if (auto it = blocks_.find(h); it != blocks_.end()) return &it->second;
-  auto rec = get_json(src_.store, key::block(static_cast<std::uint64_t>(h)), src_.snapshot);
-  if (!rec) return rec.error();
-  auto header = ledger::BlockHeader::from_json((*rec)["header"]);
-  if (!header) return corrupt("block " + std::to_string(h) + ": " + header.error().message);
-  BlockInfo b{*header, (*rec).value("hash", ""), {}, {}};
-  for (const auto& r : (*rec)["results"]) {
-    ledger::EntryResult res{r.value("id", ""), r.value("status", "") == "accepted", r.value("reason", ""),
-                            r.value("reads", ""), r.value("index", std::uint64_t{0})};
+  auto raw = src_.store.get(key::block(static_cast<std::uint64_t>(h)), src_.snapshot);
+  if (!raw) return raw.error();
+  if (!raw->has_value()) return corrupt("block " + std::to_string(h) + " has no record");
+  auto rec = ledger::parse_block_record(**raw, src_.alg);
+  if (!rec) return corrupt("block " + std::to_string(h) + ": " + rec.error().message);
+  BlockInfo b{std::move(rec->header), std::move(rec->hash), {}, {}};
+  b.ids.reserve(rec->results.size());
+  b.result_leaves.reserve(rec->results.size());
+  for (const auto& res : rec->results) {
     b.ids.push_back(res.id);
     b.result_leaves.push_back(ledger::result_leaf(src_.alg, res));
   }

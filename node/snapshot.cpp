@@ -65,52 +65,6 @@ void skip_to_content(Store::Cursor& c) {
   }
 }
 
-// The Merkle nodes (level, index) that MerkleLog::root(size) reads: one complete subtree per set bit of size.
-std::set<std::pair<std::uint32_t, std::uint64_t>> root_nodes(std::uint64_t size) {
-  std::set<std::pair<std::uint32_t, std::uint64_t>> out;
-  std::uint64_t begin = 0;
-  for (int bit = 63; bit >= 0; --bit) {
-    std::uint64_t n = std::uint64_t{1} << bit;
-    if ((size & n) == 0) continue;
-    out.insert({static_cast<std::uint32_t>(bit), begin >> bit});
-    begin += n;
-  }
-  return out;
-}
-
-class MapNodes final : public crypto::MerkleNodeStore {
- public:
-  explicit MapNodes(const std::map<std::pair<std::uint32_t, std::uint64_t>, crypto::Digest>& m) : m_(m) {}
-  std::optional<crypto::Digest> get(std::uint32_t level, std::uint64_t index) const override {
-    auto it = m_.find({level, index});
-    if (it == m_.end()) return std::nullopt;
-    return it->second;
-  }
-  void put(std::uint32_t, std::uint64_t, const crypto::Digest&) override {}
-
- private:
-  const std::map<std::pair<std::uint32_t, std::uint64_t>, crypto::Digest>& m_;
-};
-
-struct BlockRecord {
-  ledger::BlockHeader header;
-  std::string hash;
-};
-
-Result<BlockRecord> parse_block_record(std::string_view value, crypto::HashAlg alg) {
-  json j = json::parse(value, nullptr, false);
-  if (!j.is_object() || !j.contains("header") || !j.contains("hash") || !j["hash"].is_string()) {
-    return bad("a block record is malformed");
-  }
-  auto h = ledger::BlockHeader::from_json(j["header"]);
-  if (!h) return bad("a block header is malformed: " + h.error().message);
-  BlockRecord r{std::move(*h), j["hash"].get<std::string>()};
-  if (r.header.hash_hex(alg) != r.hash) {
-    return bad("the block record at height " + std::to_string(r.header.height) + " does not hash to its hash");
-  }
-  return r;
-}
-
 json marker_json(const SnapshotManifest& manifest, const consensus::SnapshotMeta& meta, const std::string& path) {
   return {{"manifest", manifest.encode()}, {"index", meta.index},  {"term", meta.term},
           {"voters", meta.conf_state.voters}, {"learners", meta.conf_state.learners}, {"staging", path}};
@@ -215,8 +169,10 @@ Result<std::optional<CertifiedHead>> load_certified_head(const Store& store, con
     auto rec = store.get(key::block(static_cast<std::uint64_t>(h)));
     if (!rec) return rec.error();
     if (!rec->has_value()) continue;
-    auto block = parse_block_record(**rec, alg);
-    if (!block) return make_error("corrupt_state", block.error().message);
+    auto block = ledger::parse_block_record(**rec, alg);
+    if (!block) {
+      return make_error("corrupt_state", "the block record at height " + std::to_string(h) + ": " + block.error().message);
+    }
     std::vector<ledger::Attestation> atts;
     Status s = store.scan(key::attestation_prefix(static_cast<std::uint64_t>(h)), "", 1024,
                           [&](std::string_view, std::string_view v) {
@@ -400,7 +356,6 @@ Result<std::unique_ptr<SnapshotReceiver>> SnapshotReceiver::create(leveldb::Env*
   std::unique_ptr<SnapshotReceiver> r(new SnapshotReceiver(std::move(staging_path), std::move(manifest), trust));
   leveldb::Status s = env->NewWritableFile(r->path_, &r->file_);
   if (!s.ok()) return make_error("io_error", "cannot create " + r->path_ + ": " + s.ToString());
-  for (const auto& n : root_nodes(r->manifest_.point.log_size)) r->merkle_[n] = std::nullopt;
   r->state_.emplace(trust.alg, r->manifest_.point.state_size);
   r->history_.emplace(trust.alg, trust.genesis_hash, r->manifest_.point.height, r->manifest_.point.header_hash,
                       r->manifest_.point.log_size, r->manifest_.certified_height, r->manifest_.certified_hash);
@@ -436,15 +391,6 @@ Status SnapshotReceiver::take(std::string_view k, std::string_view v) {
     applied_ = std::string(v);
   } else if (k.starts_with(key::state(contracts::keys::kMembershipChange))) {
     gov_changes_.push_back(std::string(v));
-  } else if (k.starts_with("m/") && k.size() == 14 && v.size() == crypto::kDigestSize) {
-    std::uint32_t level = 0;
-    for (std::size_t i = 2; i < 6; ++i) level = (level << 8) | static_cast<std::uint8_t>(k[i]);
-    auto it = merkle_.find({level, key::read_be64(k.substr(6))});
-    if (it != merkle_.end()) {
-      crypto::Digest d{};
-      std::copy(v.begin(), v.end(), d.begin());
-      it->second = d;
-    }
   }
   return {};
 }
@@ -495,18 +441,6 @@ Status SnapshotReceiver::finish() {
       return bad("the certified header at height " + std::to_string(m.certified_height) + " has " +
                  std::to_string(good.size()) + " valid attestations by the voters this node knows; a quorum is " +
                  std::to_string(quorum));
-    }
-    // The transparency log's root at log_size.
-    std::map<std::pair<std::uint32_t, std::uint64_t>, crypto::Digest> found;
-    for (const auto& [pos, d] : merkle_) {
-      if (!d) return bad("the snapshot lacks a Merkle log node the root needs");
-      found[pos] = *d;
-    }
-    MapNodes nodes(found);
-    crypto::MerkleLog log(trust_.alg, nodes, m.point.log_size);
-    auto root = log.root();
-    if (!root || crypto::hex(*root) != top.log_root) {
-      return bad("the snapshot's Merkle log does not have the last block's log_root");
     }
     // The documents: each is its leaf in the state tree, whose root is the last block's state_root.
     auto state_root = crypto::digest_from_hex(top.state_root);

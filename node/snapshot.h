@@ -166,7 +166,6 @@ class SnapshotReceiver {
   // What verification needs, collected while streaming (all small).
   std::optional<std::string> applied_;
   std::vector<std::string> gov_changes_;        // s/gov/change/… values in key order
-  std::map<std::pair<std::uint32_t, std::uint64_t>, std::optional<crypto::Digest>> merkle_;  // the nodes root(log_size) reads
   std::optional<StateSnapshotCheck> state_;  // the documents against the state tree (40 bytes per document)
   std::optional<HistorySnapshotCheck> history_;  // blocks, entries, the log, nonce windows, t/, h/, w/
 };

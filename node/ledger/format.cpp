@@ -261,6 +261,40 @@ Result<BlockHeader> BlockHeader::from_json(const json& j) {
   return h;
 }
 
+Result<BlockRecord> parse_block_record(std::string_view text, crypto::HashAlg alg) {
+  const json rec = json::parse(text, nullptr, false);
+  if (!rec.is_object() || !rec.contains("header") || !rec.contains("hash") || !rec["hash"].is_string() ||
+      !rec.contains("results") || !rec["results"].is_array()) {
+    return bad_block("the record is malformed");
+  }
+  auto header = BlockHeader::from_json(rec["header"]);
+  if (!header) return header.error();
+  BlockRecord out{std::move(*header), rec["hash"].get<std::string>(), {}};
+  if (out.header.hash_hex(alg) != out.hash) return bad_block("the header does not hash to the record's hash");
+  out.results.reserve(rec["results"].size());
+  for (const json& r : rec["results"]) {
+    if (!r.is_object() || !r.contains("id") || !r["id"].is_string() || !r.contains("status") ||
+        !r["status"].is_string() || !r.contains("reads") || !r["reads"].is_string() || !r.contains("index") ||
+        !r["index"].is_number_unsigned()) {
+      return bad_block("a result is malformed");
+    }
+    EntryResult e;
+    e.id = r["id"].get<std::string>();
+    e.accepted = r["status"] == "accepted";
+    if (!e.accepted) {
+      if (r["status"] != "rejected" || !r.contains("reason") || !r["reason"].is_string()) {
+        return bad_block("a result is malformed");
+      }
+      e.reason = r["reason"].get<std::string>();
+    }
+    e.reads = r["reads"].get<std::string>();
+    e.index = r["index"].get<std::uint64_t>();
+    if (e.index != out.results.size()) return bad_block("the results are out of order");
+    out.results.push_back(std::move(e));
+  }
+  return out;
+}
+
 std::string BlockHeader::canonical() const { return canonical_or_empty(to_json()); }
 
 std::string BlockHeader::hash_hex(crypto::HashAlg alg) const { return crypto::hex(crypto::hash(alg, canonical())); }

@@ -115,6 +115,17 @@ struct BlockHeader {
   std::string hash_hex(crypto::HashAlg alg) const;
 };
 
+// A block record as block apply stores it (b/{height}, docs/storage.md §1): the header, its hash and the entries'
+// results in block order (besides `raft_index` and `proposer`, which no reader here needs).
+struct BlockRecord {
+  BlockHeader header;
+  std::string hash;
+  std::vector<EntryResult> results;
+};
+// Reads a stored block record and checks what it can alone: the header is well-formed and hashes to `hash`, and
+// each result is well-formed and at its index. Errors: "bad_block" naming what is wrong.
+Result<BlockRecord> parse_block_record(std::string_view text, crypto::HashAlg alg);
+
 std::string tx_root(crypto::HashAlg alg, const std::vector<std::string>& tx_ids_hex);
 std::string result_root(crypto::HashAlg alg, const std::vector<EntryResult>& results);
 // The log leaf of an accepted entry: leaf_hash(raw tx id bytes).

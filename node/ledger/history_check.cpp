@@ -182,53 +182,31 @@ void HistorySnapshotCheck::take_block(std::string_view k, std::string_view v) {
     return note("the snapshot's block records are not every height from 1: " + std::to_string(height) + " follows " +
                 std::to_string(blocks_));
   }
-  json rec = json::parse(v, nullptr, false);
-  if (!rec.is_object() || !rec.contains("header") || !rec.contains("hash") || !rec["hash"].is_string() ||
-      !rec.contains("results") || !rec["results"].is_array()) {
-    return note(where + " is malformed");
-  }
-  auto header = ledger::BlockHeader::from_json(rec["header"]);
-  if (!header) return note(where + " has a malformed header: " + header.error().message);
-  if (header->height != height) return note(where + " is misplaced");
-  const std::string hash = header->hash_hex(alg_);
-  if (hash != rec["hash"].get<std::string>()) return note(where + " does not hash to its hash");
-  if (header->prev != last_hash_) return note("the block at height " + std::to_string(height) + " does not link to the one before");
-  if (height == certified_height_ && hash != certified_hash_) {
+  auto rec = ledger::parse_block_record(v, alg_);
+  if (!rec) return note(where + ": " + rec.error().message);
+  auto& header = rec->header;
+  if (header.height != height) return note(where + " is misplaced");
+  if (header.prev != last_hash_) return note("the block at height " + std::to_string(height) + " does not link to the one before");
+  if (height == certified_height_ && rec->hash != certified_hash_) {
     return note("the certified height's block hash differs from the manifest's certified hash");
   }
   std::vector<std::string> ids;
-  std::vector<ledger::EntryResult> results;
-  for (const json& r : rec["results"]) {
-    ledger::EntryResult e;
-    if (!r.is_object() || !r.contains("id") || !r["id"].is_string() || !r.contains("status") || !r["status"].is_string() ||
-        !r.contains("reads") || !r["reads"].is_string() || !r.contains("index") || !r["index"].is_number_unsigned()) {
-      return note(where + " has a malformed result");
-    }
-    e.id = r["id"].get<std::string>();
-    e.accepted = r["status"] == "accepted";
-    if (!e.accepted) {
-      if (r["status"] != "rejected" || !r.contains("reason") || !r["reason"].is_string()) {
-        return note(where + " has a malformed result");
-      }
-      e.reason = r["reason"].get<std::string>();
-    }
-    e.reads = r["reads"].get<std::string>();
-    e.index = r["index"].get<std::uint64_t>();
-    if (e.index != results.size()) return note(where + " has its results out of order");
+  const auto& results = rec->results;
+  ids.reserve(results.size());
+  for (const auto& e : results) {
     if (e.accepted) ++block_log_size_;
     hash_result(block_results_, height, e.index, e.id, e.accepted, e.reason);
     ids.push_back(e.id);
-    results.push_back(std::move(e));
   }
   block_result_count_ += results.size();
-  if (ledger::tx_root(alg_, ids) != header->tx_root) return note(where + ": its results do not give its tx_root");
-  if (ledger::result_root(alg_, results) != header->result_root) {
+  if (ledger::tx_root(alg_, ids) != header.tx_root) return note(where + ": its results do not give its tx_root");
+  if (ledger::result_root(alg_, results) != header.result_root) {
     return note(where + ": its results do not give its result_root");
   }
-  if (header->log_size != block_log_size_) return note(where + ": its accepted results do not give its log_size");
+  if (header.log_size != block_log_size_) return note(where + ": its accepted results do not give its log_size");
   blocks_ = height;
-  last_hash_ = hash;
-  top_ = std::move(*header);
+  last_hash_ = std::move(rec->hash);
+  top_ = std::move(header);
 }
 
 void HistorySnapshotCheck::take_entry(std::string_view k, std::string_view v) {
@@ -362,6 +340,18 @@ Status HistorySnapshotCheck::finish() {
                   expected_nodes_[l].hash.finish() == stored_nodes_[l].hash.finish();
   }
   if (!nodes_match) return bad("the snapshot's transparency log nodes are not the tree of its accepted entries");
+  // The log's root: the complete subtrees of the leaves, one per set bit of their count, folded from the smallest
+  // (RFC 6962's MTH, as MerkleLog::root reads it).
+  if (height_ > 0) {
+    std::optional<crypto::Digest> root;
+    for (std::uint32_t level = 0; level < pending_.size(); ++level) {
+      if (((leaves_ >> level) & 1) == 0) continue;
+      root = root ? crypto::node_hash(alg_, pending_[level], *root) : pending_[level];
+    }
+    if (crypto::hex(root ? *root : crypto::empty_root(alg_)) != top_.log_root) {
+      return bad("the snapshot's Merkle log does not have the last block's log_root");
+    }
+  }
   if (nonce_records_ != windows_.size()) {
     return bad("the snapshot lacks the nonce window of " + std::to_string(windows_.size() - nonce_records_) +
                " key(s) that signed accepted entries");

@@ -7,8 +7,8 @@
 //       result_root, and its accepted results its log_size;
 //   e/  every entry record is its block's result in the same place — the same id (its tx hashes to it), status
 //       and reason — and the accepted ones are the transparency log's leaves, in order;
-//   m/  the stored log nodes are exactly the complete subtrees of those leaves (so the log root, which the
-//       snapshot receiver checks against the header, commits to every leaf);
+//   m/  the stored log nodes are exactly the complete subtrees of those leaves, and their root is the last
+//       header's log_root;
 //   s/nonce/  each key's nonce window is what the accepted entries' nonces give, marked in ledger order;
 //   t/, h/  the tx index and the documents' histories are exactly what the entry records call for;
 //   w/  every entry has its read set record and no other is there (the read sets' content is history, as the
