@@ -150,10 +150,12 @@ Status NodeImpl::init() {
   if (params.contains("election_timeout_ms")) {
     const auto& et = params["election_timeout_ms"];
     if (!et.is_array() || et.size() != 2 || !et[0].is_number_integer() || !et[1].is_number_integer() ||
-        et[0].get<int>() < 50 || et[1].get<int>() < et[0].get<int>()) {
-      return make_error("bad_genesis", "params.election_timeout_ms must be [low, high] in ms, 50 <= low <= high");
+        et[0].get<std::int64_t>() < 50 || et[1].get<std::int64_t>() < et[0].get<std::int64_t>() ||
+        et[1].get<std::int64_t>() > 60000) {
+      return make_error("bad_genesis",
+                        "params.election_timeout_ms must be [low, high] in ms, 50 <= low <= high <= 60000");
     }
-    int lo = et[0].get<int>();
+    const int lo = static_cast<int>(et[0].get<std::int64_t>());
     tick = std::chrono::milliseconds(std::max(10, lo / 6));
     election_ticks = std::max(3, lo / static_cast<int>(tick.count()));
   }

@@ -12,8 +12,10 @@
 #include "node/config.h"
 #include "node/ledger/ledger.h"
 #include "node/metrics.h"
+#include "node/node.h"
 #include "node/store.h"
 #include "node/worker_pool.h"
+#include "tests/support/testnet.h"
 
 using namespace onebill::node;
 using nlohmann::json;
@@ -418,4 +420,42 @@ TEST_CASE("the verified-signature cache knows exactly the (id, signature) pairs 
   CHECK_FALSE(cache.contains("aa", sig));
   CHECK(cache.contains("bb", sig));
   CHECK(cache.contains("dd", sig));
+}
+
+TEST_CASE("genesis params of the wrong type or out of range are refused at start with the param named", "[node]") {
+  struct Case {
+    json params;
+    std::string named;
+  };
+  const std::vector<Case> cases = {
+      {json::array(), "genesis.params: expected an object"},
+      {{{"block_max_entries", "500"}}, "params.block_max_entries"},
+      {{{"block_max_entries", 0}}, "params.block_max_entries"},
+      {{{"block_max_delay_ms", 1.5}}, "params.block_max_delay_ms"},
+      {{{"snapshot_interval", -1}}, "params.snapshot_interval"},
+      {{{"snapshot_keep_entries", true}}, "params.snapshot_keep_entries"},
+      {{{"election_timeout_ms", "300"}}, "params.election_timeout_ms"},
+      {{{"election_timeout_ms", {10, 20}}}, "params.election_timeout_ms"},
+      {{{"election_timeout_ms", {600, 300}}}, "params.election_timeout_ms"},
+      {{{"election_timeout_ms", {300, 1.5}}}, "params.election_timeout_ms"},
+      // Beyond a 32-bit int: read as 50 and 104 if narrowed before the check.
+      {{{"election_timeout_ms", {4294967346LL, 4294967400LL}}}, "params.election_timeout_ms"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.params.dump());
+    const auto dir = std::filesystem::temp_directory_path() / ("onebill-bad-params-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    {
+      onebill::testing::TestNet net(dir, 1, 0, onebill::crypto::SigAlg::ecdsa_p256, c.params);
+      auto config = load_config(net.nodes()[0].config);
+      REQUIRE(config.ok());
+      Logger log(LogLevel::error);
+      auto n = Node::create(*config, log);
+      REQUIRE_FALSE(n.ok());
+      CHECK(n.error().code == "bad_genesis");
+      INFO(n.error().message);
+      CHECK(n.error().message.find(c.named) != std::string::npos);
+    }
+    std::filesystem::remove_all(dir);
+  }
 }
