@@ -42,20 +42,39 @@ Error from_leveldb(const leveldb::Status& s) {
 }
 }  // namespace
 
-void NiceBackgroundEnv::Schedule(void (*fn)(void*), void* arg) {
-  target()->Schedule(&NiceBackgroundEnv::run, new Job{fn, arg, nice_});
+NiceBackgroundEnv::NiceBackgroundEnv(leveldb::Env* target, int nice, std::string thread_name)
+    : leveldb::EnvWrapper(target), nice_(nice), thread_name_(std::move(thread_name)), thread_([this] { run(); }) {}
+
+NiceBackgroundEnv::~NiceBackgroundEnv() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
 }
 
-void NiceBackgroundEnv::run(void* p) {
-  std::unique_ptr<Job> job(static_cast<Job*>(p));
-  // Once per thread: LevelDB's default Env runs every database's background work on one thread of its own.
-  thread_local bool lowered = false;
-  if (!lowered) {
-    lower_thread_priority(job->nice);
-    name_this_thread("ob-leveldb");
-    lowered = true;
+void NiceBackgroundEnv::Schedule(void (*fn)(void*), void* arg) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.emplace_back(fn, arg);
   }
-  job->fn(job->arg);
+  wake_.notify_one();
+}
+
+void NiceBackgroundEnv::run() {
+  lower_thread_priority(nice_);
+  name_this_thread(thread_name_.c_str());
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and nothing left (a database waits for its work before it closes)
+    auto [fn, arg] = queue_.front();
+    queue_.pop_front();
+    lock.unlock();
+    fn(arg);
+    lock.lock();
+  }
 }
 
 Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, leveldb::Env* env) {
@@ -82,9 +101,12 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, lev
   o.max_open_files = 512;
   if (env != nullptr) store->env_ = env;
   store->sticky_ = std::make_unique<StickyWriteEnv>(store->env_);
-  store->background_ = std::make_unique<NiceBackgroundEnv>(store->sticky_.get(), kBackgroundNice);
-  o.env = store->background_.get();
-  const auto open_one = [&](const std::filesystem::path& path, std::unique_ptr<leveldb::DB>& out) -> Status {
+  store->background_ = std::make_unique<NiceBackgroundEnv>(store->sticky_.get(), kBackgroundNice, "ob-leveldb");
+  store->archive_background_ =
+      std::make_unique<NiceBackgroundEnv>(store->sticky_.get(), kBackgroundNice, "ob-leveldb-arch");
+  const auto open_one = [&](const std::filesystem::path& path, leveldb::Env* db_env,
+                            std::unique_ptr<leveldb::DB>& out) -> Status {
+    o.env = db_env;
     leveldb::DB* raw = nullptr;
     leveldb::Status s = leveldb::DB::Open(o, path.string(), &raw);
     if (!s.ok()) {
@@ -97,9 +119,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, lev
     out.reset(raw);
     return {};
   };
-  if (Status s = open_one(dir, store->db_); !s) return s.error();
+  if (Status s = open_one(dir, store->background_.get(), store->db_); !s) return s.error();
   // Inside the state database's folder: LevelDB leaves alone what it did not name.
-  if (Status s = open_one(dir / "archive", store->archive_); !s) return s.error();
+  if (Status s = open_one(dir / "archive", store->archive_background_.get(), store->archive_); !s) return s.error();
   return store;
 }
 

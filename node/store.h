@@ -51,6 +51,8 @@
 // of snapshots) is guarded for any thread.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -59,6 +61,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 
 #include <leveldb/cache.h>
@@ -139,24 +142,32 @@ inline constexpr std::string_view kInstalling = "x/installing";  // a snapshot i
 inline std::string signer(std::string_view key_id) { return "x/signer/" + std::string(key_id); }
 }  // namespace key
 
-// The Env LevelDB schedules its background work through (memtable flushes, compactions): it runs that work at a
-// lower CPU priority (`nice`, for the thread that runs it). When the machine is busy, a compaction then takes the
-// CPU the node's request and Raft threads leave over instead of competing with them: under an open-loop load at
-// half the peak, p99 latency fell from 120-160 ms to 83-90 ms (docs/performance.md, session 8), with the same
-// throughput at saturation and no write stall in a 60 s run. When the machine is idle it runs as fast as before.
+// The Env LevelDB schedules its background work through (memtable flushes, compactions): it runs that work on a
+// thread of its own, one per database, at a lower CPU priority (`nice`). When the machine is busy, a compaction then
+// takes the CPU the node's request and Raft threads leave over instead of competing with them: under an open-loop
+// load at half the peak, p99 latency fell from 120-160 ms to 83-90 ms (docs/performance.md, session 8), with the
+// same throughput at saturation. When the machine is idle it runs as fast as before. A thread per database, rather
+// than LevelDB's one background thread for every database of the process: with one, the archive's memtable flush
+// (a fraction of a second) waited behind a compaction of the state database (seconds at nice 10), and a block's
+// write waited for both ("Current memtable full; waiting..." in the archive's LOG; docs/performance.md, session 11).
 class NiceBackgroundEnv final : public leveldb::EnvWrapper {
  public:
-  NiceBackgroundEnv(leveldb::Env* target, int nice) : leveldb::EnvWrapper(target), nice_(nice) {}
+  // `thread_name`: at most 15 characters (node/threads.h).
+  NiceBackgroundEnv(leveldb::Env* target, int nice, std::string thread_name);
+  ~NiceBackgroundEnv() override;  // after the databases using it are closed (they wait for their background work)
+  NiceBackgroundEnv(const NiceBackgroundEnv&) = delete;
+  NiceBackgroundEnv& operator=(const NiceBackgroundEnv&) = delete;
   void Schedule(void (*fn)(void*), void* arg) override;
 
  private:
-  struct Job {
-    void (*fn)(void*);
-    void* arg;
-    int nice;
-  };
-  static void run(void* job);
-  int nice_;
+  void run();
+  const int nice_;
+  const std::string thread_name_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::pair<void (*)(void*), void*>> queue_;  // guarded by mu_
+  bool stop_ = false;                                    // guarded by mu_
+  std::thread thread_;                                   // last: starts once the rest is built
 };
 inline constexpr int kBackgroundNice = 10;
 
@@ -244,8 +255,9 @@ class Store {
   const leveldb::Snapshot* archive_snapshot(const leveldb::Snapshot* snap) const;
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<const leveldb::FilterPolicy> filter_;  // declared before db_: outlives it
-  std::unique_ptr<StickyWriteEnv> sticky_;              // likewise: the databases' Env (through background_)
-  std::unique_ptr<NiceBackgroundEnv> background_;       // likewise
+  std::unique_ptr<StickyWriteEnv> sticky_;              // likewise: the databases' Env (through the two below)
+  std::unique_ptr<NiceBackgroundEnv> background_;       // likewise: the state database's
+  std::unique_ptr<NiceBackgroundEnv> archive_background_;  // likewise: the archive's
   std::unique_ptr<leveldb::DB> db_;
   std::unique_ptr<leveldb::DB> archive_;
   leveldb::Env* env_ = leveldb::Env::Default();
