@@ -7,10 +7,11 @@
 // The node (tests/support/testnet.h, one voter, tokens "token-<org>") starts in a temp dir when the fuzzing process
 // starts and stops at exit. Its state grows with what the fuzzer gets accepted (the node signs {"tx": ...} bodies
 // for token-crct), which is the point: later reads meet real documents. It is started afresh, in a new temp dir,
-// every ONEBILL_FUZZ_HTTP_RESTART inputs (default 10,000; 0: never): a node kept for a whole long run grew
+// every ONEBILL_FUZZ_HTTP_RESTART inputs (default 2,000; 0: never): a node kept for a whole long run grew
 // documents with thousands of entries whose audit bundles took ever longer to build, and the run's rate fell from
-// about 1,300 to about 90 inputs a second; with 25,000 inputs between restarts, two bundle requests of such a
-// document outlasted libFuzzer's 25 s timeout on a machine busy with a build (docs/reliability.md).
+// about 1,300 to about 90 inputs a second; with 10,000 inputs between restarts, a run that replayed a grown corpus
+// spent most of its time building bundles (9 inputs a second over 25 minutes), with 2,000 about 600 a second
+// (docs/reliability.md).
 //
 // Made fast without leaving code out: the node's LevelDB goes through NoSyncEnv (no_sync_env.h: every write as
 // before, but no fsync: the data dir is thrown away at exit), and its genesis proposes a block as soon as an entry
@@ -60,7 +61,7 @@ struct Harness {
 Harness* harness = nullptr;
 std::uint64_t generation = 0;   // nodes started so far
 std::uint64_t inputs = 0;       // inputs given to the current node
-std::uint64_t restart_every = 10000;
+std::uint64_t restart_every = 2000;
 
 void stop_node() {
   if (harness == nullptr) return;
