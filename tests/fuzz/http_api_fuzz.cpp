@@ -10,7 +10,7 @@
 // every ONEBILL_FUZZ_HTTP_RESTART inputs (default 2,000; 0: never): a node kept for a whole long run grew
 // documents with thousands of entries whose audit bundles took ever longer to build, and the run's rate fell from
 // about 1,300 to about 90 inputs a second; with 10,000 inputs between restarts, a run that replayed a grown corpus
-// spent most of its time building bundles (9 inputs a second over 25 minutes), with 2,000 about 600 a second
+// spent most of its time building bundles (9 inputs a second over 25 minutes), with 2,000 about 500-600 a second
 // (docs/reliability.md).
 //
 // Made fast without leaving code out: the node's LevelDB goes through NoSyncEnv (no_sync_env.h: every write as
