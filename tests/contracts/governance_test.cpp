@@ -126,7 +126,7 @@ TEST_CASE("contracts: in a network of three, two approvals carry", "[contracts][
   CHECK(o.membership_change);
   // A network of one executes on the proposal itself.
   json one = test_genesis();
-  one["orgs"] = json{one["orgs"][0]};
+  one["orgs"] = json::array({one["orgs"][0]});  // json{x} would copy x under clang, not wrap it
   Ledger solo(one);
   const Outcome p = must_accept(solo, "crct", "gov.propose", "P-1",
                                 {{"action", "key.add"}, {"params", {{"id", "crct/k2"}, {"alg", "sm2"}, {"pub", kPem}}}});

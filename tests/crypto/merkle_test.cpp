@@ -141,7 +141,7 @@ void check_inclusion(HashAlg alg, const std::vector<Digest>& leaves, const std::
     must_fail("first element removed", leaf, index, n, Proof(proof.begin() + 1, proof.end()), root);
   }
   // Another leaf.
-  if (n > 1) must_fail("sibling leaf", leaves[index ^ 1 < n ? index ^ 1 : index - 1], index, n, proof, root);
+  if (n > 1) must_fail("sibling leaf", leaves[(index ^ 1) < n ? (index ^ 1) : index - 1], index, n, proof, root);
 }
 
 // `proof` is the consistency proof from size m to size n.
