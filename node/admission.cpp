@@ -306,17 +306,29 @@ std::shared_ptr<const crypto::PublicKey> NodeImpl::node_public_key(const std::st
   return shared;
 }
 
-void NodeImpl::on_attestation(const ledger::Attestation& a, bool own) {
-  if (!own) {
-    auto membership = membership_view();
-    const contracts::Node* n = membership->node(a.node);
-    if (n == nullptr || !n->voter) return;
-    auto pub = node_public_key(n->tls_pub);
-    if (!pub || !ledger::verify_attestation(*pub, network, a)) {
-      log.warn("attestation with a bad signature ignored", {{"node", a.node}, {"height", std::to_string(a.height)}});
-      return;
-    }
+void NodeImpl::check_attestation(ledger::Attestation a) {
+  auto membership = membership_view();
+  const contracts::Node* n = membership->node(a.node);
+  if (n == nullptr || !n->voter) return;
+  auto pub = node_public_key(n->tls_pub);
+  if (!pub) {
+    log.warn("attestation from a node whose key does not load ignored", {{"node", a.node}});
+    return;
   }
+  // One thread, so a peer's attestations are recorded in the order they came.
+  boost::asio::post(attest_pool, [this, pub = std::move(pub), a = std::move(a)]() mutable {
+    const bool ok = ledger::verify_attestation(*pub, network, a);
+    boost::asio::post(io, [this, ok, a = std::move(a)] {
+      if (!ok) {
+        log.warn("attestation with a bad signature ignored", {{"node", a.node}, {"height", std::to_string(a.height)}});
+        return;
+      }
+      on_attestation(a);
+    });
+  });
+}
+
+void NodeImpl::on_attestation(const ledger::Attestation& a) {
   {
     std::lock_guard lock(attest_mu_);
     attestations_[a.height][a.node] = a;

@@ -281,7 +281,7 @@ Status NodeImpl::start() {
         } else if (ch == consensus::Channel::attest) {
           nlohmann::json j = nlohmann::json::parse(payload.begin(), payload.end(), nullptr, false);
           auto a = ledger::Attestation::from_json(j);
-          if (a && raft_id(a->node) == from) on_attestation(*a, false);
+          if (a && raft_id(a->node) == from) check_attestation(std::move(*a));
         }
       }});
   if (!t) return t.error();
@@ -301,6 +301,7 @@ Status NodeImpl::start() {
   if (Status s = server->listen(hp->host, hp->port); !s) return s;
 
   boost::asio::post(bundle_pool, [] { name_this_thread("ob-bundle"); });
+  boost::asio::post(attest_pool, [] { name_this_thread("ob-attest"); });
   io_thread = std::thread([this] {
     name_this_thread("ob-io");
     auto guard = boost::asio::make_work_guard(io);
@@ -332,6 +333,8 @@ void NodeImpl::stop() {
   if (io_thread.joinable()) io_thread.join();
   bundle_pool.stop();  // bundles not started are dropped; one being built reads the store, closed below
   bundle_pool.join();
+  attest_pool.stop();  // a verification in flight ends by posting to the stopped io, which never runs it
+  attest_pool.join();
   if (events) events->close();  // the I/O thread has ended: nothing else touches the hub now
   transport.reset();
   server.reset();

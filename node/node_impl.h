@@ -105,6 +105,9 @@ class NodeImpl {
   // Audit bundles are built on this thread, not the I/O thread: a large one takes long enough to hold up every
   // other request. At most config.bundles requests are in it (building or waiting) at once.
   boost::asio::thread_pool bundle_pool{1};
+  // Peers' attestations are verified on this thread (ob-attest), not the I/O thread: with small blocks each node
+  // verifies two per block (about 0.2 ms), and requests would wait behind them (docs/performance.md, session 13).
+  boost::asio::thread_pool attest_pool{1};
   std::atomic<std::size_t> bundles_in_flight{0};
   VerifiedCache verified;
   std::unique_ptr<Ledger> ledger;
@@ -197,7 +200,11 @@ class NodeImpl {
   void storage_failed(std::string_view during, const Error& e);
 
   // ---- attestations (I/O thread) ----
-  void on_attestation(const ledger::Attestation& a, bool own);
+  // A peer's attestation: checked against the membership here, its signature verified on attest_pool, then
+  // recorded by on_attestation back on the I/O thread. I/O thread.
+  void check_attestation(ledger::Attestation a);
+  // Records an attestation (this node's own, or a peer's whose signature was verified) and evaluates its height.
+  void on_attestation(const ledger::Attestation& a);
   void evaluate_height(std::int64_t height);
   std::optional<CertifiedHead> certified() const;
   bool diverged() const { return diverged_.load(); }

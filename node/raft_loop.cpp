@@ -290,7 +290,7 @@ void NodeImpl::on_applied(AppliedBlock block) {
   auto shared = std::make_shared<AppliedBlock>(std::move(block));
   boost::asio::post(io, [this, shared, own] {
     if (own) {
-      on_attestation(*own, true);
+      on_attestation(*own);
     } else {
       evaluate_height(shared->header.height);  // a learner: certify from the voters' attestations
     }
