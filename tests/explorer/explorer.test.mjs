@@ -63,8 +63,9 @@ function devnet(tool, args = [], timeoutMs = 150_000) {
   }
   return r.stdout;
 }
-function down() {
-  spawnSync(path.join(root, 'devnet', 'down'), ['--purge'], { env, encoding: 'utf8', timeout: 60_000 });
+// Stops the test's devnet; `purge` also deletes its folder (kept after a failure: node logs, data).
+function down({ purge = true } = {}) {
+  spawnSync(path.join(root, 'devnet', 'down'), purge ? ['--purge'] : [], { env, encoding: 'utf8', timeout: 60_000 });
 }
 
 const tokenOf = (org) => readFileSync(path.join(work, 'run', 'orgs', org, 'token'), 'utf8').trim();
@@ -266,13 +267,9 @@ try {
   }
 } finally {
   if (browser) await browser.close().catch(() => {});
-  if (failed) {
-    // Keep the network's folders (node logs, data) for the failure; the next run starts afresh.
-    spawnSync(path.join(root, 'devnet', 'down'), [], { env, encoding: 'utf8', timeout: 60_000 });
-    console.error('the devnet, with each node\'s log, is kept in ' + env.ONEBILL_DEVNET_DIR);
-  } else {
-    down();
-  }
+  // After a failure the network's folder stays for its node logs; the next run starts afresh.
+  down({ purge: !failed });
+  if (failed) console.error('the devnet, with each node\'s log, is kept in ' + env.ONEBILL_DEVNET_DIR);
   clearTimeout(deadline);
 }
 process.exit(failed ? 1 : 0);
