@@ -221,7 +221,7 @@ Status bill_event(TxContext& c) {
   leg.events_hash = std::move(*chained);
   if (is_port_event(event)) leg.reports.push_back(LegReport{as, event, at, c.signer(), refs});
   if (bill_is_negotiable(b)) b.meta.status = transport_status(b);
-  c.save(b);
+  c.save(std::move(b));
   return {};
 }
 

@@ -73,7 +73,7 @@ Status bill_issue(TxContext& c) {
 
   b.meta = c.new_meta(kind::kBill, std::string(bill_status::kIssued), holder);
   for (const Equipment& e : b.equipment) c.put(keys::equipment(e.ref), b.meta.id);
-  c.save(b);
+  c.save(std::move(b));
   return {};
 }
 

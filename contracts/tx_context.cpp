@@ -98,18 +98,21 @@ Result<Bill> TxContext::load_bill(std::string_view id) {
   return doc;
 }
 
-void TxContext::save(Bill& doc) {
+void TxContext::save(Bill& doc) { save(Bill(doc)); }
+
+void TxContext::save(Bill&& doc) {
   stamp(doc.meta);  // before serializing: the stored head and height are this entry's
-  const std::string key = keys::document(doc.meta.id);
+  std::string key = keys::document(doc.meta.id);
   auto bytes = canonical_bill(doc);
   if (!bytes) {
     if (!fault_) fault_ = bytes.error();
     return;
   }
+  std::string id = doc.meta.id;
   // Kept for the next entry on the bill (as save_json keeps trees: the cache answers only for these bytes).
-  if (cache_ != nullptr) cache_->insert_bill(key, *bytes, std::make_shared<const Bill>(doc));
+  if (cache_ != nullptr) cache_->insert_bill(key, *bytes, std::make_shared<const Bill>(std::move(doc)));
   put(key, std::move(bytes.value()));
-  note_document(doc.meta.id);
+  note_document(id);
 }
 Result<Receipt> TxContext::load_receipt(std::string_view id) {
   return load<Receipt>(id, kind::kReceipt, receipt_from_json);

@@ -59,6 +59,7 @@ class TxContext {
   Result<Proposal> load_proposal(std::string_view id);
   // Stamps head = this entry, height = this block, stages the canonical JSON, and notes the id in documents().
   void save(Bill& doc);  // written canonically without a JSON tree, and kept typed in the cache
+  void save(Bill&& doc);  // the same, the bill moved into the cache instead of copied (the caller is done with it)
   void save(Receipt& doc) { save_doc(doc); }
   void save(Pledge& doc) { save_doc(doc); }
   void save(Proposal& doc) { save_doc(doc); }

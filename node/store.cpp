@@ -313,12 +313,10 @@ Status write_one(leveldb::DB* db, leveldb::WriteBatch& b, bool sync, StickyWrite
   return {};
 }
 
-Status write_split(const leveldb::WriteBatch& batch, bool sync, bool sort, leveldb::DB* state, leveldb::DB* archive,
+// Writes a split batch: the archive's part first (synced when the state's part follows, so the state never refers
+// to records that are not durable), then the state's.
+Status write_parts(SplitBatch& split, bool sync, bool sort, leveldb::DB* state, leveldb::DB* archive,
                    StickyWriteEnv& sticky) {
-  if (auto first = sticky.failure()) return from_leveldb(*first);
-  SplitBatch split;
-  // Iterate only fails on a malformed batch, which this process built itself.
-  if (leveldb::Status s = batch.Iterate(&split); !s.ok()) return from_leveldb(s);
   const bool has_state = split.state.ApproximateSize() > leveldb::WriteBatch().ApproximateSize();
   if (!split.archive.empty()) {
     leveldb::WriteBatch a = split.archive_batch(sort);
@@ -328,6 +326,39 @@ Status write_split(const leveldb::WriteBatch& batch, bool sync, bool sort, level
   if (!has_state && !split.archive.empty()) return {};  // synced above when asked
   return write_one(state, split.state, sync, sticky);
 }
+
+Status write_split(const leveldb::WriteBatch& batch, bool sync, bool sort, leveldb::DB* state, leveldb::DB* archive,
+                   StickyWriteEnv& sticky) {
+  if (auto first = sticky.failure()) return from_leveldb(*first);
+  SplitBatch split;
+  // Iterate only fails on a malformed batch, which this process built itself.
+  if (leveldb::Status s = batch.Iterate(&split); !s.ok()) return from_leveldb(s);
+  return write_parts(split, sync, sort, state, archive, sticky);
+}
+
+// A batch's operations in key order, a later operation on a key replacing an earlier one: slices into the batch.
+struct SortedOps final : leveldb::WriteBatch::Handler {
+  struct Op {
+    leveldb::Slice key, value;
+    bool put;
+  };
+  std::vector<Op> ops;
+  void Put(const leveldb::Slice& k, const leveldb::Slice& v) override { ops.push_back({k, v, true}); }
+  void Delete(const leveldb::Slice& k) override { ops.push_back({k, {}, false}); }
+  // False on a malformed batch (which this process built itself).
+  bool collect(const leveldb::WriteBatch& batch) {
+    if (!batch.Iterate(this).ok()) return false;
+    std::stable_sort(ops.begin(), ops.end(), [](const Op& a, const Op& b) { return a.key.compare(b.key) < 0; });
+    return true;
+  }
+  template <class F>
+  void each(F&& f) const {
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      if (i + 1 < ops.size() && ops[i + 1].key == ops[i].key) continue;  // a later operation on the key wins
+      f(ops[i]);
+    }
+  }
+};
 }  // namespace
 
 Status Store::write(leveldb::WriteBatch& batch, bool sync) {
@@ -335,8 +366,13 @@ Status Store::write(leveldb::WriteBatch& batch, bool sync) {
 }
 
 Status Store::write_in_key_order(const leveldb::WriteBatch& batch, bool sync) {
-  leveldb::WriteBatch sorted = sorted_batch(batch);
-  return write_split(sorted, sync, true, db_.get(), archive_.get(), *sticky_);
+  if (auto first = sticky_->failure()) return from_leveldb(*first);
+  SortedOps sorted;
+  if (!sorted.collect(batch)) return write_split(batch, sync, true, db_.get(), archive_.get(), *sticky_);
+  // Straight from the sorted operations into each database's batch (no sorted copy of the whole batch first).
+  SplitBatch split;
+  sorted.each([&](const SortedOps::Op& op) { op.put ? split.Put(op.key, op.value) : split.Delete(op.key); });
+  return write_parts(split, sync, true, db_.get(), archive_.get(), *sticky_);
 }
 
 Status Store::sync_archive() {
@@ -346,27 +382,10 @@ Status Store::sync_archive() {
 }
 
 leveldb::WriteBatch sorted_batch(const leveldb::WriteBatch& batch) {
-  struct Op {
-    leveldb::Slice key, value;  // into `batch`, which outlives them
-    bool put;
-  };
-  struct Collect final : leveldb::WriteBatch::Handler {
-    std::vector<Op> ops;
-    void Put(const leveldb::Slice& k, const leveldb::Slice& v) override { ops.push_back({k, v, true}); }
-    void Delete(const leveldb::Slice& k) override { ops.push_back({k, {}, false}); }
-  } c;
-  // Iterate only fails on a malformed batch, which this process built itself: then it is written as it is.
-  if (!batch.Iterate(&c).ok()) return batch;
-  std::stable_sort(c.ops.begin(), c.ops.end(), [](const Op& a, const Op& b) { return a.key.compare(b.key) < 0; });
+  SortedOps sorted;
+  if (!sorted.collect(batch)) return batch;  // malformed: written as it is
   leveldb::WriteBatch out;
-  for (std::size_t i = 0; i < c.ops.size(); ++i) {
-    if (i + 1 < c.ops.size() && c.ops[i + 1].key == c.ops[i].key) continue;  // a later operation on the key wins
-    if (c.ops[i].put) {
-      out.Put(c.ops[i].key, c.ops[i].value);
-    } else {
-      out.Delete(c.ops[i].key);
-    }
-  }
+  sorted.each([&](const SortedOps::Op& op) { op.put ? out.Put(op.key, op.value) : out.Delete(op.key); });
   return out;
 }
 
