@@ -6,6 +6,7 @@
 
 #include <array>
 #include <memory>
+#include <initializer_list>
 #include <string_view>
 
 #include "crypto/bytes.h"
@@ -23,6 +24,8 @@ std::string_view hash_alg_name(HashAlg alg);
 
 Digest hash(HashAlg alg, ByteView data);
 inline Digest hash(HashAlg alg, std::string_view data) { return hash(alg, as_bytes(data)); }
+// The hash of the parts one after the other (as one Hasher fed each of them), without a Hasher's allocations.
+Digest hash(HashAlg alg, std::initializer_list<ByteView> parts);
 
 std::string hex(const Digest& d);
 Result<Digest> digest_from_hex(std::string_view text);  // exactly 64 hex digits, else "bad_digest"

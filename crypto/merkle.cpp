@@ -51,9 +51,8 @@ Error corruption(std::uint32_t level, std::uint64_t index) {
 }  // namespace
 
 Digest leaf_hash(HashAlg alg, ByteView data) {
-  Hasher h(alg);
-  h.update(std::uint8_t{0x00}).update(data);
-  return h.finish();
+  const std::uint8_t prefix = 0x00;
+  return hash(alg, {ByteView(&prefix, 1), data});
 }
 
 Digest node_hash(HashAlg alg, const Digest& left, const Digest& right) {

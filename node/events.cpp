@@ -38,6 +38,7 @@ std::shared_ptr<EventHub::Subscriber> EventHub::subscribe(EventFilter filter) {
 void EventHub::unsubscribe(const std::shared_ptr<Subscriber>& s) { subs_.remove(s); }
 
 void EventHub::publish_block(const AppliedBlock& block) {
+  if (subs_.empty()) return;  // no event is built for nobody (this runs for every block)
   for (std::size_t i = 0; i < block.entries.size(); ++i) {
     nlohmann::json ev = entry_event(block.header.height, i, block.entries[i], block.outcomes[i]);
     std::string text;

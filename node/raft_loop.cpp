@@ -249,44 +249,19 @@ void NodeImpl::on_applied(AppliedBlock block) {
   if (auto h = membership->hash()) before = crypto::hex(*h);
   if (before != block.header.membership_hash) publish_membership(ledger->membership());
 
-  std::size_t accepted = 0;
-  for (const auto& o : block.outcomes) {
-    if (o.accepted) {
-      ++accepted;
-    } else {
-      metrics.counter("onebill_entries_rejected_total", "Entries rejected on apply, by reason", {{"reason", o.reason}})
-          .inc();
-    }
-  }
-  metrics.counter("onebill_blocks_applied_total", "Blocks applied").inc();
-  const auto& cache = ledger->document_cache();
-  metrics.counter("onebill_document_cache_hits_total", "Documents the rules loaded from the parsed-document cache")
-      .inc(cache.hits() - cache_hits_seen_);
-  metrics.counter("onebill_document_cache_misses_total", "Documents the rules had to parse from their stored bytes")
-      .inc(cache.misses() - cache_misses_seen_);
-  cache_hits_seen_ = cache.hits();
-  cache_misses_seen_ = cache.misses();
-  metrics.counter("onebill_entries_accepted_total", "Entries accepted on apply").inc(accepted);
-
-  // Attest: voting nodes sign the header hash and tell their peers.
+  // Attest: voting nodes sign the header hash (recorded with the answers below, sent to the peers after them).
   std::optional<ledger::Attestation> own;
   const contracts::Node* me = ledger->membership().node(node_id);
   if (me != nullptr && me->voter) {
     auto a = ledger::attest(*tls_key, node_id, network, block.header.height, block.header_hash);
-    if (a) {
-      own = *a;
-      std::string body = a->to_json().dump();
-      for (const auto& [id, n] : ledger->membership().nodes()) {
-        if (id == node_id) continue;
-        (void)transport->send(raft_id(id), consensus::Channel::attest, consensus::Bytes(body.begin(), body.end()));
-      }
-    }
+    if (a) own = std::move(*a);
   }
   {
     std::lock_guard lock(attest_mu_);
     own_headers_[block.header.height] = {block.header_hash, block.header.log_size};
     own_log_roots_[block.header.height] = block.header.log_root;
   }
+  // The answers go out first; the attestation's sending and the counters below wait on nothing of theirs.
   auto shared = std::make_shared<AppliedBlock>(std::move(block));
   boost::asio::post(io, [this, shared, own] {
     if (own) {
@@ -311,6 +286,32 @@ void NodeImpl::on_applied(AppliedBlock block) {
     }
     events->publish_block(*shared);
   });
+  if (own) {
+    std::string body = own->to_json().dump();
+    for (const auto& [id, n] : ledger->membership().nodes()) {
+      if (id == node_id) continue;
+      (void)transport->send(raft_id(id), consensus::Channel::attest, consensus::Bytes(body.begin(), body.end()));
+    }
+  }
+
+  std::size_t accepted = 0;
+  for (const auto& o : shared->outcomes) {
+    if (o.accepted) {
+      ++accepted;
+    } else {
+      metrics.counter("onebill_entries_rejected_total", "Entries rejected on apply, by reason", {{"reason", o.reason}})
+          .inc();
+    }
+  }
+  metrics.counter("onebill_blocks_applied_total", "Blocks applied").inc();
+  const auto& cache = ledger->document_cache();
+  metrics.counter("onebill_document_cache_hits_total", "Documents the rules loaded from the parsed-document cache")
+      .inc(cache.hits() - cache_hits_seen_);
+  metrics.counter("onebill_document_cache_misses_total", "Documents the rules had to parse from their stored bytes")
+      .inc(cache.misses() - cache_misses_seen_);
+  cache_hits_seen_ = cache.hits();
+  cache_misses_seen_ = cache.misses();
+  metrics.counter("onebill_entries_accepted_total", "Entries accepted on apply").inc(accepted);
 }
 
 void NodeImpl::reconcile_conf(Clock::time_point now) {

@@ -387,3 +387,77 @@ TEST_CASE("canonical JSON: the typed writer takes a whole tree as one value", "[
     CHECK_FALSE(bad.ok());
   }
 }
+
+namespace {
+// RFC 8785 §3.2.2.2 string escaping, one byte at a time: the reference the writer's word-at-a-time scan must match.
+std::string reference_string(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0x0f]);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  return out + "\"";
+}
+}  // namespace
+
+TEST_CASE("canonical JSON: strings escaped and checked alike wherever the special byte falls in a word",
+          "[canonical_json]") {
+  // Every byte that needs an escape, bytes next to those boundaries, and UTF-8 of 2, 3 and 4 bytes, each put at
+  // every offset of ASCII padding of many lengths, so it lands anywhere in (and across) the 8-byte words scanned.
+  std::vector<std::string> specials;
+  for (int c = 0; c < 0x20; ++c) specials.push_back(std::string(1, static_cast<char>(c)));
+  for (const char* s : {"\"", "\\", " ", "!", "#", "[", "]", "\x7f", "/", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"}) {
+    specials.emplace_back(s);
+  }
+  for (std::size_t len = 0; len <= 24; ++len) {
+    for (std::size_t at = 0; at <= len; ++at) {
+      for (const auto& sp : specials) {
+        std::string s(len, 'a');
+        s.insert(at, sp);
+        CanonicalWriter w;
+        w.string(s);
+        INFO("len " << len << " at " << at << " byte " << static_cast<int>(static_cast<unsigned char>(sp[0])));
+        REQUIRE(w.ok());
+        REQUIRE(w.text() == reference_string(s));
+        auto parsed = parse_strict(w.text());
+        REQUIRE(parsed.ok());
+        REQUIRE(parsed->get<std::string>() == s);
+      }
+    }
+  }
+  // Bytes that are not UTF-8 (a lone continuation byte, an overlong lead, a surrogate, a truncated sequence, a
+  // code point over U+10FFFF) are refused wherever they fall, and so is a non-ASCII key.
+  for (const char* bad : {"\x80", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82", "\xf4\x90\x80\x80", "\xff"}) {
+    for (std::size_t len = 0; len <= 17; ++len) {
+      for (std::size_t at = 0; at <= len; ++at) {
+        std::string s(len, 'a');
+        s.insert(at, bad);
+        CanonicalWriter w;
+        w.string(s);
+        INFO("len " << len << " at " << at);
+        CHECK_FALSE(w.ok());
+        CanonicalWriter k;
+        k.begin_object();
+        k.key(s);
+        CHECK_FALSE(k.ok());
+      }
+    }
+  }
+}
