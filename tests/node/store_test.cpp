@@ -219,6 +219,43 @@ TEST_CASE("store: LevelDB's background work runs at a lower CPU priority, on a t
   fs::remove_all(dir);
 }
 
+// A block's batch is written in key order, split by database: several operations on one key, in either database,
+// leave what the last of them says, as LevelDB applies a batch in order.
+TEST_CASE("store: a batch in key order keeps the last operation on each key, in both databases", "[node][store]") {
+  TempDir dir("onebill-store-key-order");
+  auto store = node::Store::open(dir.path);
+  REQUIRE(store.ok());
+  node::Store& s = **store;
+  namespace key = node::key;
+  const std::string p1 = key::position(3, 0), p2 = key::position(3, 1);
+  {
+    leveldb::WriteBatch first;
+    first.Put(key::state("doc/A"), "old");
+    first.Put(key::entry(p1), "old entry");
+    REQUIRE(s.write_in_key_order(first, false).ok());
+  }
+  leveldb::WriteBatch batch;
+  batch.Put(key::entry(p2), "e2 first");
+  batch.Put(key::state("doc/A"), "a1");
+  batch.Delete(key::entry(p1));              // archive: a delete of a record written before
+  batch.Put(key::entry(p2), "e2 second");    // archive: the later put wins
+  batch.Delete(key::state("doc/A"));
+  batch.Put(key::state("doc/A"), "a2");      // state: the put after the delete wins
+  batch.Put(key::state("doc/Z"), "z");
+  batch.Delete(key::state("doc/Z"));         // state: the delete after the put wins
+  REQUIRE(s.write_in_key_order(batch, false).ok());
+  const std::map<std::string, std::string> want = {{key::entry(p1), "<absent>"},
+                                                   {key::entry(p2), "e2 second"},
+                                                   {key::state("doc/A"), "a2"},
+                                                   {key::state("doc/Z"), "<absent>"}};
+  for (const auto& [k, v] : want) {
+    auto got = s.get(k);
+    REQUIRE(got.ok());
+    INFO(k);
+    CHECK(got->value_or("<absent>") == v);
+  }
+}
+
 // The archive (storage.md §1.4): well-formed e/, w/ and v/ records go to the second database, keyed position
 // first; reads, scans and cursors give one store in the layout's key order, and a StoreSnapshot covers both.
 TEST_CASE("store: the archive holds entries, read sets and versions, and the store reads as one", "[node][store]") {
