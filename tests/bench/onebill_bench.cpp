@@ -257,6 +257,7 @@ int main(int argc, char** argv) {
   };
   std::vector<std::uint16_t> ports;
   CpuWatch cpu;
+  int leader_at_start = -1;  // index of the leader the network elected before the load (onebill only)
   if (etcd) {
     for (const auto& p : split(f.etcd_ports)) ports.push_back(static_cast<std::uint16_t>(std::stoi(p)));
     for (const auto& p : split(f.pids)) {
@@ -265,7 +266,8 @@ int main(int argc, char** argv) {
     }
   } else {
     for (std::size_t i = 0; i < net.nodes().size(); ++i) net.start(i, f.onebilld);
-    if (net.wait_ready(std::chrono::seconds(30)) < 0) {
+    leader_at_start = net.wait_ready(std::chrono::seconds(30));
+    if (leader_at_start < 0) {
       std::cerr << "onebill-bench: the network did not become ready in 30 s (see " << no.dir << "/n*/node.log)\n";
       return 1;
     }
@@ -287,8 +289,12 @@ int main(int argc, char** argv) {
     std::cout << "signatures:  " << f.alg << ", verified by every node on admission (the receiving node) and on apply\n"
               << "blocks:      block_max_entries " << gp.value("block_max_entries", 2000) << ", block_max_delay_ms "
               << gp.value("block_max_delay_ms", 5) << " (genesis params)\n"
-              << "leveldb:     node defaults (node/store.cpp: 64 MiB write buffer, 16 MiB tables, 64 MiB block cache, "
-                 "bloom filters, 512 files); Raft log synced once per Ready, state batch per block unsynced\n";
+              << "leveldb:     node defaults (node/store.cpp: a state and an archive database, 32 MiB write buffer "
+                 "and 16 MiB tables each, 64 MiB block cache, bloom filters, 512 files); the Raft log synced once per "
+                 "Ready; per block, the archive's batch synced, then the state's unsynced\n"
+              << "leader:      " << net.nodes()[static_cast<std::size_t>(leader_at_start)].id
+              << " when the load starts (lane l submits to the node of its key slot, n(l mod keys mod nodes + 1): a "
+                 "single client to n1)\n";
   }
   if (f.workload == "failover") {
     std::cout << "load:        closed loop, " << f.connections << " connections, " << f.rounds
