@@ -261,7 +261,27 @@ void NodeImpl::on_applied(AppliedBlock block) {
     own_headers_[block.header.height] = {block.header_hash, block.header.log_size};
     own_log_roots_[block.header.height] = block.header.log_root;
   }
-  // The answers go out first; the attestation's sending and the counters below wait on nothing of theirs.
+  // Counted before the answers go out, so a client that reads /metrics after its answer sees its block there.
+  std::size_t accepted = 0;
+  for (const auto& o : block.outcomes) {
+    if (o.accepted) {
+      ++accepted;
+    } else {
+      metrics.counter("onebill_entries_rejected_total", "Entries rejected on apply, by reason", {{"reason", o.reason}})
+          .inc();
+    }
+  }
+  metrics.counter("onebill_blocks_applied_total", "Blocks applied").inc();
+  const auto& cache = ledger->document_cache();
+  metrics.counter("onebill_document_cache_hits_total", "Documents the rules loaded from the parsed-document cache")
+      .inc(cache.hits() - cache_hits_seen_);
+  metrics.counter("onebill_document_cache_misses_total", "Documents the rules had to parse from their stored bytes")
+      .inc(cache.misses() - cache_misses_seen_);
+  cache_hits_seen_ = cache.hits();
+  cache_misses_seen_ = cache.misses();
+  metrics.counter("onebill_entries_accepted_total", "Entries accepted on apply").inc(accepted);
+
+  // The answers go out before the attestation is sent: that waits on nothing of theirs.
   auto shared = std::make_shared<AppliedBlock>(std::move(block));
   boost::asio::post(io, [this, shared, own] {
     if (own) {
@@ -293,25 +313,6 @@ void NodeImpl::on_applied(AppliedBlock block) {
       (void)transport->send(raft_id(id), consensus::Channel::attest, consensus::Bytes(body.begin(), body.end()));
     }
   }
-
-  std::size_t accepted = 0;
-  for (const auto& o : shared->outcomes) {
-    if (o.accepted) {
-      ++accepted;
-    } else {
-      metrics.counter("onebill_entries_rejected_total", "Entries rejected on apply, by reason", {{"reason", o.reason}})
-          .inc();
-    }
-  }
-  metrics.counter("onebill_blocks_applied_total", "Blocks applied").inc();
-  const auto& cache = ledger->document_cache();
-  metrics.counter("onebill_document_cache_hits_total", "Documents the rules loaded from the parsed-document cache")
-      .inc(cache.hits() - cache_hits_seen_);
-  metrics.counter("onebill_document_cache_misses_total", "Documents the rules had to parse from their stored bytes")
-      .inc(cache.misses() - cache_misses_seen_);
-  cache_hits_seen_ = cache.hits();
-  cache_misses_seen_ = cache.misses();
-  metrics.counter("onebill_entries_accepted_total", "Entries accepted on apply").inc(accepted);
 }
 
 void NodeImpl::reconcile_conf(Clock::time_point now) {
