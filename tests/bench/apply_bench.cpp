@@ -26,7 +26,6 @@
 #include <thread>
 #include <vector>
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "contracts/envelope.h"
@@ -42,12 +41,7 @@ using namespace onebill;
 
 namespace {
 
-double cpu_seconds() {
-  rusage u{};
-  ::getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
+double cpu_seconds() { return bench::cpu_seconds(::getpid()); }  // this process, every thread (bench_cluster.h)
 
 [[noreturn]] void fail(const std::string& what) {
   std::cerr << "apply_bench: " << what << "\n";
