@@ -98,7 +98,10 @@ Result<Bill> TxContext::load_bill(std::string_view id) {
   return doc;
 }
 
-void TxContext::save(Bill& doc) { save(Bill(doc)); }
+void TxContext::save(Bill& doc) {
+  stamp(doc.meta);  // the caller's bill shows the stamp too, as before there was a moving form
+  save(Bill(doc));
+}
 
 void TxContext::save(Bill&& doc) {
   stamp(doc.meta);  // before serializing: the stored head and height are this entry's

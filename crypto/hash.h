@@ -5,8 +5,8 @@
 #pragma once
 
 #include <array>
-#include <memory>
 #include <initializer_list>
+#include <memory>
 #include <string_view>
 
 #include "crypto/bytes.h"
