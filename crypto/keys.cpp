@@ -1,6 +1,7 @@
 #include "crypto/keys.h"
 
 #include "crypto/hash.h"
+#include "crypto/p256_table.h"
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
@@ -9,6 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <atomic>
 #include <cstring>
 #include <optional>
 
@@ -166,14 +168,87 @@ Result<PrivateKey> private_from_pem(std::string_view pem, std::optional<SigAlg> 
 
 // A pool of EVP_PKEY_CTX objects initialised for ECDSA verification with SHA-256 (as `openssl speed` does:
 // EVP_PKEY_verify may be called repeatedly after one EVP_PKEY_verify_init). A context is taken out under the
-// lock and used without it, so threads verify in parallel.
+// lock and used without it, so threads verify in parallel. Beside it, the key's verification count and its
+// table (p256_table.h) once built: `table` is set once, then only read, without the lock.
 struct PublicKey::VerifyPool {
-  std::mutex mu;
+  enum TableState : int { kNone, kClaimed, kReady, kFailed };
+  std::mutex mu;  // the idle contexts
   std::vector<EVP_PKEY_CTX*> idle;
-  ~VerifyPool() {
-    for (auto* c : idle) EVP_PKEY_CTX_free(c);
-  }
+  std::mutex build_mu;  // one table builder at a time; verify() never takes it
+  std::atomic<std::uint64_t> uses{0};
+  std::atomic<int> table_state{kNone};
+  std::unique_ptr<detail::P256Table> owned_table;  // written under build_mu, before `table` is published
+  std::atomic<const detail::P256Table*> table{nullptr};
+  ~VerifyPool();
 };
+
+namespace {
+std::atomic<std::uint64_t> g_uses_before_table{PublicKey::TablePolicy{}.uses_before_table};
+std::atomic<std::size_t> g_max_tables{PublicKey::TablePolicy{}.max_tables};
+std::atomic<std::size_t> g_tables{0};  // claimed or built and not yet freed
+}  // namespace
+
+PublicKey::VerifyPool::~VerifyPool() {
+  for (auto* c : idle) EVP_PKEY_CTX_free(c);
+  const int state = table_state.load();
+  if (state == kClaimed || state == kReady) g_tables.fetch_sub(1);
+}
+
+void PublicKey::set_table_policy(TablePolicy policy) {
+  g_uses_before_table.store(policy.uses_before_table);
+  g_max_tables.store(policy.max_tables);
+}
+
+PublicKey::TablePolicy PublicKey::table_policy() { return TablePolicy{g_uses_before_table.load(), g_max_tables.load()}; }
+
+std::size_t PublicKey::tables_in_use() { return g_tables.load(); }
+
+bool PublicKey::claim_table() const {
+  if (!pool_ || pool_->table_state.load(std::memory_order_relaxed) != VerifyPool::kNone ||
+      pool_->uses.load(std::memory_order_relaxed) < g_uses_before_table.load(std::memory_order_relaxed)) {
+    return false;
+  }
+  if (g_tables.fetch_add(1) >= g_max_tables.load()) {
+    g_tables.fetch_sub(1);
+    return false;
+  }
+  int expected = VerifyPool::kNone;
+  if (!pool_->table_state.compare_exchange_strong(expected, VerifyPool::kClaimed)) {
+    g_tables.fetch_sub(1);
+    return false;
+  }
+  return true;
+}
+
+bool PublicKey::build_table() const {
+  if (!pool_) return false;
+  int state = pool_->table_state.load();
+  if (state == VerifyPool::kReady) return true;
+  if (state == VerifyPool::kNone) {  // built without a claim (tests, benchmarks): counted all the same
+    g_tables.fetch_add(1);
+    if (!pool_->table_state.compare_exchange_strong(state, VerifyPool::kClaimed)) {
+      g_tables.fetch_sub(1);
+      return state == VerifyPool::kReady || (state == VerifyPool::kClaimed && build_table());
+    }
+  } else if (state == VerifyPool::kFailed) {
+    return false;
+  }
+  std::lock_guard lock(pool_->build_mu);
+  if (pool_->table_state.load() == VerifyPool::kReady) return true;
+  if (pool_->table_state.load() == VerifyPool::kFailed) return false;
+  auto built = detail::P256Table::build(key_.get());
+  if (!built) {
+    pool_->table_state.store(VerifyPool::kFailed);
+    g_tables.fetch_sub(1);
+    return false;
+  }
+  pool_->owned_table = std::move(built);
+  pool_->table.store(pool_->owned_table.get(), std::memory_order_release);
+  pool_->table_state.store(VerifyPool::kReady);
+  return true;
+}
+
+bool PublicKey::has_table() const { return pool_ && pool_->table.load(std::memory_order_acquire) != nullptr; }
 
 PublicKey::PublicKey(std::shared_ptr<EVP_PKEY> key, SigAlg alg)
     : key_(std::move(key)), alg_(alg),
@@ -217,6 +292,15 @@ Bytes PublicKey::to_der() const {
 bool PublicKey::verify(ByteView message, ByteView signature) const {
   if (signature.empty() || signature.size() > 1024) return false;
   if (pool_) {
+    if (const detail::P256Table* table = pool_->table.load(std::memory_order_acquire)) {
+      switch (table->verify(hash(HashAlg::sha256, message), signature)) {
+        case detail::P256Table::Answer::valid: return true;
+        case detail::P256Table::Answer::invalid: return false;
+        case detail::P256Table::Answer::error: break;  // OpenSSL failed (memory): the same question to EVP below
+      }
+    } else {
+      pool_->uses.fetch_add(1, std::memory_order_relaxed);
+    }
     EVP_PKEY_CTX* ctx = nullptr;
     {
       std::lock_guard lock(pool_->mu);

@@ -7,6 +7,7 @@
 // throws or aborts on bad input.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -45,11 +46,34 @@ class PublicKey {
 
   evp_pkey_st* native() const { return key_.get(); }
 
+  // ---- ECDSA P-256 verification tables (crypto/p256_table.h) ----
+  // A table of this key's multiples (about 150 KB, tens of milliseconds to build) makes each verification about
+  // half as costly. It pays for a key that verifies many signatures, so it is built only for one that has
+  // verified `uses_before_table` of them, and at most `max_tables` exist in the process. The key never builds it
+  // by itself: claim_table() says (true once per key) that the caller should call build_table(), typically on a
+  // background thread; verify() uses the table as soon as it is there, with the same answers.
+  bool claim_table() const;
+  // Builds the table now (for any P-256 key, claimed or not; a no-op once built or for other algorithms).
+  // Thread-safe; verify() may run meanwhile. False if there is none after the call.
+  bool build_table() const;
+  bool has_table() const;
+
+  struct TablePolicy {
+    // A table costs about as much to build as 1,000 verifications save; a key that has verified 256 is likely to
+    // verify many more, and the worst a wrong guess costs is one build and 150 KB, within max_tables.
+    std::uint64_t uses_before_table = 256;
+    std::size_t max_tables = 128;  // about 19 MB
+  };
+  static void set_table_policy(TablePolicy policy);
+  static TablePolicy table_policy();
+  static std::size_t tables_in_use();  // built or being built, process-wide
+
  private:
   PublicKey(std::shared_ptr<evp_pkey_st> key, SigAlg alg);
   std::shared_ptr<evp_pkey_st> key_;
   SigAlg alg_;
-  // ECDSA verification contexts kept for reuse (initialising one costs ~6 % of a verify); shared by copies.
+  // ECDSA verification contexts kept for reuse (initialising one costs ~6 % of a verify), the use count and the
+  // table; shared by copies.
   struct VerifyPool;
   std::shared_ptr<VerifyPool> pool_;
   friend class PrivateKey;

@@ -315,6 +315,7 @@ void NodeImpl::check_attestation(ledger::Attestation a) {
     log.warn("attestation from a node whose key does not load ignored", {{"node", a.node}});
     return;
   }
+  ledger->offer_key_table(pub);
   // One thread, so a peer's attestations are recorded in the order they came.
   boost::asio::post(attest_pool, [this, pub = std::move(pub), a = std::move(a)]() mutable {
     const bool ok = ledger::verify_attestation(*pub, network, a);

@@ -122,15 +122,22 @@ AppliedPoint Ledger::last() const {
 }
 
 std::shared_ptr<crypto::PublicKey> Ledger::public_key(const contracts::Key& key) const {
-  std::lock_guard lock(keys_mu_);
-  auto it = keys_.find(key.id);
-  if (it != keys_.end() && it->second) return it->second;
-  auto alg = crypto::parse_sig_alg(key.alg);
-  if (!alg) return nullptr;
-  auto pub = crypto::PublicKey::from_pem(key.pub, *alg);
-  if (!pub) return nullptr;
-  auto p = std::make_shared<crypto::PublicKey>(std::move(*pub));
-  keys_[key.id] = p;
+  std::shared_ptr<crypto::PublicKey> p;
+  {
+    std::lock_guard lock(keys_mu_);
+    auto it = keys_.find(key.id);
+    if (it != keys_.end() && it->second) {
+      p = it->second;
+    } else {
+      auto alg = crypto::parse_sig_alg(key.alg);
+      if (!alg) return nullptr;
+      auto pub = crypto::PublicKey::from_pem(key.pub, *alg);
+      if (!pub) return nullptr;
+      p = std::make_shared<crypto::PublicKey>(std::move(*pub));
+      keys_[key.id] = p;
+    }
+  }
+  key_tables_.offer(p);
   return p;
 }
 

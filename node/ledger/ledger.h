@@ -35,6 +35,7 @@
 #include "contracts/doc_cache.h"
 #include "contracts/membership.h"
 #include "crypto/keys.h"
+#include "node/key_tables.h"
 #include "node/ledger/format.h"
 #include "node/ledger/listing.h"
 #include "node/ledger/state_store.h"
@@ -139,6 +140,11 @@ class Ledger {
   // Verifies one entry's signature with the key membership holds for it now (admission); true = valid.
   bool verify_signature(const contracts::Envelope& e, const contracts::Key& key) const;
 
+  // Keys that verify many signatures get a verification table, built in the background (node/key_tables.h): the
+  // members' keys through public_key(), the nodes' keys (attestations) through this.
+  void offer_key_table(const std::shared_ptr<const crypto::PublicKey>& key) const { key_tables_.offer(key); }
+  const KeyTableBuilder& key_tables() const { return key_tables_; }
+
  private:
   Status write_block(leveldb::WriteBatch& batch, const AppliedPoint& point);
   Result<std::vector<bool>> preverify(const std::vector<contracts::Envelope>& entries) const;
@@ -149,6 +155,7 @@ class Ledger {
   crypto::HashAlg alg_;
   WorkerPool& pool_;
   VerifiedCache& cache_;
+  mutable KeyTableBuilder key_tables_;
   contracts::DocumentCache documents_;  // parsed documents between blocks (apply runs on one thread)
   StateTreeCache state_cache_;          // the document state tree's upper levels (apply thread)
   // The listing fields (kind, holder, status) of documents as last written, by state key (nullopt: absent or not

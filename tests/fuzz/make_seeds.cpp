@@ -342,6 +342,22 @@ void bundle_seeds(const std::string& target) {
   near("entry-without-block", [](json& x) { x["blocks"].erase(0); });
 }
 
+// ---- p256_verify: each fixed signature as it is, and a few alterations near it (p256_verify_fuzz.cpp) ----
+void p256_verify_seeds() {
+  for (int i = 0; i < 4; ++i) {
+    const char which = static_cast<char>(i);
+    seed("p256_verify", "valid-" + std::to_string(i), std::string{'\0', which});
+    seed("p256_verify", "r-bit-" + std::to_string(i), std::string{'\0', which, '\x10', '\x01'});
+    seed("p256_verify", "s-byte-" + std::to_string(i), std::string{'\0', which, '\x40', '\x7f'});
+    seed("p256_verify", "cut-" + std::to_string(i), std::string{'\0', which, '\x01'});
+    seed("p256_verify", "extended-" + std::to_string(i), std::string{'\0', which, '\x81'});
+  }
+  std::string raw(1, '\x01');
+  raw += std::string(32, '\x42');
+  raw += std::string("\x30\x06\x02\x01\x01\x02\x01\x01", 8);
+  seed("p256_verify", "raw-digest-r1-s1", raw);
+}
+
 int main(int argc, char** argv) {
   if (argc != 3 && argc != 4) {
     std::fprintf(stderr, "usage: %s CORPUS_DIR VECTORS_DIR [TARGET]\n", argv[0]);
@@ -357,6 +373,7 @@ int main(int argc, char** argv) {
   if (want("http_api")) http_seeds();
   if (want("bundle")) bundle_seeds("bundle");
   if (want("bundle_parse")) bundle_seeds("bundle_parse");
+  if (want("p256_verify")) p256_verify_seeds();
   std::printf("%d seed files written under %s\n", written, out_root.c_str());
   return 0;
 }

@@ -1,0 +1,338 @@
+#include "crypto/p256_table.h"
+
+// EC_GROUP_precompute_mult and EC_POINT_get_Jprojective_coordinates_GFp are deprecated in OpenSSL 3.0 (the
+// low-level EC API has no replacement for a table of a point other than the generator); both are still part of
+// OpenSSL 3.x. If a future OpenSSL drops them, this file is the only user: PublicKey then verifies without tables.
+#define OPENSSL_SUPPRESS_DEPRECATED
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+namespace onebill::crypto::detail {
+namespace {
+
+// ---- the inverse modulo the group order, on four 64-bit limbs ----
+//
+// BN_mod_inverse takes about as long as one of the two table multiplications. The numbers here are public (a
+// signature's s), so a variable-time binary extended Euclid on fixed-size limbs is right, and several times faster.
+
+using U256 = std::array<std::uint64_t, 4>;  // little-endian limbs
+
+U256 from_be(const unsigned char b[32]) {
+  U256 r{};
+  for (int i = 0; i < 4; ++i) {
+    std::uint64_t w = 0;
+    for (int j = 0; j < 8; ++j) w = (w << 8) | b[(3 - i) * 8 + j];
+    r[static_cast<std::size_t>(i)] = w;
+  }
+  return r;
+}
+
+void to_be(const U256& a, unsigned char b[32]) {
+  for (int i = 0; i < 4; ++i) {
+    std::uint64_t w = a[static_cast<std::size_t>(i)];
+    for (int j = 7; j >= 0; --j) {
+      b[(3 - i) * 8 + j] = static_cast<unsigned char>(w);
+      w >>= 8;
+    }
+  }
+}
+
+bool is_zero(const U256& a) { return (a[0] | a[1] | a[2] | a[3]) == 0; }
+bool is_one(const U256& a) { return a[0] == 1 && (a[1] | a[2] | a[3]) == 0; }
+bool less(const U256& a, const U256& b) {
+  for (int i = 3; i >= 0; --i) {
+    auto k = static_cast<std::size_t>(i);
+    if (a[k] != b[k]) return a[k] < b[k];
+  }
+  return false;
+}
+
+// a += b; returns the carry out.
+std::uint64_t add(U256& a, const U256& b) {
+  std::uint64_t carry = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    const std::uint64_t sum = a[i] + b[i];
+    const std::uint64_t c1 = sum < a[i] ? 1 : 0;
+    a[i] = sum + carry;
+    carry = c1 | (a[i] < sum ? 1 : 0);
+  }
+  return carry;
+}
+
+// a -= b; returns the borrow out.
+std::uint64_t sub(U256& a, const U256& b) {
+  std::uint64_t borrow = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    const std::uint64_t bi = b[i] + borrow;
+    const std::uint64_t carry_in = (bi < borrow) ? 1 : 0;  // b[i] + borrow wrapped
+    const std::uint64_t r = a[i] - bi;
+    borrow = ((a[i] < bi) ? 1 : 0) | carry_in;
+    a[i] = r;
+  }
+  return borrow;
+}
+
+// a = (top · 2^256 + a) / 2
+void half(U256& a, std::uint64_t top) {
+  for (std::size_t i = 0; i < 3; ++i) a[i] = (a[i] >> 1) | (a[i + 1] << 63);
+  a[3] = (a[3] >> 1) | (top << 63);
+}
+
+// x / 2 modulo the odd m, for x < m.
+void half_mod(U256& x, const U256& m) {
+  if ((x[0] & 1) == 0) {
+    half(x, 0);
+  } else {
+    const std::uint64_t carry = add(x, m);
+    half(x, carry);
+  }
+}
+
+// Binary extended Euclid: x1·a ≡ u and x2·a ≡ v (mod m) throughout, with x1, x2 in [0, m). m odd, 0 < a < m,
+// gcd(a, m) = 1 (m prime here). Ends when u or v is 1.
+U256 inverse(const U256& a, const U256& m) {
+  U256 u = a, v = m, x1{1, 0, 0, 0}, x2{0, 0, 0, 0};
+  while (!is_one(u) && !is_one(v)) {
+    while ((u[0] & 1) == 0) {
+      half(u, 0);
+      half_mod(x1, m);
+    }
+    while ((v[0] & 1) == 0) {
+      half(v, 0);
+      half_mod(x2, m);
+    }
+    if (!less(u, v)) {
+      sub(u, v);
+      if (sub(x1, x2)) add(x1, m);
+    } else {
+      sub(v, u);
+      if (sub(x2, x1)) add(x2, m);
+    }
+    if (is_zero(u) || is_zero(v)) return U256{};  // only if gcd(a, m) > 1: not for a prime m and 0 < a < m
+  }
+  return is_one(u) ? x1 : x2;
+}
+
+// The group order n of P-256.
+constexpr unsigned char kOrderBe[32] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+                                        0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17,
+                                        0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
+
+// ---- OpenSSL objects ----
+
+struct GroupFree {
+  void operator()(EC_GROUP* g) const { EC_GROUP_free(g); }
+};
+struct PointFree {
+  void operator()(EC_POINT* p) const { EC_POINT_free(p); }
+};
+struct BnFree {
+  void operator()(BIGNUM* b) const { BN_free(b); }
+};
+struct BnCtxFree {
+  void operator()(BN_CTX* c) const { BN_CTX_free(c); }
+};
+struct SigFree {
+  void operator()(ECDSA_SIG* s) const { ECDSA_SIG_free(s); }
+};
+using GroupPtr = std::unique_ptr<EC_GROUP, GroupFree>;
+using PointPtr = std::unique_ptr<EC_POINT, PointFree>;
+using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
+
+// The standard P-256 group (its generator's table is built into OpenSSL), its order n and field prime p, and
+// r-candidates' bound p - n. Made once; only read after.
+struct Curve {
+  GroupPtr group;
+  BnPtr n, p, p_minus_n;
+  U256 n_limbs{};
+  bool ok = false;
+  Curve() {
+    group.reset(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
+    n.reset(BN_new());
+    p.reset(BN_new());
+    p_minus_n.reset(BN_new());
+    if (!group || !n || !p || !p_minus_n) return;
+    if (BN_copy(n.get(), EC_GROUP_get0_order(group.get())) == nullptr) return;
+    if (EC_GROUP_get_curve(group.get(), p.get(), nullptr, nullptr, nullptr) != 1) return;
+    if (BN_sub(p_minus_n.get(), p.get(), n.get()) != 1) return;
+    n_limbs = from_be(kOrderBe);
+    unsigned char check[32];
+    ok = BN_bn2binpad(n.get(), check, 32) == 32 && std::memcmp(check, kOrderBe, 32) == 0;
+  }
+};
+
+const Curve& curve() {
+  static const Curve c;
+  return c;
+}
+
+// Per-thread scratch, so a verification allocates nothing but the parsed signature.
+struct Scratch {
+  std::unique_ptr<BN_CTX, BnCtxFree> ctx{BN_CTX_new()};
+  BnPtr e{BN_new()}, w{BN_new()}, u1{BN_new()}, u2{BN_new()}, x{BN_new()}, y{BN_new()}, z{BN_new()}, t{BN_new()},
+      rn{BN_new()};
+  PointPtr r1, r2;
+  bool ok = false;
+  Scratch() {
+    const Curve& c = curve();
+    if (!c.ok) return;
+    r1.reset(EC_POINT_new(c.group.get()));
+    r2.reset(EC_POINT_new(c.group.get()));
+    ok = ctx && e && w && u1 && u2 && x && y && z && t && rn && r1 && r2;
+  }
+};
+
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+// Is the affine x coordinate of the Jacobian point (X, Y, Z) equal to `cand` (mod p)? X ≡ cand · Z² (mod p).
+bool x_matches(const BIGNUM* cand, Scratch& s, const Curve& c, bool& failed) {
+  if (BN_mod_sqr(s.t.get(), s.z.get(), c.p.get(), s.ctx.get()) != 1 ||
+      BN_mod_mul(s.t.get(), s.t.get(), cand, c.p.get(), s.ctx.get()) != 1) {
+    failed = true;
+    return false;
+  }
+  return BN_cmp(s.t.get(), s.x.get()) == 0;
+}
+
+}  // namespace
+
+bool P256Table::inverse_mod_order(const unsigned char a[32], unsigned char out[32]) {
+  const U256 x = from_be(a);
+  const U256 n = from_be(kOrderBe);
+  if (is_zero(x) || !less(x, n)) return false;
+  to_be(inverse(x, n), out);
+  return true;
+}
+
+std::unique_ptr<P256Table> P256Table::build(EVP_PKEY* key) {
+  const Curve& c = curve();
+  if (!c.ok || key == nullptr || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) return nullptr;
+  char name[64] = {};
+  std::size_t name_len = 0;
+  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &name_len) != 1 ||
+      std::strcmp(name, "prime256v1") != 0) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  unsigned char encoded[133];
+  std::size_t encoded_len = 0;
+  if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, encoded, sizeof encoded, &encoded_len) != 1) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  std::unique_ptr<BN_CTX, BnCtxFree> ctx(BN_CTX_new());
+  PointPtr q(EC_POINT_new(c.group.get()));
+  GroupPtr group(EC_GROUP_dup(c.group.get()));
+  if (!ctx || !q || !group ||
+      EC_POINT_oct2point(c.group.get(), q.get(), encoded, encoded_len, ctx.get()) != 1 ||
+      EC_POINT_is_at_infinity(c.group.get(), q.get()) == 1 ||
+      EC_POINT_is_on_curve(c.group.get(), q.get(), ctx.get()) != 1 ||
+      EC_GROUP_set_generator(group.get(), q.get(), c.n.get(), BN_value_one()) != 1 ||
+      EC_GROUP_precompute_mult(group.get(), ctx.get()) != 1) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  // The check: k·Q with the table equals k·Q computed as an arbitrary point's multiple, for scalars that reach
+  // every row of the table. Should an OpenSSL ever mistake this group's table for the standard generator's, or
+  // ignore it, this is where it shows (a wrong answer refuses the table; a slow one only costs time).
+  PointPtr with(EC_POINT_new(c.group.get())), without(EC_POINT_new(c.group.get()));
+  BnPtr k(BN_new());
+  if (!with || !without || !k) return nullptr;
+  for (int round = 0; round < 4; ++round) {
+    const bool made = round == 0   ? BN_one(k.get()) == 1
+                      : round == 1 ? BN_sub(k.get(), c.n.get(), BN_value_one()) == 1
+                                   : BN_rand_range(k.get(), c.n.get()) == 1;
+    if (!made || EC_POINT_mul(group.get(), with.get(), k.get(), nullptr, nullptr, ctx.get()) != 1 ||
+        EC_POINT_mul(c.group.get(), without.get(), nullptr, q.get(), k.get(), ctx.get()) != 1 ||
+        EC_POINT_cmp(c.group.get(), with.get(), without.get(), ctx.get()) != 0) {
+      ERR_clear_error();
+      return nullptr;
+    }
+  }
+  return std::unique_ptr<P256Table>(new P256Table(group.release()));
+}
+
+P256Table::~P256Table() { EC_GROUP_free(group_); }
+
+P256Table::Answer P256Table::verify(const Digest& digest, ByteView der_signature) const {
+  const Curve& c = curve();
+  Scratch& s = scratch();
+  if (!c.ok || !s.ok) return Answer::error;
+  if (der_signature.empty() || der_signature.size() > 1024) return Answer::invalid;
+
+  // Strict DER, as OpenSSL's own verification demands: the signature must be exactly what re-encoding gives.
+  const unsigned char* p = der_signature.data();
+  std::unique_ptr<ECDSA_SIG, SigFree> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_signature.size())));
+  if (!sig) {
+    ERR_clear_error();
+    return Answer::invalid;
+  }
+  unsigned char* der = nullptr;
+  const int der_len = i2d_ECDSA_SIG(sig.get(), &der);
+  const bool strict = der_len > 0 && static_cast<std::size_t>(der_len) == der_signature.size() &&
+                      std::memcmp(der, der_signature.data(), der_signature.size()) == 0;
+  OPENSSL_free(der);
+  if (!strict) {
+    ERR_clear_error();
+    return Answer::invalid;
+  }
+  const BIGNUM* r = nullptr;
+  const BIGNUM* sv = nullptr;
+  ECDSA_SIG_get0(sig.get(), &r, &sv);
+  if (BN_is_zero(r) || BN_is_negative(r) || BN_ucmp(r, c.n.get()) >= 0 || BN_is_zero(sv) || BN_is_negative(sv) ||
+      BN_ucmp(sv, c.n.get()) >= 0) {
+    return Answer::invalid;
+  }
+
+  // w = s⁻¹, u1 = e·w, u2 = r·w (mod n). The digest is 256 bits, as many as n has: no truncation.
+  unsigned char buf[32];
+  if (BN_bn2binpad(sv, buf, 32) != 32) return Answer::error;
+  unsigned char inv[32];
+  if (!inverse_mod_order(buf, inv)) return Answer::invalid;
+  if (BN_bin2bn(inv, 32, s.w.get()) == nullptr || BN_bin2bn(digest.data(), 32, s.e.get()) == nullptr ||
+      BN_mod_mul(s.u1.get(), s.e.get(), s.w.get(), c.n.get(), s.ctx.get()) != 1 ||
+      BN_mod_mul(s.u2.get(), r, s.w.get(), c.n.get(), s.ctx.get()) != 1) {
+    ERR_clear_error();
+    return Answer::error;
+  }
+  // u1·G with OpenSSL's table of G, u2·Q with this key's table, then their sum.
+  if (EC_POINT_mul(c.group.get(), s.r1.get(), s.u1.get(), nullptr, nullptr, s.ctx.get()) != 1 ||
+      EC_POINT_mul(group_, s.r2.get(), s.u2.get(), nullptr, nullptr, s.ctx.get()) != 1 ||
+      EC_POINT_add(c.group.get(), s.r1.get(), s.r1.get(), s.r2.get(), s.ctx.get()) != 1) {
+    ERR_clear_error();
+    return Answer::error;
+  }
+  if (EC_POINT_is_at_infinity(c.group.get(), s.r1.get()) == 1) return Answer::invalid;
+  // x(R) mod n == r, without converting R to affine coordinates: the affine x is below p < 2n, so it is r or r + n.
+  if (EC_POINT_get_Jprojective_coordinates_GFp(c.group.get(), s.r1.get(), s.x.get(), s.y.get(), s.z.get(),
+                                               s.ctx.get()) != 1) {
+    ERR_clear_error();
+    return Answer::error;
+  }
+  bool failed = false;
+  if (x_matches(r, s, c, failed)) return Answer::valid;
+  if (!failed && BN_cmp(r, c.p_minus_n.get()) < 0) {
+    if (BN_add(s.rn.get(), r, c.n.get()) != 1) failed = true;
+    if (!failed && x_matches(s.rn.get(), s, c, failed)) return Answer::valid;
+  }
+  if (failed) {
+    ERR_clear_error();
+    return Answer::error;
+  }
+  return Answer::invalid;
+}
+
+}  // namespace onebill::crypto::detail
