@@ -186,12 +186,14 @@ namespace {
 std::atomic<std::uint64_t> g_uses_before_table{PublicKey::TablePolicy{}.uses_before_table};
 std::atomic<std::size_t> g_max_tables{PublicKey::TablePolicy{}.max_tables};
 std::atomic<std::size_t> g_tables{0};  // claimed or built and not yet freed
+std::atomic<std::size_t> g_built{0};   // built and not yet freed
 }  // namespace
 
 PublicKey::VerifyPool::~VerifyPool() {
   for (auto* c : idle) EVP_PKEY_CTX_free(c);
   const int state = table_state.load();
   if (state == kClaimed || state == kReady) g_tables.fetch_sub(1);
+  if (state == kReady) g_built.fetch_sub(1);
 }
 
 void PublicKey::set_table_policy(TablePolicy policy) {
@@ -202,6 +204,7 @@ void PublicKey::set_table_policy(TablePolicy policy) {
 PublicKey::TablePolicy PublicKey::table_policy() { return TablePolicy{g_uses_before_table.load(), g_max_tables.load()}; }
 
 std::size_t PublicKey::tables_in_use() { return g_tables.load(); }
+std::size_t PublicKey::tables_built() { return g_built.load(); }
 
 bool PublicKey::claim_table() const {
   if (!pool_ || pool_->table_state.load(std::memory_order_relaxed) != VerifyPool::kNone ||
@@ -244,6 +247,7 @@ bool PublicKey::build_table() const {
   }
   pool_->owned_table = std::move(built);
   pool_->table.store(pool_->owned_table.get(), std::memory_order_release);
+  g_built.fetch_add(1);
   pool_->table_state.store(VerifyPool::kReady);
   return true;
 }

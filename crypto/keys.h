@@ -66,7 +66,8 @@ class PublicKey {
   };
   static void set_table_policy(TablePolicy policy);
   static TablePolicy table_policy();
-  static std::size_t tables_in_use();  // built or being built, process-wide
+  static std::size_t tables_in_use();  // built or being built, process-wide (what max_tables bounds)
+  static std::size_t tables_built();   // built, process-wide
 
  private:
   PublicKey(std::shared_ptr<evp_pkey_st> key, SigAlg alg);

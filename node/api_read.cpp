@@ -422,6 +422,8 @@ http::Reply Api::metrics(const http::Request& req) {
       static_cast<std::int64_t>(node_.store->approximate_size()));
   m.gauge("onebill_events_subscribers", "Open event streams").set(static_cast<std::int64_t>(node_.events->subscribers()));
   m.gauge("onebill_diverged", "1 if this node diverged from a certified header").set(node_.diverged() ? 1 : 0);
+  m.gauge("onebill_key_tables", "ECDSA P-256 keys with a verification table in this process")
+      .set(static_cast<std::int64_t>(crypto::PublicKey::tables_built()));
   const http::ServerStats& hs = node_.server->stats();
   m.gauge("onebill_http_connections_open", "Open API connections").set(
       static_cast<std::int64_t>(hs.connections_open.load()));

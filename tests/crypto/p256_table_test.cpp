@@ -298,8 +298,10 @@ TEST_CASE("p256 table: a key claims its table after enough uses, within the proc
     CHECK_FALSE(pb.claim_table());  // the limit
     CHECK_FALSE(pa.has_table());
     CHECK(pa.verify("a", sa));
+    const std::size_t built = PublicKey::tables_built();
     CHECK(copy.build_table());
     CHECK(pa.has_table());
+    CHECK(PublicKey::tables_built() == built + 1);
     CHECK(pa.verify("a", sa));
     CHECK_FALSE(pa.verify("a", sb));
     CHECK_FALSE(pa.verify("b", sa));

@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include "crypto/keys.h"
 #include "crypto/merkle.h"
 #include "node/config.h"
 #include "node/node.h"
@@ -207,6 +208,44 @@ TEST_CASE("status, readiness and metrics", "[node][api]") {
   auto m = s.call("GET", "/metrics", "", "");
   CHECK(m.response.body().find("onebill_raft_term") != std::string::npos);
   CHECK(s.call("GET", "/v1/nothing").response.result_int() == 404);
+}
+
+TEST_CASE("a member's key in use gets a verification table in the background, and answers stay the same",
+          "[node][api]") {
+  const crypto::PublicKey::TablePolicy saved = crypto::PublicKey::table_policy();
+  crypto::PublicKey::set_table_policy({/*uses_before_table=*/1, /*max_tables=*/saved.max_tables + 16});
+  {
+    SingleNode s("keytables");
+    auto gauge = [&]() -> long {
+      std::string body = s.call("GET", "/metrics", "", "").response.body();
+      auto at = body.find("\nonebill_key_tables ");
+      return at == std::string::npos ? -1 : std::stol(body.substr(at + 20));
+    };
+    const long before = gauge();  // tables of other tests' keys still alive in this process, if any
+    REQUIRE(before >= 0);
+    REQUIRE(s.call_json("POST", "/v1/transactions",
+                        s.net.envelope("crct", "bill.issue", "OB-KT1", testing::bill(testing::container(71))))["status"] ==
+            "accepted");
+    // crct's key has verified one signature: the next look-up of it claims the table, the builder thread makes it.
+    REQUIRE(s.call_json("POST", "/v1/transactions",
+                        s.net.envelope("shipper", "bill.endorse", "OB-KT1", {{"to", "trader"}}))["status"] == "accepted");
+    REQUIRE(s.call_json("POST", "/v1/transactions",
+                        s.net.envelope("crct", "bill.issue", "OB-KT2", testing::bill(testing::container(72))))["status"] ==
+            "accepted");
+    for (int i = 0; i < 200 && gauge() < before + 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    CHECK(gauge() >= before + 1);
+    // With the table: a valid entry is accepted, a forged signature refused, as before.
+    CHECK(s.call_json("POST", "/v1/transactions",
+                      s.net.envelope("crct", "bill.issue", "OB-KT3", testing::bill(testing::container(73))))["status"] ==
+          "accepted");
+    json env = s.net.envelope("crct", "bill.issue", "OB-KT4", testing::bill(testing::container(74)));
+    env["sig"] = s.net.envelope("crct", "bill.issue", "OB-KT5", testing::bill(testing::container(75)))["sig"];
+    unsigned status = 0;
+    json p = s.call_json("POST", "/v1/transactions", env, "crct", &status);
+    CHECK(status == 422);
+    CHECK(p["code"] == "bad_signature");
+  }
+  crypto::PublicKey::set_table_policy(saved);
 }
 
 TEST_CASE("a bill's second entry is applied with its document from the parsed-document cache", "[node][api]") {
