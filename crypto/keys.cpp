@@ -252,6 +252,12 @@ bool PublicKey::build_table() const {
   return true;
 }
 
+void PublicKey::unclaim_table() const {
+  if (!pool_) return;
+  int expected = VerifyPool::kClaimed;
+  if (pool_->table_state.compare_exchange_strong(expected, VerifyPool::kNone)) g_tables.fetch_sub(1);
+}
+
 bool PublicKey::has_table() const { return pool_ && pool_->table.load(std::memory_order_acquire) != nullptr; }
 
 PublicKey::PublicKey(std::shared_ptr<EVP_PKEY> key, SigAlg alg)

@@ -57,6 +57,9 @@ class PublicKey {
   // Thread-safe; verify() may run meanwhile. False if there is none after the call.
   bool build_table() const;
   bool has_table() const;
+  // Gives back a claim that will not be built after all (the builder is stopping or has no thread): the key may
+  // be claimed again later.
+  void unclaim_table() const;
 
   struct TablePolicy {
     // A table costs about as much to build as 1,000 verifications save; a key that has verified 256 is likely to

@@ -101,6 +101,7 @@ void half_mod(U256& x, const U256& m) {
 // Binary extended Euclid: x1·a ≡ u and x2·a ≡ v (mod m) throughout, with x1, x2 in [0, m). m odd, 0 < a < m,
 // gcd(a, m) = 1 (m prime here). Ends when u or v is 1.
 U256 inverse(const U256& a, const U256& m) {
+  if (is_zero(a)) return U256{};  // no inverse; the loop below would not end
   U256 u = a, v = m, x1{1, 0, 0, 0}, x2{0, 0, 0, 0};
   while (!is_one(u) && !is_one(v)) {
     while ((u[0] & 1) == 0) {
@@ -154,7 +155,6 @@ using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
 struct Curve {
   GroupPtr group;
   BnPtr n, p, p_minus_n;
-  U256 n_limbs{};
   bool ok = false;
   Curve() {
     group.reset(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
@@ -165,18 +165,19 @@ struct Curve {
     if (BN_copy(n.get(), EC_GROUP_get0_order(group.get())) == nullptr) return;
     if (EC_GROUP_get_curve(group.get(), p.get(), nullptr, nullptr, nullptr) != 1) return;
     if (BN_sub(p_minus_n.get(), p.get(), n.get()) != 1) return;
-    n_limbs = from_be(kOrderBe);
     unsigned char check[32];
     ok = BN_bn2binpad(n.get(), check, 32) == 32 && std::memcmp(check, kOrderBe, 32) == 0;
   }
 };
 
+// Never freed: a verifying thread may still run while the process's statics are destroyed.
 const Curve& curve() {
-  static const Curve c;
-  return c;
+  static const Curve* const c = new Curve;
+  return *c;
 }
 
-// Per-thread scratch, so a verification allocates nothing but the parsed signature.
+// Per-thread scratch, so that a verification allocates little: the parsed signature and its re-encoding, and what
+// OpenSSL allocates inside a multiplication.
 struct Scratch {
   std::unique_ptr<BN_CTX, BnCtxFree> ctx{BN_CTX_new()};
   BnPtr e{BN_new()}, w{BN_new()}, u1{BN_new()}, u2{BN_new()}, x{BN_new()}, y{BN_new()}, z{BN_new()}, t{BN_new()},
@@ -277,12 +278,18 @@ P256Table::Answer P256Table::verify(const Digest& digest, ByteView der_signature
   const unsigned char* p = der_signature.data();
   std::unique_ptr<ECDSA_SIG, SigFree> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_signature.size())));
   if (!sig) {
+    // Bad encoding, unless OpenSSL ran out of memory: that is no answer about the signature.
+    const bool memory = ERR_GET_REASON(ERR_peek_last_error()) == ERR_R_MALLOC_FAILURE;
     ERR_clear_error();
-    return Answer::invalid;
+    return memory ? Answer::error : Answer::invalid;
   }
   unsigned char* der = nullptr;
   const int der_len = i2d_ECDSA_SIG(sig.get(), &der);
-  const bool strict = der_len > 0 && static_cast<std::size_t>(der_len) == der_signature.size() &&
+  if (der_len <= 0) {  // a parsed signature always encodes: only memory can fail here
+    ERR_clear_error();
+    return Answer::error;
+  }
+  const bool strict = static_cast<std::size_t>(der_len) == der_signature.size() &&
                       std::memcmp(der, der_signature.data(), der_signature.size()) == 0;
   OPENSSL_free(der);
   if (!strict) {

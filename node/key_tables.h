@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "crypto/keys.h"
@@ -31,12 +32,19 @@ class KeyTableBuilder {
 
   // Cheap unless `key` has just earned its table (a few atomic reads); then queues it for the thread.
   void offer(const std::shared_ptr<const crypto::PublicKey>& key) {
-    if (!key || !key->claim_table()) return;
+    if (!key) return;
     {
       std::lock_guard lock(mu_);
-      if (stop_) return;
+      if (stop_ || !key->claim_table()) return;
+      if (!thread_.joinable()) {
+        try {
+          thread_ = std::thread([this] { run(); });
+        } catch (const std::system_error&) {  // no thread now: the key verifies as before and may be offered again
+          key->unclaim_table();
+          return;
+        }
+      }
       queue_.push_back(key);
-      if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
     }
     cv_.notify_one();
   }
@@ -54,7 +62,11 @@ class KeyTableBuilder {
     std::unique_lock lock(mu_);
     for (;;) {
       cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      if (stop_) return;
+      if (stop_) {
+        for (const auto& k : queue_) k->unclaim_table();  // never built: their keys may be claimed again
+        queue_.clear();
+        return;
+      }
       auto key = std::move(queue_.front());
       queue_.pop_front();
       lock.unlock();

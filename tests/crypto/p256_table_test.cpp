@@ -4,7 +4,13 @@
 #include <catch2/catch.hpp>
 
 #include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/params.h>
+#include <openssl/x509.h>
 
 #include <atomic>
 #include <memory>
@@ -265,6 +271,128 @@ TEST_CASE("p256 table: altered and malformed signatures get OpenSSL's answer", "
   }
 }
 
+namespace {
+
+// The two branches of a verification that random signatures never reach — the sum u1·G + u2·Q at infinity, and
+// its x coordinate at or above n (so r = x − n) — are reached by choosing the key for the signature: a public key
+// nobody holds the private key of, made from a point.
+struct Constructed {
+  std::unique_ptr<BN_CTX, decltype(&BN_CTX_free)> ctx{BN_CTX_new(), BN_CTX_free};
+  std::unique_ptr<EC_GROUP, decltype(&EC_GROUP_free)> group{EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1),
+                                                            EC_GROUP_free};
+  using Bn = std::unique_ptr<BIGNUM, decltype(&BN_free)>;
+  using Point = std::unique_ptr<EC_POINT, decltype(&EC_POINT_free)>;
+  Bn bn() { return Bn(BN_new(), BN_free); }
+  Point point() { return Point(EC_POINT_new(group.get()), EC_POINT_free); }
+  const BIGNUM* n() { return EC_GROUP_get0_order(group.get()); }
+
+  PublicKey key_of(const EC_POINT* q) {
+    unsigned char buf[65];
+    const std::size_t len = EC_POINT_point2oct(group.get(), q, POINT_CONVERSION_UNCOMPRESSED, buf, sizeof buf, ctx.get());
+    REQUIRE(len == 65);
+    char name[] = "prime256v1";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, name, 0),
+                           OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, buf, len), OSSL_PARAM_construct_end()};
+    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> pctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr),
+                                                                     EVP_PKEY_CTX_free);
+    REQUIRE(pctx);
+    REQUIRE(EVP_PKEY_fromdata_init(pctx.get()) == 1);
+    EVP_PKEY* raw = nullptr;
+    REQUIRE(EVP_PKEY_fromdata(pctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) == 1);
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(raw, EVP_PKEY_free);
+    unsigned char* der = nullptr;
+    const int der_len = i2d_PUBKEY(pkey.get(), &der);
+    REQUIRE(der_len > 0);
+    Bytes spki(der, der + der_len);
+    OPENSSL_free(der);
+    auto pub = PublicKey::from_der(spki, SigAlg::ecdsa_p256);
+    REQUIRE(pub.ok());
+    return std::move(*pub);
+  }
+  Bytes be32(const BIGNUM* v) {
+    Bytes out(32);
+    REQUIRE(BN_bn2binpad(v, out.data(), 32) == 32);
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("p256 table: the sum at infinity, and x(R) at or above n, get OpenSSL's answer", "[keys][p256]") {
+  Constructed c;
+  const Digest d = hash(HashAlg::sha256, std::string("constructed"));
+  auto e = c.bn(), r = c.bn(), s = c.bn(), w = c.bn(), k = c.bn(), t = c.bn();
+  REQUIRE(BN_bin2bn(d.data(), 32, e.get()) != nullptr);
+  REQUIRE(BN_nnmod(e.get(), e.get(), c.n(), c.ctx.get()) == 1);
+
+  SECTION("u1·G + u2·Q is the point at infinity: refused") {
+    // Q = −(e/r)·G, so (e/s)·G + (r/s)·Q = 0 for any s.
+    REQUIRE(BN_set_word(r.get(), 0x1234567) == 1);
+    REQUIRE(BN_set_word(s.get(), 0x89abcdef) == 1);
+    REQUIRE(BN_mod_inverse(w.get(), r.get(), c.n(), c.ctx.get()) != nullptr);
+    REQUIRE(BN_mod_mul(k.get(), e.get(), w.get(), c.n(), c.ctx.get()) == 1);
+    REQUIRE(BN_mod_sub(k.get(), c.n(), k.get(), c.n(), c.ctx.get()) == 1);
+    auto q = c.point();
+    REQUIRE(EC_POINT_mul(c.group.get(), q.get(), k.get(), nullptr, nullptr, c.ctx.get()) == 1);
+    const PublicKey pub = c.key_of(q.get());
+    auto table = P256Table::build(pub.native());
+    REQUIRE(table);
+    const Bytes sig = der_sig(c.be32(r.get()), c.be32(s.get()));
+    CHECK_FALSE(evp_verify(pub, d, sig));
+    CHECK(table->verify(d, sig) == P256Table::Answer::invalid);
+  }
+
+  SECTION("x(R) ≥ n: r = x(R) − n is valid, r + 1 is not, and r = x(R) itself is out of range") {
+    // A point R whose x lies in [n, p): x = n + j for the first j that makes x³ − 3x + b a square mod p.
+    auto p = c.bn(), a = c.bn(), b = c.bn(), x = c.bn(), y = c.bn(), rhs = c.bn();
+    REQUIRE(EC_GROUP_get_curve(c.group.get(), p.get(), a.get(), b.get(), c.ctx.get()) == 1);
+    auto big_r = c.point();
+    bool found = false;
+    for (unsigned j = 0; j < 200 && !found; ++j) {
+      REQUIRE(BN_copy(x.get(), c.n()) != nullptr);
+      REQUIRE(BN_add_word(x.get(), j) == 1);
+      REQUIRE(BN_mod_sqr(rhs.get(), x.get(), p.get(), c.ctx.get()) == 1);
+      REQUIRE(BN_mod_add(rhs.get(), rhs.get(), a.get(), p.get(), c.ctx.get()) == 1);  // x² + a
+      REQUIRE(BN_mod_mul(rhs.get(), rhs.get(), x.get(), p.get(), c.ctx.get()) == 1);  // x³ + a·x
+      REQUIRE(BN_mod_add(rhs.get(), rhs.get(), b.get(), p.get(), c.ctx.get()) == 1);  // + b
+      if (BN_mod_sqrt(y.get(), rhs.get(), p.get(), c.ctx.get()) == nullptr) {
+        ERR_clear_error();
+        continue;
+      }
+      found = EC_POINT_set_affine_coordinates(c.group.get(), big_r.get(), x.get(), y.get(), c.ctx.get()) == 1;
+      ERR_clear_error();
+    }
+    REQUIRE(found);
+    REQUIRE(BN_sub(r.get(), x.get(), c.n()) == 1);
+    REQUIRE(BN_set_word(s.get(), 0x5eed) == 1);
+    // u1 = e/s, u2 = r/s; Q = (R − u1·G) / u2.
+    auto u1 = c.bn(), u2 = c.bn();
+    REQUIRE(BN_mod_inverse(w.get(), s.get(), c.n(), c.ctx.get()) != nullptr);
+    REQUIRE(BN_mod_mul(u1.get(), e.get(), w.get(), c.n(), c.ctx.get()) == 1);
+    REQUIRE(BN_mod_mul(u2.get(), r.get(), w.get(), c.n(), c.ctx.get()) == 1);
+    auto t1 = c.point(), q = c.point();
+    REQUIRE(EC_POINT_mul(c.group.get(), t1.get(), u1.get(), nullptr, nullptr, c.ctx.get()) == 1);
+    REQUIRE(EC_POINT_invert(c.group.get(), t1.get(), c.ctx.get()) == 1);
+    REQUIRE(EC_POINT_add(c.group.get(), t1.get(), big_r.get(), t1.get(), c.ctx.get()) == 1);
+    REQUIRE(BN_mod_inverse(t.get(), u2.get(), c.n(), c.ctx.get()) != nullptr);
+    REQUIRE(EC_POINT_mul(c.group.get(), q.get(), nullptr, t1.get(), t.get(), c.ctx.get()) == 1);
+    const PublicKey pub = c.key_of(q.get());
+    auto table = P256Table::build(pub.native());
+    REQUIRE(table);
+
+    const Bytes sig = der_sig(c.be32(r.get()), c.be32(s.get()));
+    CHECK(evp_verify(pub, d, sig));
+    CHECK(table->verify(d, sig) == P256Table::Answer::valid);
+    REQUIRE(BN_add_word(r.get(), 1) == 1);
+    const Bytes off_by_one = der_sig(c.be32(r.get()), c.be32(s.get()));
+    CHECK_FALSE(evp_verify(pub, d, off_by_one));
+    CHECK(table->verify(d, off_by_one) == P256Table::Answer::invalid);
+    const Bytes x_itself = der_sig(c.be32(x.get()), c.be32(s.get()));
+    CHECK_FALSE(evp_verify(pub, d, x_itself));
+    CHECK(table->verify(d, x_itself) == P256Table::Answer::invalid);
+  }
+}
+
 TEST_CASE("p256 table: only P-256 keys get one", "[keys][p256]") {
   for (SigAlg alg : {SigAlg::ed25519, SigAlg::sm2}) {
     auto k = PrivateKey::generate(alg);
@@ -293,6 +421,9 @@ TEST_CASE("p256 table: a key claims its table after enough uses, within the proc
     const PublicKey copy = pa;  // copies share the count and the table
     CHECK(copy.claim_table());
     CHECK_FALSE(pa.claim_table());  // once
+    pa.unclaim_table();             // given back (a builder that stops): it may be claimed again
+    CHECK(PublicKey::tables_in_use() == before);
+    CHECK(pa.claim_table());
     CHECK(PublicKey::tables_in_use() == before + 1);
     for (int i = 0; i < 5; ++i) REQUIRE(pb.verify("b", sb));
     CHECK_FALSE(pb.claim_table());  // the limit
