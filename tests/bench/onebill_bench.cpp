@@ -286,7 +286,8 @@ int main(int argc, char** argv) {
                                         : "onebill, " + std::to_string(f.nodes) + " voting nodes (" + f.onebilld + ")")
             << ", 127.0.0.1\n";
   if (!etcd) {
-    std::cout << "signatures:  " << f.alg << ", verified by every node on admission (the receiving node) and on apply\n"
+    std::cout << "signatures:  " << f.alg << ", verified by every node on admission (the receiving node) and on apply"
+              << (f.alg == "ecdsa-p256" ? "; a key's verification table built after its 256th" : "") << "\n"
               << "blocks:      block_max_entries " << gp.value("block_max_entries", 2000) << ", block_max_delay_ms "
               << gp.value("block_max_delay_ms", 5) << " (genesis params)\n"
               << "leveldb:     node defaults (node/store.cpp: a state and an archive database, 32 MiB write buffer "
