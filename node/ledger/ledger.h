@@ -143,7 +143,6 @@ class Ledger {
   // Keys that verify many signatures get a verification table, built in the background (node/key_tables.h): the
   // members' keys through public_key(), the nodes' keys (attestations) through this.
   void offer_key_table(const std::shared_ptr<const crypto::PublicKey>& key) const { key_tables_.offer(key); }
-  const KeyTableBuilder& key_tables() const { return key_tables_; }
 
  private:
   Status write_block(leveldb::WriteBatch& batch, const AppliedPoint& point);
