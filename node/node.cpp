@@ -160,7 +160,7 @@ Status NodeImpl::init() {
     election_ticks = std::max(3, lo / static_cast<int>(tick.count()));
   }
 
-  // Storage: one LevelDB per node, tied to this genesis.
+  // Storage: the node's LevelDB databases (node/store.h), tied to this genesis.
   auto st = Store::open(config.data_dir / "db", storage_env);
   if (!st) return st.error();
   store = std::move(*st);
@@ -186,7 +186,21 @@ Status NodeImpl::init() {
   for (const auto& [id, n] : membership->nodes()) (n.voter ? conf.voters : conf.learners).push_back(raft_id(id));
   std::sort(conf.voters.begin(), conf.voters.end());
   std::sort(conf.learners.begin(), conf.learners.end());
-  auto rs = consensus::LevelDbStorage::open(store->db(), "r/", conf);
+  // Since storage format 7 the Raft log has a database of its own: one still in the state database is an older
+  // node's, whose hard state (its votes) a new empty log here would forget.
+  bool old_log = false;
+  if (Status s = store->scan("r/", "", 1, [&](std::string_view, std::string_view) { return !(old_log = true); }); !s) {
+    return s;
+  }
+  if (old_log) {
+    return make_error("corrupt_state", "the database in " + (config.data_dir / "db").string() +
+                                           " was written by another version of onebilld (storage format 6 or "
+                                           "earlier: the Raft log in the state database; this one reads " +
+                                           std::to_string(kStorageFormat) +
+                                           "); there is no migration before the first release: rebuild the node "
+                                           "from its peers (move the data directory away) or start a new network");
+  }
+  auto rs = consensus::LevelDbStorage::open(store->raft_db(), "r/", conf);
   if (!rs) return rs.error();
   raft_storage = std::move(*rs);
   if (raft_storage->recovery().dropped > 0) {

@@ -73,7 +73,8 @@ json marker_json(const SnapshotManifest& manifest, const consensus::SnapshotMeta
 }  // namespace
 
 // Deletes every content key of the live database and writes the staged records, in bounded batches (unsynced:
-// the final synced batch of the install covers them, and until then x/installing makes a restart redo this).
+// the synced deletion of x/installing at the end of the install covers them, and until then the marker makes a
+// restart redo this).
 Status apply_staged_snapshot(Store& store, const std::string& staging_path, const SnapshotManifest& manifest) {
   {
     Store::Cursor it(store, nullptr, /*fill_cache=*/false);
@@ -125,7 +126,8 @@ Status apply_staged_snapshot(Store& store, const std::string& staging_path, cons
     batch.Put(key::attestation(static_cast<std::uint64_t>(a.height), a.node), a.to_json().dump());
   }
   if (Status s = store.write(batch, false); !s) return s;
-  // The install's last batch (the Raft log's, synced) must not reach the disk before the archive's records.
+  // The install's last writes (the Raft record, the marker's deletion) must not reach the disk before the archive's
+  // records.
   return store.sync_archive();
 }
 
@@ -457,6 +459,20 @@ Status SnapshotReceiver::finish() {
 
 // ---- install ----
 
+namespace {
+
+// Step 3: the Raft record (in the Raft log's database, synced), then the marker's deletion (in the state database,
+// synced: it also makes step 2's unsynced batches durable). A crash between the two leaves the marker, and the
+// restart redoes step 2 and finds the Raft record already there (resume_snapshot_install).
+Status finish_install(Store& store, consensus::LevelDbStorage& raft, const consensus::Ready& r) {
+  if (Status s = raft.save(r); !s) return s;
+  leveldb::WriteBatch done;
+  done.Delete(std::string(key::kInstalling));
+  return store.write(done, true);
+}
+
+}  // namespace
+
 Status begin_snapshot_install(Store& store, const std::string& staging_path, const SnapshotManifest& manifest,
                               const consensus::SnapshotMeta& meta) {
   leveldb::WriteBatch marker;
@@ -469,11 +485,9 @@ Status install_snapshot(Store& store, consensus::LevelDbStorage& raft, const std
   if (!ready.snapshot) return make_error("io_error", "install_snapshot without a snapshot in the Ready");
   if (Status s = begin_snapshot_install(store, staging_path, manifest, ready.snapshot->meta); !s) return s;
   if (Status s = apply_staged_snapshot(store, staging_path, manifest); !s) return s;
-  leveldb::WriteBatch done;
-  done.Delete(std::string(key::kInstalling));
   consensus::Ready r = ready;
   r.must_sync = true;
-  if (Status s = raft.save(r, &done); !s) return s;
+  if (Status s = finish_install(store, raft, r); !s) return s;
   (void)store.env()->RemoveFile(staging_path);
   return {};
 }
@@ -501,8 +515,6 @@ Result<bool> resume_snapshot_install(Store& store, consensus::LevelDbStorage& ra
   std::string text = manifest.encode();
   snap.data.assign(text.begin(), text.end());
   if (Status s = apply_staged_snapshot(store, path, manifest); !s) return s.error();
-  leveldb::WriteBatch done;
-  done.Delete(std::string(key::kInstalling));
   consensus::Ready r;
   if (raft.snapshot_meta().index < snap.meta.index) {
     consensus::HardState hs = raft.hard_state();
@@ -511,7 +523,7 @@ Result<bool> resume_snapshot_install(Store& store, consensus::LevelDbStorage& ra
     r.snapshot = std::move(snap);
   }
   r.must_sync = true;
-  if (Status s = raft.save(r, &done); !s) return s.error();
+  if (Status s = finish_install(store, raft, r); !s) return s.error();
   (void)store.env()->RemoveFile(path);
   return true;
 }

@@ -174,8 +174,9 @@ class SnapshotReceiver {
 //   1. x/installing = {manifest, Raft snapshot metadata, staging file} (synced): from here a restart finishes
 //      the install (resume_snapshot_install) instead of starting on a mix of old and new records;
 //   2. every content key of the old state is deleted and the staged records written, in bounded batches;
-//   3. one synced batch: the Raft snapshot (LevelDbStorage::save with `ready`, which carries it, plus any
-//      entries and hard state of the same Ready) and the deletion of x/installing; then the staging file goes.
+//   3. the Raft snapshot (LevelDbStorage::save with `ready`, which carries it, plus any entries and hard state of
+//      the same Ready), synced in the Raft log's database; then the deletion of x/installing, synced in the state
+//      database (a crash between the two redoes step 2 at the restart); then the staging file goes.
 // Attestations in the manifest are stored under a/. Errors: "io_error", "corruption".
 Status install_snapshot(Store& store, consensus::LevelDbStorage& raft, const std::string& staging_path,
                         const SnapshotManifest& manifest, const consensus::Ready& ready);

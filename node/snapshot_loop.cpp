@@ -90,8 +90,13 @@ void NodeImpl::finish_snapshot() {
   // A snapshot installed from the leader meanwhile is newer than this one: it stays.
   if (raft_storage->snapshot_meta().index >= p.raft_index) return;
   std::shared_ptr<const SnapshotSource> src = std::move(b->source);
-  // The synced write of the Raft snapshot record also makes every (unsynced) block batch before it durable, so
-  // the entries compacted below are never needed again to re-apply a block lost in a crash.
+  // Every (unsynced) block batch up to the snapshot made durable before the Raft snapshot record is written, so
+  // the entries compacted below are never needed again to re-apply a block lost in a crash. (The archive's part of
+  // each block was synced with it.)
+  if (Status s = store->sync_state(); !s) {
+    storage_failed("snapshot_sync", s.error());  // a failed sync: the store refuses every later write too
+    return;
+  }
   if (Status s = raft_storage->create_snapshot(p.raft_index, b->conf, to_bytes(src->manifest().encode())); !s) {
     log.error("cannot record a state snapshot", {{"code", s.error().code}, {"detail", s.error().message}});
     if (store->write_failure()) storage_failed("snapshot_record", s.error());

@@ -1,4 +1,4 @@
-// StickyWriteEnv: the leveldb::Env the Store gives its database. It makes the first failed write sticky, so that
+// StickyWriteEnv: the leveldb::Env the Store gives its databases. It makes the first failed write sticky, so that
 // nothing is ever written after a torn record (finding F1, docs/reliability.md §3).
 //
 // Why: LevelDB appends each write batch to its log as one record. When an append fails half-way (ENOSPC, EIO), the
@@ -11,14 +11,14 @@
 // Contract: after the first failure of a write-side call on any file LevelDB creates through this Env — creating
 // it (NewWritableFile, NewAppendableFile), Append, Flush, Sync or Close — every later such call, from any thread
 // and on any file, returns that first failure without touching the disk. This covers every writer of the database
-// at once: Store::write, the Raft log storage writing through Store::db() (consensus::LevelDbStorage), and
+// at once: Store::write, the Raft log storage writing through Store::raft_db() (consensus::LevelDbStorage), and
 // LevelDB's own compactions and MANIFEST. Writers that race with the failure are covered too: LevelDB writes its
 // log one writer at a time, and the failure is recorded inside the append that tore the record, before the next
 // writer's append can start. A failed write may leave the torn record — whatever the disk took — as the log's tail;
 // recovery drops it at the next open, and that write was never reported successful. Reads, removals and renames
 // are passed through (LevelDB only renames files it wrote successfully, and removing files frees space).
 //
-// The failure lasts as long as this Env: the Store owns one per opened database, so only reopening the database
+// The failure lasts as long as this Env: the Store owns one for all its databases, so only reopening the store
 // (restarting the node) clears it. fail() lets the Store record failures that LevelDB reports without a file
 // write failing here (a corrupt table met by a compaction), so that "the first failure" is one thing.
 //

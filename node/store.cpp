@@ -92,11 +92,11 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, lev
   // a table block from every level it might be in. Tables written before had no filter and are read as before.
   store->filter_.reset(leveldb::NewBloomFilterPolicy(10));
   o.filter_policy = store->filter_.get();
-  // 32 MiB memtables and 16 MiB tables, for each of the two databases: up to four memtables (128 MiB) in memory,
-  // as one database with 64 MiB memtables had. Against 64 MiB each, the same throughput within the noise and about
-  // 60 MiB less memory per node (docs/performance.md, session 9). (Before the archive, 64 MiB beat 16 and 32 MiB:
-  // its memtable flushes were merged with much of the database, so fewer of them paid; session 6.)
-  o.write_buffer_size = 32 << 20;
+  // 32 MiB memtables and 16 MiB tables for the state database and the archive: up to four memtables (128 MiB) in
+  // memory, as one database with 64 MiB memtables had. Against 64 MiB each, the same throughput within the noise
+  // and about 60 MiB less memory per node (docs/performance.md, session 9). (Before the archive, 64 MiB beat 16 and
+  // 32 MiB: its memtable flushes were merged with much of the database, so fewer of them paid; session 6.) The
+  // Raft log's database has 16 MiB memtables (below).
   o.max_file_size = 16 << 20;
   o.max_open_files = 512;
   if (env != nullptr) store->env_ = env;
@@ -104,9 +104,12 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, lev
   store->background_ = std::make_unique<NiceBackgroundEnv>(store->sticky_.get(), kBackgroundNice, "ob-leveldb");
   store->archive_background_ =
       std::make_unique<NiceBackgroundEnv>(store->sticky_.get(), kBackgroundNice, "ob-leveldb-arch");
+  store->raft_background_ =
+      std::make_unique<NiceBackgroundEnv>(store->sticky_.get(), kBackgroundNice, "ob-leveldb-raft");
   const auto open_one = [&](const std::filesystem::path& path, leveldb::Env* db_env,
-                            std::unique_ptr<leveldb::DB>& out) -> Status {
+                            std::unique_ptr<leveldb::DB>& out, std::size_t write_buffer) -> Status {
     o.env = db_env;
+    o.write_buffer_size = write_buffer;
     leveldb::DB* raw = nullptr;
     leveldb::Status s = leveldb::DB::Open(o, path.string(), &raw);
     if (!s.ok()) {
@@ -119,9 +122,16 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, lev
     out.reset(raw);
     return {};
   };
-  if (Status s = open_one(dir, store->background_.get(), store->db_); !s) return s.error();
+  if (Status s = open_one(dir, store->background_.get(), store->db_, 32 << 20); !s) return s.error();
   // Inside the state database's folder: LevelDB leaves alone what it did not name.
-  if (Status s = open_one(dir / "archive", store->archive_background_.get(), store->archive_); !s) return s.error();
+  if (Status s = open_one(dir / "archive", store->archive_background_.get(), store->archive_, 32 << 20); !s) {
+    return s.error();
+  }
+  // The Raft log: keys in index order, appended and later deleted from the front. 16 MiB memtables: it takes
+  // about a fifth of the bytes a block writes (the block itself), and its tables move down the levels unmerged.
+  if (Status s = open_one(dir / "raft", store->raft_background_.get(), store->raft_, 16 << 20); !s) {
+    return s.error();
+  }
   return store;
 }
 
@@ -381,6 +391,12 @@ Status Store::sync_archive() {
   return write_one(archive_.get(), empty, true, *sticky_);
 }
 
+Status Store::sync_state() {
+  if (auto first = sticky_->failure()) return from_leveldb(*first);
+  leveldb::WriteBatch empty;
+  return write_one(db_.get(), empty, true, *sticky_);
+}
+
 leveldb::WriteBatch sorted_batch(const leveldb::WriteBatch& batch) {
   SortedOps sorted;
   if (!sorted.collect(batch)) return batch;  // malformed: written as it is
@@ -424,10 +440,11 @@ Status Store::scan(std::string_view prefix, std::string_view start, std::size_t 
 
 std::uint64_t Store::approximate_size() const {
   leveldb::Range all("", "\xff\xff\xff\xff");
-  std::uint64_t size = 0, archived = 0;
+  std::uint64_t size = 0, archived = 0, raft = 0;
   db_->GetApproximateSizes(&all, 1, &size);
   archive_->GetApproximateSizes(&all, 1, &archived);
-  return size + archived;
+  raft_->GetApproximateSizes(&all, 1, &raft);
+  return size + archived + raft;
 }
 
 Store::Cursor::Cursor(const Store& store, const leveldb::Snapshot* snap, bool fill_cache) {

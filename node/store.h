@@ -1,10 +1,12 @@
 // Store: the node's LevelDB databases and their key layout (docs/storage.md).
 //
-// Two databases, both in the store's folder: the state database (the folder itself) and the archive (its
-// subfolder archive/). Keys are named here by one layout, whichever database holds them; the Store routes each.
+// Three databases, all in the store's folder: the state database (the folder itself), the archive (its subfolder
+// archive/) and the Raft log's (raft/). Keys are named here by one layout, whichever database holds them; the Store
+// routes each (the Raft log's records are written by consensus::LevelDbStorage straight into raft_db()).
 //
-// Prefixes (state database unless marked [archive]):
-//   r/…                       Raft log, hard state, snapshot (consensus::LevelDbStorage)
+// Prefixes (state database unless marked [archive] or [raft]):
+//   r/…                       [raft] Raft log, hard state, snapshot (consensus::LevelDbStorage; storage format 7 —
+//                             before it they were in the state database, and such a database is refused at start)
 //   s/{contracts key}         ledger state: documents, nonce windows, indexes of contracts/state.h
 //   b/{height:be64}           the block record: {"header", "hash", "results", "raft_index", "proposer"}
 //   t/{tx id}                 where the entry is: its position {height:be64}{index:be32} (12 bytes)
@@ -40,11 +42,18 @@
 // crash leaves the block's state all there or all absent, and a block applied again (its state was lost) writes
 // the same archive records again.
 //
+// The Raft log has a database of its own because its keys come in index order: its tables move down LevelDB's
+// levels without being merged, where in the state database each memtable flush carried the blocks into merges with
+// tables of keys spread over the key space (docs/performance.md, session 16). Nothing is written atomically across
+// the two: the state database's block batches are unsynced (a block lost in a crash is applied again from the
+// log), the snapshot record that lets the log be compacted behind it is written only after sync_state(), and a
+// snapshot install is redone from its marker x/installing until the marker's deletion (after the Raft record).
+//
 // Write failures are sticky (finding F1, docs/reliability.md §3): the first write that fails — through write(),
-// through db() (the Raft log storage writes there), or inside LevelDB (a compaction) — makes every later write to
-// either database fail with that first error, until the store is opened again. So a write that failed half-way
-// (a full disk) leaves its torn record as the log's tail, which LevelDB's recovery drops at the next open, and no
-// record is ever appended after it (sticky_env.h says how). Every write reported successful before the failure is
+// through db() or raft_db() (the Raft log storage writes there), or inside LevelDB (a compaction) — makes every
+// later write to any of the databases fail with that first error, until the store is opened again. So a write that
+// failed half-way (a full disk) leaves its torn record as the log's tail, which LevelDB's recovery drops at the next
+// open, and no record is ever appended after it (sticky_env.h says how). Every write reported successful before the failure is
 // kept; those written with `sync` survive a power cut too.
 //
 // Thread-safety: LevelDB allows concurrent reads and writes; the Store's own state (the first failure, the pairs
@@ -173,13 +182,16 @@ inline constexpr int kBackgroundNice = 10;
 
 class Store {
  public:
-  // Opens or creates the store in `dir` (the state database) and `dir`/archive. `env` (tests: fault injection)
-  // must outlive the store.
+  // Opens or creates the store in `dir` (the state database), `dir`/archive and `dir`/raft. `env` (tests: fault
+  // injection) must outlive the store.
   static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir, leveldb::Env* env = nullptr);
 
   // The state database (not the archive). Its writes are sticky-failing like write()'s: after the first failure,
   // DB::Write returns it.
   leveldb::DB* db() const { return db_.get(); }
+  // The Raft log's database, for consensus::LevelDbStorage (its r/ records); nothing else is kept there. Sticky-
+  // failing as db().
+  leveldb::DB* raft_db() const { return raft_.get(); }
   // The Env given to open() (default: LevelDB's), without the sticky layer: other files of the node (a staged
   // snapshot) go through it, and their failures do not stop the database's writes.
   leveldb::Env* env() const { return env_; }
@@ -214,6 +226,9 @@ class Store {
   // Makes the archive's writes so far durable (a synced empty write). Before a write that must not reach the disk
   // without them and does not go through write() (the Raft log's, during a snapshot install).
   Status sync_archive();
+  // The same for the state database: before a write to the Raft log's database that must not reach the disk
+  // without the state's unsynced block batches (the Raft snapshot record, behind which the log is compacted).
+  Status sync_state();
   // The first write failure since open (from any writer, see above); nullopt while there was none. Any thread.
   std::optional<Error> write_failure() const;
   // Calls fn(key, value) for keys starting with `prefix` from `start` (inclusive; empty = the prefix itself), in
@@ -258,8 +273,10 @@ class Store {
   std::unique_ptr<StickyWriteEnv> sticky_;              // likewise: the databases' Env (through the two below)
   std::unique_ptr<NiceBackgroundEnv> background_;       // likewise: the state database's
   std::unique_ptr<NiceBackgroundEnv> archive_background_;  // likewise: the archive's
+  std::unique_ptr<NiceBackgroundEnv> raft_background_;     // likewise: the Raft log's
   std::unique_ptr<leveldb::DB> db_;
   std::unique_ptr<leveldb::DB> archive_;
+  std::unique_ptr<leveldb::DB> raft_;
   leveldb::Env* env_ = leveldb::Env::Default();
   mutable std::mutex snapshots_mu_;
   mutable std::unordered_map<const leveldb::Snapshot*, const leveldb::Snapshot*> snapshots_;  // state → archive

@@ -16,8 +16,8 @@ inline void lower_thread_priority(int nice) {
 
 // Names the calling thread (at most 15 characters are kept), so `top -H`, `ps -L`, perf and gdb tell the node's
 // threads apart: ob-io (HTTP and peer links), ob-raft (consensus and apply), ob-verify (signature checks),
-// ob-bundle, ob-attest, ob-keytable (P-256 verification tables), ob-snapshot, ob-leveldb and ob-leveldb-arch
-// (flushes and compactions of the state and archive databases).
+// ob-bundle, ob-attest, ob-keytable (P-256 verification tables), ob-snapshot, ob-leveldb, ob-leveldb-arch and
+// ob-leveldb-raft (flushes and compactions of the state, archive and Raft log databases).
 inline void name_this_thread(const char* name) { (void)::pthread_setname_np(::pthread_self(), name); }
 
 }  // namespace onebill::node

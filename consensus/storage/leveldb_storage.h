@@ -1,7 +1,8 @@
 // LevelDbStorage: the durable LogStorage — Raft's hard state, log entries and snapshot in LevelDB.
 //
-// It shares the node's one LevelDB database, under a key prefix it is given (the node uses "r/"), so a node keeps
-// one database (ARCHITECTURE.md "Storage"). Layout under the prefix P (docs/consensus.md, "Storage"):
+// It writes under a key prefix it is given into a LevelDB database it is given, which may hold other records too
+// (the node gives it a database of its own, db/raft, with the prefix "r/": node/store.h). Layout under the prefix
+// P (docs/consensus.md, "Storage"):
 //   P "h"                 hard state: u8 version=1, u64 term, u64 vote, u64 commit (little-endian)
 //   P "s"                 snapshot metadata + data: u8 version=1, u64 index, u64 term, conf state, u32 crc, data
 //   P "o"                 the compaction point: u8 version=1, u64 index, u64 term of the last dropped entry

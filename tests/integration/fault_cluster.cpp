@@ -259,23 +259,33 @@ void FaultCluster::free_disk() {
 }
 
 std::string FaultCluster::tear_tail(std::size_t i, std::uint64_t pick, std::string& error) {
-  LogTail t = find_unsynced_tail(nodes_[i].data / "db");
-  if (!t.error.empty()) {
-    error = t.error;
-    return "";
+  // A power cut tears each database's log on its own: the state database's and the Raft log's (db/raft; storage
+  // format 7). The archive's batches are synced whenever the state refers to them.
+  std::string said;
+  std::uint64_t choice = pick;
+  for (const char* sub : {"db", "db/raft"}) {
+    LogTail t = find_unsynced_tail(nodes_[i].data / sub);
+    if (!t.error.empty()) {
+      error = t.error;
+      return "";
+    }
+    std::uintmax_t tail = t.size - t.synced_end;
+    std::string file = std::string(sub) + "/" + t.file.filename().string();
+    if (!said.empty()) said += "; ";
+    if (tail == 0) {
+      said += "nothing unsynced to tear in " + file + " (" + std::to_string(t.size) +
+              " bytes, the last batch may have been synced)";
+      continue;
+    }
+    std::uintmax_t cut = 1 + choice % tail;  // 1 .. tail bytes
+    choice = choice * 6364136223846793005ULL + 1442695040888963407ULL;  // another cut for the next log
+    std::filesystem::resize_file(t.file, t.size - cut);
+    std::ostringstream d;
+    d << "cut " << cut << " of the " << tail << " unsynced bytes (" << t.unsynced_batches
+      << " whole batches after the last possibly synced one) off " << file << " (" << t.size << " bytes)";
+    said += d.str();
   }
-  std::uintmax_t tail = t.size - t.synced_end;
-  std::string file = t.file.filename().string();
-  if (tail == 0) {
-    return "nothing unsynced to tear in " + file + " (" + std::to_string(t.size) + " bytes, the last batch may have "
-           "been synced)";
-  }
-  std::uintmax_t cut = 1 + pick % tail;  // 1 .. tail bytes
-  std::filesystem::resize_file(t.file, t.size - cut);
-  std::ostringstream d;
-  d << "cut " << cut << " of the " << tail << " unsynced bytes (" << t.unsynced_batches
-    << " whole batches after the last possibly synced one) off " << file << " (" << t.size << " bytes)";
-  return d.str();
+  return said;
 }
 
 std::vector<std::string> FaultCluster::error_lines() const {

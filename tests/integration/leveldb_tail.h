@@ -7,13 +7,15 @@
 // after it may be lost, cut at any byte. Nothing before it can be lost without the disk lying about fsync, which
 // no software can survive and no test should fake.
 //
-// Which batches onebilld syncs (docs/storage.md §2): a Raft persist that changes the term or vote, appends entries
-// or installs a snapshot; x/genesis; x/signer; snapshot install markers. Block applies, attestations, compaction
-// and a Raft hard state that changes only the commit index are not synced. From the outside the harness cannot
-// know whether a given batch was synced, so it treats as possibly synced every batch that has any `r/` key other
-// than a commit-only `r/h` change (a change of term or vote against the previous `r/h` in the file — the first
-// one in the file counts as a change), and any `x/genesis`, `x/signer` or `x/installing` key. The torn region is
-// everything after the last such batch: only bytes that certainly were never synced.
+// Which batches onebilld syncs (docs/storage.md §2): in the Raft log's database (db/raft), a Raft persist that
+// changes the term or vote, appends entries or installs a snapshot; in the state database, x/genesis, x/signer,
+// x/diverged, snapshot install markers, and the empty batch written only to sync it (Store::sync_state, before a
+// Raft snapshot record). Block applies, attestations, compaction and a Raft hard state that changes only the commit
+// index are not synced. From the outside the harness cannot know whether a given batch was synced, so it treats as
+// possibly synced every batch that has any `r/` key other than a commit-only `r/h` change (a change of term or vote
+// against the previous `r/h` in the file — the first one in the file counts as a change), any `x/genesis`,
+// `x/signer`, `x/diverged` or `x/installing` key, and an empty batch. The torn region is everything after the last
+// such batch: only bytes that certainly were never synced. Each database's log is torn on its own.
 //
 // What this cannot produce: a tear inside the last Raft batch while its fsync had not yet returned (a crash during
 // the fsync). That is a real case too, but whether the fsync returned before a kill -9 cannot be seen from

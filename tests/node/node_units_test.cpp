@@ -459,3 +459,36 @@ TEST_CASE("genesis params of the wrong type or out of range are refused at start
     std::filesystem::remove_all(dir);
   }
 }
+
+// Storage format 7 keeps the Raft log in a database of its own (db/raft). An older node's database holds it in the
+// state database: refused before anything is written, rather than started with a new empty log that would forget
+// the node's votes (its hard state).
+TEST_CASE("a database with the Raft log in the state database (storage format 6) is refused at start", "[node][storage]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("onebill-format6-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  {
+    onebill::testing::TestNet net(dir, 1, 0, onebill::crypto::SigAlg::ecdsa_p256);
+    auto config = load_config(net.nodes()[0].config);
+    REQUIRE(config.ok());
+    {
+      auto store = Store::open(config->data_dir / "db");
+      REQUIRE(store.ok());
+      leveldb::WriteBatch b;
+      b.Put("r/h", std::string(25, '\1'));  // an older node's hard state
+      REQUIRE((*store)->write(b, true).ok());
+    }
+    Logger log(LogLevel::error);
+    auto n = Node::create(*config, log);
+    REQUIRE_FALSE(n.ok());
+    CHECK(n.error().code == "corrupt_state");
+    INFO(n.error().message);
+    CHECK(n.error().message.find("storage format 6 or earlier") != std::string::npos);
+    CHECK(n.error().message.find("rebuild the node from its peers") != std::string::npos);
+    auto store = Store::open(config->data_dir / "db");
+    REQUIRE(store.ok());
+    std::unique_ptr<leveldb::Iterator> it((*store)->raft_db()->NewIterator(leveldb::ReadOptions()));
+    it->SeekToFirst();
+    CHECK_FALSE(it->Valid());  // no new log was started
+  }
+  std::filesystem::remove_all(dir);
+}

@@ -184,7 +184,7 @@ Built build(std::int64_t certified_top) {
     if (chunk->done) break;
     after = chunk->last_key;
   }
-  auto raft = consensus::LevelDbStorage::open((*store)->db(), "r/", genesis_conf(src.membership));
+  auto raft = consensus::LevelDbStorage::open((*store)->raft_db(), "r/", genesis_conf(src.membership));
   REQUIRE(raft.ok());
   auto term = (*raft)->term(b.manifest.point.raft_index);
   REQUIRE(term.ok());
@@ -323,7 +323,7 @@ TEST_CASE("snapshot: built from one database and installed into one behind, it c
   {
     auto store = node::Store::open(t.db);
     REQUIRE(store.ok());
-    auto raft = consensus::LevelDbStorage::open((*store)->db(), "r/", genesis_conf(source().membership));
+    auto raft = consensus::LevelDbStorage::open((*store)->raft_db(), "r/", genesis_conf(source().membership));
     REQUIRE(raft.ok());
     REQUIRE(node::install_snapshot(**store, **raft, t.staging.string(), b.manifest, ready_for(b)).ok());
     CHECK((*raft)->snapshot_meta().index == b.manifest.point.raft_index);
@@ -766,7 +766,8 @@ TEST_CASE("snapshot: a crash at any step of the install leaves the old state or,
   auto old_state = ledger_records(source().old_db);
   auto new_state = ledger_records(source().db);
   // Runs the install through a FaultInjectionEnv up to `steps` (0: nothing, 1: marker, 2: staged records written,
-  // 3: the whole install), cuts the power (what was not synced is lost), restarts, and says which state it has.
+  // 3: and the Raft record, in the Raft log's own database, but not yet the marker's deletion, 4: the whole
+  // install), cuts the power (what was not synced is lost), restarts, and says which state it has.
   auto crash_after = [&](int steps, bool write_error_in_step2) {
     Target t("crash" + std::to_string(steps) + (write_error_in_step2 ? "e" : ""));
     testing::FaultInjectionEnv env;
@@ -774,10 +775,10 @@ TEST_CASE("snapshot: a crash at any step of the install leaves the old state or,
     {
       auto store = node::Store::open(t.db, &env);
       REQUIRE(store.ok());
-      auto raft = consensus::LevelDbStorage::open((*store)->db(), "r/", genesis_conf(source().membership));
+      auto raft = consensus::LevelDbStorage::open((*store)->raft_db(), "r/", genesis_conf(source().membership));
       REQUIRE(raft.ok());
       consensus::Ready rd = ready_for(b);
-      if (steps == 3) {
+      if (steps == 4) {
         REQUIRE(node::install_snapshot(**store, **raft, t.staging.string(), b.manifest, rd).ok());
       } else if (steps >= 1) {
         REQUIRE(node::begin_snapshot_install(**store, t.staging.string(), b.manifest, rd.snapshot->meta).ok());
@@ -785,6 +786,10 @@ TEST_CASE("snapshot: a crash at any step of the install leaves the old state or,
           env.set_write_error(write_error_in_step2);
           Status s = node::apply_staged_snapshot(**store, t.staging.string(), b.manifest);
           CHECK(s.ok() != write_error_in_step2);
+        }
+        if (steps == 3) {
+          REQUIRE((*raft)->save(rd).ok());  // synced: the restart finds the log at the snapshot, the marker still set
+          CHECK((*raft)->snapshot_meta().index == rd.snapshot->meta.index);
         }
       }
     }
@@ -803,4 +808,5 @@ TEST_CASE("snapshot: a crash at any step of the install leaves the old state or,
   CHECK(crash_after(2, false));
   CHECK(crash_after(2, true));
   CHECK(crash_after(3, false));
+  CHECK(crash_after(4, false));
 }

@@ -196,6 +196,8 @@ TEST_CASE("store: LevelDB's background work runs at a lower CPU priority, on a t
     for (int i = 0; i < 1000; ++i) batch.Put("s/k" + std::to_string(i), std::string(100, 'v'));
     REQUIRE((*store)->write(batch, false).ok());
     (*store)->db()->CompactRange(nullptr, nullptr);  // flushes the memtable on LevelDB's background thread
+    REQUIRE((*store)->raft_db()->Put(leveldb::WriteOptions(), "r/h", "v").ok());
+    (*store)->raft_db()->CompactRange(nullptr, nullptr);
     // The name and nice value of every thread of this process (field 19 of /proc/self/task/{tid}/stat).
     std::vector<std::pair<std::string, int>> threads;
     for (const auto& task : fs::directory_iterator("/proc/self/task")) {
@@ -208,7 +210,7 @@ TEST_CASE("store: LevelDB's background work runs at a lower CPU priority, on a t
       }
     }
     // One thread per database, named for top -H and perf (node/threads.h), and only they run lowered.
-    for (const char* name : {"ob-leveldb", "ob-leveldb-arch"}) {
+    for (const char* name : {"ob-leveldb", "ob-leveldb-arch", "ob-leveldb-raft"}) {
       INFO(name);
       CHECK(std::count_if(threads.begin(), threads.end(), [&](const auto& t) {
               return t.first == name && t.second >= node::kBackgroundNice;
@@ -379,4 +381,39 @@ TEST_CASE("store: a power cut never leaves the state referring to archive record
   CHECK(value(key::entry(p1)) == "e1");
   CHECK(value(key::tx("id2")) == "<absent>");  // the state's part was lost: the block is applied again
   CHECK(value(key::entry(p2)) == "e2");          // and its archive records were on disk before it
+}
+
+// The Raft log has a database of its own (storage format 7): a synced write there says nothing about the state
+// database's unsynced block batches, so the node syncs the state (sync_state) before the Raft snapshot record
+// behind which it compacts the log (node/snapshot_loop.cpp).
+TEST_CASE("store: the Raft log's database is synced apart from the state's; sync_state makes the state durable",
+          "[node][store]") {
+  TempDir dir("onebill-store-raft-db");
+  FaultInjectionEnv env;
+  leveldb::WriteOptions synced;
+  synced.sync = true;
+  {
+    auto store = node::Store::open(dir.path, &env);
+    REQUIRE(store.ok());
+    REQUIRE(put(**store, "s/block1", 10, false).ok());                      // a block's state, not synced
+    REQUIRE((*store)->raft_db()->Put(synced, "r/e1", "entry").ok());          // the Raft log's synced write
+    CHECK(fs::exists(dir.path / "raft" / "CURRENT"));
+  }
+  env.drop_unsynced_data();
+  {
+    auto store = node::Store::open(dir.path, &env);
+    REQUIRE(store.ok());
+    CHECK_FALSE(value_size(**store, "s/block1"));  // lost: the Raft log's sync did not cover it
+    std::string v;
+    CHECK((*store)->raft_db()->Get(leveldb::ReadOptions(), "r/e1", &v).ok());
+    CHECK(v == "entry");
+    CHECK_FALSE((*store)->get("r/e1")->has_value());  // not in the state database
+    REQUIRE(put(**store, "s/block1", 10, false).ok());
+    REQUIRE((*store)->sync_state().ok());
+    REQUIRE((*store)->raft_db()->Put(synced, "r/s", "snapshot").ok());
+  }
+  env.drop_unsynced_data();
+  auto store = node::Store::open(dir.path, &env);
+  REQUIRE(store.ok());
+  CHECK(value_size(**store, "s/block1") == 10u);  // kept: synced before the Raft record
 }
