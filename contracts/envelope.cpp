@@ -159,6 +159,14 @@ Result<Envelope> envelope_from_signed(std::string_view tx_text, crypto::Bytes si
   // One level less deep than a whole envelope may be, so whatever arrives this way also parses as an envelope.
   crypto::JsonLimits limits;
   limits.max_depth -= 1;
+  // Signed bytes are canonical (or refused): read in one pass as such, they need no serializing again to be
+  // compared. Anything else takes the strict parse below, which names what is wrong.
+  if (auto canonical = crypto::parse_canonical(tx_text, limits)) {
+    auto tx = tx_from(*canonical);
+    if (!tx) return tx.error();
+    // canonical_tx(*tx) == tx_text: the text is canonicalize() of this tx's tree (crypto/canonical_json.h).
+    return assemble(std::move(tx.value()), std::string(tx_text), std::move(sig), alg);
+  }
   auto parsed = crypto::parse_strict(tx_text, limits);
   if (!parsed) return parsed.error();
   auto tx = tx_from(*parsed);

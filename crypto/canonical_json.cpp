@@ -351,7 +351,193 @@ bool write_checked(std::string& out, const json& v, const JsonLimits& limits, in
   return false;
 }
 
+// Reads canonical text only (see parse_canonical): anything else makes it stop with false at once.
+class CanonicalReader {
+ public:
+  CanonicalReader(std::string_view text, int max_depth)
+      : p_(text.data()), end_(text.data() + text.size()), max_depth_(max_depth) {}
+
+  bool document(json& out) { return value(out, 0) && p_ == end_; }
+
+ private:
+  // `depth`: the containers around this value (parse_strict refuses a container inside max_depth others).
+  bool value(json& out, int depth) {
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '{': return object(out, depth);
+      case '[': return array(out, depth);
+      case '"': {
+        std::string s;
+        if (!string(s)) return false;
+        out = std::move(s);
+        return true;
+      }
+      case 't': return literal("true", json(true), out);
+      case 'f': return literal("false", json(false), out);
+      case 'n': return literal("null", json(nullptr), out);
+      default: return number(out);
+    }
+  }
+
+  bool object(json& out, int depth) {
+    if (depth >= max_depth_) return false;
+    ++p_;
+    out = json::object();
+    auto& members = out.get_ref<json::object_t&>();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      if (p_ == end_ || *p_ != '"') return false;
+      std::string k;
+      if (!string(k) || !is_ascii(k)) return false;
+      if (!members.empty() && !(std::prev(members.end())->first < k)) return false;  // out of order, or twice
+      if (p_ == end_ || *p_ != ':') return false;
+      ++p_;
+      json v;
+      if (!value(v, depth + 1)) return false;
+      members.emplace_hint(members.end(), std::move(k), std::move(v));  // after the last: no search
+      if (p_ == end_) return false;
+      if (*p_ == ',') {
+        ++p_;
+        continue;
+      }
+      if (*p_ != '}') return false;
+      ++p_;
+      return true;
+    }
+  }
+
+  bool array(json& out, int depth) {
+    if (depth >= max_depth_) return false;
+    ++p_;
+    out = json::array();
+    auto& items = out.get_ref<json::array_t&>();
+    if (p_ != end_ && *p_ == ']') {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      items.emplace_back();
+      if (!value(items.back(), depth + 1)) return false;
+      if (p_ == end_) return false;
+      if (*p_ == ',') {
+        ++p_;
+        continue;
+      }
+      if (*p_ != ']') return false;
+      ++p_;
+      return true;
+    }
+  }
+
+  bool literal(std::string_view word, json v, json& out) {
+    if (static_cast<std::size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) return false;
+    p_ += word.size();
+    out = std::move(v);
+    return true;
+  }
+
+  // An integer as canonicalize() writes it: no '+', no leading zero, no "-0", no fraction or exponent.
+  bool number(json& out) {
+    const bool negative = *p_ == '-';
+    if (negative) ++p_;
+    if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
+    std::int64_t n = 0;
+    if (*p_ == '0') {
+      if (negative) return false;
+      ++p_;
+    } else {
+      int digits = 0;
+      for (; p_ != end_ && *p_ >= '0' && *p_ <= '9'; ++p_) {
+        if (++digits > 16) return false;  // 2^53 - 1 has 16 digits
+        n = n * 10 + (*p_ - '0');
+      }
+      if (n > kMaxSafeInteger) return false;
+    }
+    if (p_ != end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E' || (*p_ >= '0' && *p_ <= '9'))) return false;
+    out = json(negative ? -n : n);  // a signed integer, as parse_strict stores every number
+    return true;
+  }
+
+  // A string as write_string() escapes it: '"', '\\' and \b \f \n \r \t by their short escapes, other controls as
+  // \u00xx (lower-case hex), everything else — '/', DEL, UTF-8 — as is.
+  bool string(std::string& out) {
+    ++p_;  // the opening quote
+    const char* run = p_;
+    bool high = false;
+    for (;;) {
+      while (end_ - p_ >= 8) {
+        const std::uint64_t w = load8(p_);
+        if (any_needs_escape(w) || any_high(w)) break;
+        p_ += 8;
+      }
+      if (p_ == end_) return false;
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        out.append(run, static_cast<std::size_t>(p_ - run));
+        ++p_;
+        return !high || valid_utf8(out);
+      }
+      if (c < 0x20) return false;  // a raw control character
+      if (c >= 0x80) {
+        high = true;
+        ++p_;
+        continue;
+      }
+      if (c != '\\') {
+        ++p_;
+        continue;
+      }
+      out.append(run, static_cast<std::size_t>(p_ - run));
+      if (end_ - p_ < 2) return false;
+      const char e = p_[1];
+      p_ += 2;
+      switch (e) {
+        case '"': out.push_back('"'); break;
+        case '\\': out.push_back('\\'); break;
+        case 'b': out.push_back('\b'); break;
+        case 'f': out.push_back('\f'); break;
+        case 'n': out.push_back('\n'); break;
+        case 'r': out.push_back('\r'); break;
+        case 't': out.push_back('\t'); break;
+        case 'u': {
+          if (end_ - p_ < 4 || p_[0] != '0' || p_[1] != '0') return false;
+          const int hi = lower_hex(p_[2]), lo = lower_hex(p_[3]);
+          if (hi < 0 || hi > 1 || lo < 0) return false;
+          const char ch = static_cast<char>(hi * 16 + lo);
+          if (ch == '\b' || ch == '\f' || ch == '\n' || ch == '\r' || ch == '\t') return false;  // short forms
+          out.push_back(ch);
+          p_ += 4;
+          break;
+        }
+        default: return false;  // "\/" and the like: valid JSON, but not canonical
+      }
+      run = p_;
+    }
+  }
+
+  static int lower_hex(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  }
+
+  const char* p_;
+  const char* end_;
+  int max_depth_;
+};
+
 }  // namespace
+
+std::optional<json> parse_canonical(std::string_view text, const JsonLimits& limits) {
+  if (text.size() > limits.max_bytes) return std::nullopt;
+  json out;
+  CanonicalReader reader(text, limits.max_depth);
+  if (!reader.document(out)) return std::nullopt;
+  return out;
+}
 
 void CanonicalWriter::value_prefix() {
   if (after_key_) {

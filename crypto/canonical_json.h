@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,14 @@ inline constexpr std::int64_t kMaxSafeInteger = (std::int64_t{1} << 53) - 1;
 //   trailing data), duplicate_key, non_ascii_key, float (a fraction or exponent), integer_range.
 // The message names the offending key path where there is one (for example "tx.body.amount.value").
 Result<nlohmann::json> parse_strict(std::string_view text, const JsonLimits& limits = {});
+
+// The fast path for text that must be canonical already (signed bytes: a block's or a forward's entries): the value
+// of `text` if `text` is exactly canonicalize() of a value inside the subset and `limits` — no whitespace, keys in
+// order and unique, integers in their shortest form, strings escaped as canonicalize() escapes them — and nullopt
+// otherwise, without saying why (parse_strict then names the problem, or the caller compares canonical bytes).
+// When it returns a value v, parse_strict(text, limits) returns a value equal to v, with the same types (every
+// number a signed integer), and canonicalize(v) == text. One pass over the text, no re-serialization.
+std::optional<nlohmann::json> parse_canonical(std::string_view text, const JsonLimits& limits = {});
 
 // Checks an already-built value against the subset (same codes, without too_large).
 Status check_subset(const nlohmann::json& value, const JsonLimits& limits = {});

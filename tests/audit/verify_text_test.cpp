@@ -19,6 +19,7 @@
 #include "crypto/merkle.h"
 #include "node/ledger/bundle.h"
 #include "tests/support/bundle_builder.h"
+#include "tests/support/json_identical.h"
 #include "tests/support/testnet.h"
 
 using namespace onebill;
@@ -248,30 +249,6 @@ TEST_CASE("audit text: the fast entry reader gives up on what it is not sure of"
   }
 }
 
-namespace {
-
-// The same value with the same types all the way down (nlohmann's == calls 1 and 1u equal).
-bool identical(const json& a, const json& b) {
-  if (a.type() != b.type()) return false;
-  if (a.is_object()) {
-    if (a.size() != b.size()) return false;
-    for (auto i = a.begin(), j = b.begin(); i != a.end(); ++i, ++j) {
-      if (i.key() != j.key() || !identical(*i, *j)) return false;
-    }
-    return true;
-  }
-  if (a.is_array()) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      if (!identical(a[i], b[i])) return false;
-    }
-    return true;
-  }
-  return a == b;
-}
-
-}  // namespace
-
 TEST_CASE("audit text: documents' states are read as nlohmann::json::parse reads them", "[audit][format]") {
   const auto reference = audit::verify_bundle(chain().genesis, chain().elided.to_json(), {}, 1);
   REQUIRE(reference.ok);
@@ -298,7 +275,7 @@ TEST_CASE("audit text: documents' states are read as nlohmann::json::parse reads
     const json mine = audit::text::parse_document(t);
     const json theirs = json::parse(t, nullptr, false);
     CHECK(mine.is_discarded() == theirs.is_discarded());
-    if (!theirs.is_discarded()) CHECK(identical(mine, theirs));
+    if (!theirs.is_discarded()) CHECK(onebill::testing::identical(mine, theirs));
   }
 }
 

@@ -337,3 +337,35 @@ TEST_CASE("contracts: every reason code is listed once, sorted", "[contracts][co
   CHECK(std::adjacent_find(reason::kAll.begin(), reason::kAll.end()) == reason::kAll.end());
   CHECK(known_types().size() == 23);
 }
+
+// Signed bytes are read by crypto::parse_canonical (no re-serialization): the envelope is the one make_envelope
+// builds from the same tx, whatever its strings and numbers hold.
+TEST_CASE("contracts: an envelope read from canonical signed bytes equals the one built from its tx",
+          "[contracts][envelope]") {
+  Tx tx;
+  tx.type = "bill.event";
+  tx.doc = "OB-\xe5\xa4\x9a-1";  // non-ASCII, as document ids never are: the reader does not care
+  tx.signer = "rail/k1";
+  tx.nonce = 9007199254740991;
+  tx.ts = "2026-11-27T10:00:00Z";
+  tx.body = nlohmann::json::parse(R"({"a":[-1,0,1,{"b":null,"c":true}],"note":"quote \" backslash \\ tab \t )"
+                                  R"(ctl \u0001 slash / \u591a\u5f0f\u8054\u8fd0","w":-9007199254740991})");
+  auto built = make_envelope(tx, {1, 2, 3}, HashAlg::sha256);
+  REQUIRE(built.ok());
+  auto read = envelope_from_signed(built->canonical_tx, {1, 2, 3}, HashAlg::sha256);
+  REQUIRE(read.ok());
+  CHECK(read->id == built->id);
+  CHECK(read->canonical_tx == built->canonical_tx);
+  CHECK(read->tx.body == built->tx.body);
+  CHECK(read->tx.body.dump() == built->tx.body.dump());
+  CHECK(read->tx.doc == tx.doc);
+  CHECK(read->tx.nonce == tx.nonce);
+  CHECK(read->tx.ts == tx.ts);
+  CHECK(onebill::crypto::parse_canonical(built->canonical_tx).has_value());  // it took the fast path
+  // A nonce past 2^53-1 is no canonical subset text: the strict path names it.
+  std::string big = built->canonical_tx;
+  big.replace(big.find("9007199254740991,\"signer\""), 16, "9007199254740992");
+  auto refused = envelope_from_signed(big, {1, 2, 3}, HashAlg::sha256);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == "integer_range");
+}

@@ -3,12 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <string>
 
 #include "crypto/canonical_json.h"
 #include "crypto/hash.h"
 #include "tests/crypto/test_util.h"
+#include "tests/support/json_identical.h"
 
 using namespace onebill::crypto;
 using nlohmann::json;
@@ -21,6 +23,18 @@ namespace {
 std::string input_of(const json& c) {
   if (c.contains("input_hex")) return to_string(unhex(c["input_hex"].get<std::string>()));
   return c["input"].get<std::string>();
+}
+
+
+// parse_canonical's contract (crypto/canonical_json.h): it reads `text` exactly when parse_strict does and
+// canonicalize gives `text` back, and then the same value with the same types.
+void check_canonical_reader(const std::string& text, const JsonLimits& limits = {}) {
+  INFO("parse_canonical of " << text);
+  auto fast = parse_canonical(text, limits);
+  auto strict = parse_strict(text, limits);
+  const bool canonical = strict.ok() && canonicalize(*strict, limits).ok() && *canonicalize(*strict, limits) == text;
+  CHECK(fast.has_value() == canonical);
+  if (fast && strict.ok()) CHECK(onebill::testing::identical(*fast, *strict));
 }
 
 // parse_strict + canonicalize, and the result is a fixed point.
@@ -42,6 +56,9 @@ void check_accept(const json& c) {
   auto out2 = canonicalize(*again);
   REQUIRE(out2.ok());
   CHECK(*out2 == expected);
+  check_canonical_reader(input);
+  check_canonical_reader(expected);
+  CHECK(parse_canonical(expected).has_value());
 }
 
 void check_reject(const json& c) {
@@ -58,6 +75,7 @@ void check_reject(const json& c) {
   CHECK(parsed.error().code == code);
   INFO("message: " << parsed.error().message);
   CHECK_FALSE(parsed.error().message.empty());
+  CHECK_FALSE(parse_canonical(input).has_value());
 }
 
 std::string nested_arrays(int depth) { return std::string(static_cast<std::size_t>(depth), '[') + std::string(static_cast<std::size_t>(depth), ']'); }
@@ -460,4 +478,114 @@ TEST_CASE("canonical JSON: strings escaped and checked alike wherever the specia
       }
     }
   }
+}
+
+// The fast reader of signed bytes (parse_canonical): canonical text only, and exactly what parse_strict reads.
+TEST_CASE("canonical JSON: the canonical reader takes canonical text only, as parse_strict reads it", "[canonical_json]") {
+  for (const char* text : {"{}", "[]", "\"\"", "0", "-1", "9007199254740991", "-9007199254740991", "true", "false",
+                           "null", R"({"a":1,"b":[1,2,{"c":null}],"d":"x"})", R"({"":0,"A":1,"a":2,"b":3})",
+                           R"("\"\\\b\f\n\r\t\u0000\u001f\u000b/")", "\"\x7f\"",
+                           "\"\xe5\xa4\x9a\xe5\xbc\x8f\xe8\x81\x94\xe8\xbf\x90\"",  // 多式联运
+                           "\"\xf0\x9f\x9a\x82\"", R"({"a\"b":1,"a\\b":2})", R"([[[[]]]])"}) {
+    INFO(text);
+    check_canonical_reader(text);
+    CHECK(parse_canonical(text).has_value());
+  }
+  // Valid JSON, even inside the subset, but not canonical: refused (the caller's strict path names why).
+  for (const char* text : {" {}", "{} ", "{ }", "[1, 2]", R"({"b":1,"a":2})", R"({"a":1,"a":1})", "-0", "01", "1.0",
+                           "1e2", "1E2", "+1", "9007199254740992", "-9007199254740992", "12345678901234567",
+                           R"("\/")", R"("\u0041")", R"("\u001F")", R"("\u0008")", R"("\u000a")", R"("\ud83d\ude82")",
+                           "\"\x01\"", "\"\xc3\x28\"", "\"\xed\xa0\x80\"", "{\"\xc3\xa9\":1}", "[1]x", "[1,]", "[,1]",
+                           "{\"a\":1,}", "\"abc", "tru", "nul", "[", "", "{\"a\"}", "{\"a\":}", "\"\\", "\"\\u00",
+                           "\"\\u00g0\""}) {
+    INFO(text);
+    check_canonical_reader(text);
+    CHECK_FALSE(parse_canonical(text).has_value());
+  }
+}
+
+TEST_CASE("canonical JSON: the canonical reader keeps parse_strict's depth and size limits", "[canonical_json]") {
+  for (int depth : {1, 2, 3, 4, 5}) {
+    check_canonical_reader(nested_arrays(depth), JsonLimits{1 << 20, 4});
+    check_canonical_reader(nested_objects(depth), JsonLimits{1 << 20, 4});
+  }
+  CHECK(parse_canonical(nested_arrays(4), JsonLimits{1 << 20, 4}).has_value());
+  CHECK_FALSE(parse_canonical(nested_arrays(5), JsonLimits{1 << 20, 4}).has_value());
+  CHECK(parse_canonical(nested_arrays(32)).has_value());
+  CHECK_FALSE(parse_canonical(nested_arrays(33)).has_value());
+  CHECK_FALSE(parse_canonical(nested_arrays(10000)).has_value());  // refused at the limit, not by the stack
+  const std::string big = "\"" + std::string(300, 'x') + "\"";
+  check_canonical_reader(big, JsonLimits{256, 4});
+  CHECK_FALSE(parse_canonical(big, JsonLimits{256, 4}).has_value());
+  CHECK(parse_canonical(big, JsonLimits{302, 4}).has_value());
+}
+
+// Random values inside the subset, canonicalized, read back the same; and every one-byte change of their text is
+// read exactly when it is itself canonical (deterministic: a fixed seed, bounded work).
+TEST_CASE("canonical JSON: the canonical reader agrees with parse_strict on random values and their mutations",
+          "[canonical_json]") {
+  std::uint64_t state = 0x9e3779b97f4a7c15ULL;
+  auto next = [&] {
+    state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+    return state;
+  };
+  const std::string alphabet[] = {"a", "b", "Z", "0", "\"", "\\", "/", "\x01", "\n", "\x1f", "\x7f", " ",
+                                  "\xc3\xa9", "\xe4\xb8\x80", "\xf0\x9f\x9a\x82"};
+  auto text = [&] {
+    std::string s;
+    for (std::uint64_t n = next() % 12; n > 0; --n) s += alphabet[next() % std::size(alphabet)];
+    return s;
+  };
+  std::function<json(int)> value = [&](int depth) -> json {
+    switch (next() % (depth < 4 ? 7 : 5)) {
+      case 0: return nullptr;
+      case 1: return next() % 2 == 0;
+      case 2: {
+        const std::int64_t magnitudes[] = {0, 1, 9, 10, 99, 12345, kMaxSafeInteger};
+        std::int64_t v = magnitudes[next() % std::size(magnitudes)];
+        return next() % 2 == 0 ? v : -v;
+      }
+      case 3:
+      case 4: return text();
+      case 5: {
+        json a = json::array();
+        for (std::uint64_t n = next() % 4; n > 0; --n) a.push_back(value(depth + 1));
+        return a;
+      }
+      default: {
+        json o = json::object();
+        for (std::uint64_t n = next() % 4; n > 0; --n) {
+          std::string k;
+          for (std::uint64_t m = next() % 4; m > 0; --m) k += static_cast<char>(0x20 + next() % 0x5f);
+          o[k] = value(depth + 1);
+        }
+        return o;
+      }
+    }
+  };
+  const char replacements[] = {' ', '"', '\\', '0', '1', '-', '.', 'e', 'u', ',', ':', '{', '}', '[', ']', 'a',
+                               '\x01', '\x7f', '\xc3', '\x80', '/', 'n', 't'};
+  int mutated_read = 0;
+  for (int round = 0; round < 400; ++round) {
+    json v = value(0);
+    auto canonical = canonicalize(v);
+    REQUIRE(canonical.ok());
+    auto fast = parse_canonical(*canonical);
+    REQUIRE(fast.has_value());
+    auto strict = parse_strict(*canonical);
+    REQUIRE(strict.ok());
+    CHECK(onebill::testing::identical(*fast, *strict));
+    for (int k = 0; k < 8 && !canonical->empty(); ++k) {
+      std::string m = *canonical;
+      const std::size_t at = next() % m.size();
+      switch (next() % 3) {
+        case 0: m[at] = replacements[next() % std::size(replacements)]; break;
+        case 1: m.insert(at, 1, replacements[next() % std::size(replacements)]); break;
+        default: m.erase(at, 1);
+      }
+      check_canonical_reader(m);
+      mutated_read += parse_canonical(m).has_value() ? 1 : 0;
+    }
+  }
+  CHECK(mutated_read > 0);  // some mutations are canonical text of another value, and are read
 }

@@ -6,7 +6,9 @@
 //     canonicalizing that again gives the same bytes (one encoding per value);
 //   - accepted input is valid JSON for nlohmann's own (lenient) parser too, with the same value (the strict parser
 //     only ever refuses more, never reads differently);
-//   - check_subset agrees with parse_strict.
+//   - check_subset agrees with parse_strict;
+//   - parse_canonical (the reader of signed bytes) reads the input exactly when parse_strict does and canonicalize
+//     gives the input back, and then reads the same value with the same types.
 #include <cstddef>
 #include <cstdint>
 #include <set>
@@ -15,6 +17,7 @@
 
 #include "crypto/canonical_json.h"
 #include "tests/fuzz/fuzz_net.h"
+#include "tests/support/json_identical.h"
 
 namespace {
 
@@ -29,8 +32,27 @@ const std::set<std::string>& parse_codes() {
   return codes;
 }
 
+
+void check_reader(std::string_view text, const onebill::crypto::JsonLimits& limits,
+                  const onebill::Result<json>& parsed) {
+  auto fast = onebill::crypto::parse_canonical(text, limits);
+  bool canonical = false;
+  if (parsed) {
+    auto bytes = onebill::crypto::canonicalize(*parsed, limits);
+    canonical = bytes && *bytes == text;
+  }
+  if (fast.has_value() != canonical) {
+    property_failed(kTarget, fast ? "parse_canonical read text that is not canonical"
+                                  : "parse_canonical refused canonical text");
+  }
+  if (fast && !onebill::testing::identical(*fast, *parsed)) {
+    property_failed(kTarget, "parse_canonical and parse_strict read different values");
+  }
+}
+
 void check(std::string_view text, const onebill::crypto::JsonLimits& limits) {
   auto parsed = onebill::crypto::parse_strict(text, limits);
+  check_reader(text, limits, parsed);
   if (!parsed) {
     if (parse_codes().count(parsed.error().code) == 0) {
       property_failed(kTarget, "undocumented error code " + parsed.error().code);
