@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -60,6 +61,11 @@ Result<Envelope> envelope_from_json(nlohmann::json&& envelope, crypto::HashAlg a
 // (bad_envelope "tx: not canonical JSON ..." otherwise) and becomes canonical_tx as is; `sig` must not be empty.
 Result<Envelope> envelope_from_signed(std::string_view tx_text, crypto::Bytes sig, crypto::HashAlg alg);
 Result<Envelope> parse_envelope(std::string_view text, crypto::HashAlg alg);
+// The fast path for a submission's body: the envelope of `text` if `text` is a canonical envelope
+// {"sig":"<base64>","tx":<canonical tx>} that parse_envelope reads without error (it then reads the same
+// envelope: the same tx, signature, canonical bytes and id); nullopt otherwise, without saying why — parse_envelope
+// names the problem. The tx is read by envelope_from_signed, straight from its bytes.
+std::optional<Envelope> envelope_from_canonical(std::string_view text, crypto::HashAlg alg);
 // {"tx": ..., "sig": base64}.
 nlohmann::json envelope_to_json(const Envelope& envelope);
 

@@ -357,9 +357,16 @@ net::awaitable<http::Reply> Api::submit(const http::Request& req, const Target& 
       co_return error(make_error("bad_query", "timeout_ms must be an integer"), req);
     }
   }
-  auto body = crypto::parse_strict(req.body(), crypto::JsonLimits{node_.config.body_limit, 32});
-  if (!body) co_return error(body.error(), req);
-  auto e = envelope_from(std::move(*body), who);
+  // A canonical envelope — what clients that sign canonical bytes send — is read in one pass, its tx straight from
+  // the signed bytes; anything else, and anything wrong, takes the strict parse, which names the problem.
+  std::optional<contracts::Envelope> canonical;
+  if (who.has(Scope::submit) && req.body().size() <= node_.config.body_limit) {
+    canonical = contracts::envelope_from_canonical(req.body(), node_.alg);
+  }
+  Result<contracts::Envelope> e = canonical ? Result<contracts::Envelope>(std::move(*canonical)) : [&] {
+    auto body = crypto::parse_strict(req.body(), crypto::JsonLimits{node_.config.body_limit, 32});
+    return body ? envelope_from(std::move(*body), who) : Result<contracts::Envelope>(body.error());
+  }();
   if (!e) co_return error(e.error(), req);
   auto pre = node_.precheck(*e);
   if (!pre) co_return error(pre.error(), req);

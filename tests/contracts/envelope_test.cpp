@@ -1,5 +1,6 @@
 // The envelope, tx ids, the nonce window and the state helpers.
 #include <random>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -368,4 +369,47 @@ TEST_CASE("contracts: an envelope read from canonical signed bytes equals the on
   auto refused = envelope_from_signed(big, {1, 2, 3}, HashAlg::sha256);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().code == "integer_range");
+}
+
+// A submission's body that is a canonical envelope is read straight from its bytes (envelope_from_canonical), to
+// the envelope parse_envelope reads; anything else is left to parse_envelope, which names what is wrong.
+TEST_CASE("contracts: a canonical envelope is read from its bytes as parse_envelope reads it, and nothing else is",
+          "[contracts][envelope]") {
+  auto parsed = parse_envelope(kEnvelope, HashAlg::sha256);
+  REQUIRE(parsed.ok());
+  const std::string canonical = envelope_to_json(*parsed).dump();
+  CHECK(canonical.starts_with(R"({"sig":"AQID","tx":{"body":)"));
+  auto fast = envelope_from_canonical(canonical, HashAlg::sha256);
+  REQUIRE(fast.has_value());
+  CHECK(fast->id == parsed->id);
+  CHECK(fast->sig == parsed->sig);
+  CHECK(fast->canonical_tx == parsed->canonical_tx);
+  CHECK(fast->tx.body == parsed->tx.body);
+  CHECK(fast->tx.nonce == 17);
+
+  const std::string tx = parsed->canonical_tx;
+  const std::vector<std::string> texts = {
+           std::string(kEnvelope),                                 // keys out of order
+           " " + canonical,                                        // a space
+           canonical + " ",                                        //
+           R"({"sig":"AQID", "tx":)" + tx + "}",                   //
+           R"({"sig":"","tx":)" + tx + "}",                        // an empty signature
+           R"({"sig":"AQI","tx":)" + tx + "}",                     // not base64
+           R"({"sig":"AQ\u0049D","tx":)" + tx + "}",               // an escape in the signature
+           R"({"sig":"AQID","tx":)" + tx + R"(,"x":1})",           // another key
+           R"({"sig":"AQID","tx":)" + tx + "}}",                   // trailing
+           R"({"sig":"AQID","tx":)" + tx,                          // cut short
+           std::string(R"({"sig":"AQID","tx":{"body":{},"doc":"d","extra":1,"nonce":1,"signer":"s/k","ts":"","type":"t"}})"),
+           std::string(R"({"sig":"AQID","tx":{"body":{"w":1.5},"doc":"d","nonce":1,"signer":"s/k","ts":"","type":"t"}})"),
+           std::string(R"({"sig":"AQID","tx":{"body":{},"doc":"d","nonce":-1,"signer":"s/k","ts":"","type":"t"}})"),
+           std::string(R"({"sig":"AQID","tx":[]})"),
+           std::string(R"({"sig":"AQID"})"),
+       };
+  for (const std::string& text : texts) {
+    INFO(text);
+    auto slow = parse_envelope(text, HashAlg::sha256);
+    auto quick = envelope_from_canonical(text, HashAlg::sha256);
+    CHECK_FALSE(quick.has_value());
+    if (slow.ok()) CHECK(slow->id == parsed->id);  // the non-canonical spellings of the same envelope
+  }
 }

@@ -82,12 +82,30 @@ void check_apply(const contracts::Envelope& e) {
   if (!crypto::canonicalize(a.result_json())) property_failed(kTarget, "the result does not canonicalize");
 }
 
+// The submission's fast path (envelope_from_canonical) reads an envelope only when parse_envelope reads the same
+// one, and every canonical envelope parse_envelope reads.
+void check_fast_path(std::string_view text, const onebill::Result<contracts::Envelope>& e) {
+  auto fast = contracts::envelope_from_canonical(text, crypto::HashAlg::sha256);
+  if (fast) {
+    if (!e) property_failed(kTarget, "envelope_from_canonical read what parse_envelope refuses: " + e.error().message);
+    const contracts::Tx& a = fast->tx;
+    const contracts::Tx& b = e->tx;
+    if (fast->id != e->id || fast->sig != e->sig || fast->canonical_tx != e->canonical_tx || a.body != b.body ||
+        a.type != b.type || a.doc != b.doc || a.signer != b.signer || a.nonce != b.nonce || a.ts != b.ts) {
+      property_failed(kTarget, "envelope_from_canonical and parse_envelope read different envelopes");
+    }
+  } else if (e && text == contracts::envelope_to_json(*e).dump()) {
+    property_failed(kTarget, "envelope_from_canonical refused a canonical envelope");
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto& net = onebill::fuzz::FuzzNet::get();
   std::string_view text(reinterpret_cast<const char*>(data), size);
   auto e = contracts::parse_envelope(text, crypto::HashAlg::sha256);
+  check_fast_path(text, e);
   if (!e) {
     if (parse_codes().count(e.error().code) == 0) {
       property_failed(kTarget, "undocumented error code " + e.error().code);
