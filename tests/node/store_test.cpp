@@ -386,7 +386,7 @@ TEST_CASE("store: a power cut never leaves the state referring to archive record
 // The Raft log has a database of its own (storage format 7): a synced write there says nothing about the state
 // database's unsynced block batches, so the node syncs the state (sync_state) before the Raft snapshot record
 // behind which it compacts the log (node/snapshot_loop.cpp).
-TEST_CASE("store: the Raft log's database is synced apart from the state's; sync_state makes the state durable",
+TEST_CASE("store: the Raft log's database is synced apart from the state's, and sync_state makes the state durable",
           "[node][store]") {
   TempDir dir("onebill-store-raft-db");
   FaultInjectionEnv env;
