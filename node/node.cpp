@@ -160,8 +160,20 @@ Status NodeImpl::init() {
     election_ticks = std::max(3, lo / static_cast<int>(tick.count()));
   }
 
-  // Storage: the node's LevelDB databases (node/store.h), tied to this genesis.
-  auto st = Store::open(config.data_dir / "db", storage_env);
+  // Storage: the node's LevelDB databases (node/store.h), tied to this genesis. A state database without the Raft
+  // log's beside it is refused before anything is created: an empty log would forget the node's votes.
+  const std::filesystem::path db_dir = config.data_dir / "db";
+  std::error_code fs_error;
+  if (std::filesystem::exists(db_dir / "CURRENT", fs_error) && !std::filesystem::exists(db_dir / "raft", fs_error)) {
+    return make_error("corrupt_state", "the database in " + db_dir.string() + " has no Raft log database beside it (" +
+                                           (db_dir / "raft").string() +
+                                           "): it was written by another version of onebilld (storage format 6 or "
+                                           "earlier), or copied without it — copy " + db_dir.string() +
+                                           " as a whole, with archive/ and raft/; there is no migration before the "
+                                           "first release: rebuild the node from its peers (move the data directory "
+                                           "away) or start a new network");
+  }
+  auto st = Store::open(db_dir, storage_env);
   if (!st) return st.error();
   store = std::move(*st);
   auto stored = store->get(key::kGenesis);

@@ -99,7 +99,9 @@ void NodeImpl::finish_snapshot() {
   }
   if (Status s = raft_storage->create_snapshot(p.raft_index, b->conf, to_bytes(src->manifest().encode())); !s) {
     log.error("cannot record a state snapshot", {{"code", s.error().code}, {"detail", s.error().message}});
-    if (store->write_failure()) storage_failed("snapshot_record", s.error());
+    // A write to the Raft log's database that failed (its own error, such as a compaction's, may not reach the
+    // state database's writers): this node stops taking part, as for any failed write.
+    if (store->write_failure() || s.error().code == "io_error") storage_failed("snapshot_record", s.error());
     return;
   }
   std::uint64_t keep = static_cast<std::uint64_t>(snapshot_keep_entries);
@@ -107,7 +109,7 @@ void NodeImpl::finish_snapshot() {
   if (compact_to > 0) {
     if (Status s = raft_storage->compact(compact_to); !s) {
       log.warn("cannot compact the Raft log", {{"detail", s.error().message}});
-      if (store->write_failure()) storage_failed("log_compaction", s.error());
+      if (store->write_failure() || s.error().code == "io_error") storage_failed("log_compaction", s.error());
     }
   }
   {

@@ -42,7 +42,7 @@ std::uint64_t le64(std::string_view s, std::size_t at) {
 bool maybe_synced(std::string_view batch, std::optional<std::pair<std::uint64_t, std::uint64_t>>& hard_state) {
   if (batch.size() < 12) return true;  // not a batch we understand: do not tear into it
   std::string_view in = batch.substr(12);
-  if (in.empty()) return true;  // an empty batch is written only to sync (Store::sync_state, sync_archive)
+  if (in.empty()) return true;  // an empty batch is written only to sync (Store::sync_archive)
   bool synced = false;
   while (!in.empty()) {
     char tag = in.front();
@@ -56,7 +56,7 @@ bool maybe_synced(std::string_view batch, std::optional<std::pair<std::uint64_t,
       if (!hard_state || *hard_state != tv) synced = true;
       hard_state = tv;
     } else if (key.substr(0, 2) == "r/" || key == "x/genesis" || key.substr(0, 9) == "x/signer/" ||
-               key == "x/installing" || key == "x/diverged") {
+               key == "x/installing" || key == "x/diverged" || key == "x/sync") {
       synced = true;
     }
   }

@@ -9,12 +9,13 @@
 //
 // Which batches onebilld syncs (docs/storage.md §2): in the Raft log's database (db/raft), a Raft persist that
 // changes the term or vote, appends entries or installs a snapshot; in the state database, x/genesis, x/signer,
-// x/diverged, snapshot install markers, and the empty batch written only to sync it (Store::sync_state, before a
-// Raft snapshot record). Block applies, attestations, compaction and a Raft hard state that changes only the commit
+// x/diverged, snapshot install markers, and the deletion of x/sync written only to sync it (Store::sync_state,
+// before a Raft snapshot record; a deletion, because LevelDB may fold other threads' unsynced writes into a synced
+// write's log record, and an empty batch would then not be seen). Block applies, attestations, compaction and a Raft hard state that changes only the commit
 // index are not synced. From the outside the harness cannot know whether a given batch was synced, so it treats as
 // possibly synced every batch that has any `r/` key other than a commit-only `r/h` change (a change of term or vote
 // against the previous `r/h` in the file — the first one in the file counts as a change), any `x/genesis`,
-// `x/signer`, `x/diverged` or `x/installing` key, and an empty batch. The torn region is everything after the last
+// `x/signer`, `x/diverged`, `x/installing` or `x/sync` key, and an empty batch. The torn region is everything after the last
 // such batch: only bytes that certainly were never synced. Each database's log is torn on its own.
 //
 // What this cannot produce: a tear inside the last Raft batch while its fsync had not yet returned (a crash during

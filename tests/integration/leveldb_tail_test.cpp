@@ -142,6 +142,19 @@ TEST_CASE("the unsynced tail starts after the last batch that may have been sync
   t = find_unsynced_tail(d.dir);
   CHECK(t.synced_end == d.log_size());
   CHECK(t.unsynced_batches == 0);
+
+  // The state database's sync before a Raft snapshot record (Store::sync_state): the deletion of x/sync, seen even
+  // when LevelDB folded another thread's unsynced write (an attestation) into the same log record.
+  d.write({{"s/doc/B", std::string(300, 'b')}}, false);
+  leveldb::WriteBatch sync_and_attestation;
+  sync_and_attestation.Delete("x/sync");
+  sync_and_attestation.Put("a/00000002/n3", "attestation");
+  leveldb::WriteOptions synced_write;
+  synced_write.sync = true;
+  REQUIRE(d.db->Write(synced_write, &sync_and_attestation).ok());
+  t = find_unsynced_tail(d.dir);
+  CHECK(t.synced_end == d.log_size());
+  CHECK(t.unsynced_batches == 0);
 }
 
 TEST_CASE("a batch larger than a log block is read whole, and a record cut short ends the log", "[faults]") {

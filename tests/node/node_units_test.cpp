@@ -492,3 +492,32 @@ TEST_CASE("a database with the Raft log in the state database (storage format 6)
   }
   std::filesystem::remove_all(dir);
 }
+
+// A state database whose Raft log database is missing (copied without db/raft, or older than storage format 7) is
+// refused before anything is created: a new empty log would forget the node's votes.
+TEST_CASE("a state database without its Raft log database beside it is refused at start, and nothing is created",
+          "[node][storage]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("onebill-no-raft-db-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  {
+    onebill::testing::TestNet net(dir, 1, 0, onebill::crypto::SigAlg::ecdsa_p256);
+    auto config = load_config(net.nodes()[0].config);
+    REQUIRE(config.ok());
+    Logger log(LogLevel::error);
+    {
+      auto first = Node::create(*config, log);
+      REQUIRE(first.ok());
+    }
+    const auto raft_dir = config->data_dir / "db" / "raft";
+    REQUIRE(std::filesystem::exists(raft_dir / "CURRENT"));
+    std::filesystem::remove_all(raft_dir);
+    auto n = Node::create(*config, log);
+    REQUIRE_FALSE(n.ok());
+    CHECK(n.error().code == "corrupt_state");
+    INFO(n.error().message);
+    CHECK(n.error().message.find("no Raft log database") != std::string::npos);
+    CHECK(n.error().message.find("as a whole, with archive/ and raft/") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(raft_dir));
+  }
+  std::filesystem::remove_all(dir);
+}
