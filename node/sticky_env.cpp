@@ -9,7 +9,6 @@ namespace onebill::node {
 class StickyWriteEnv::File final : public leveldb::WritableFile {
  public:
   File(StickyWriteEnv* env, leveldb::WritableFile* base) : env_(env), base_(base) {}
-  void sync_before_close() { sync_on_close_ = true; }
 
   leveldb::Status Append(const leveldb::Slice& data) override {
     return guarded([&] { return base_->Append(data); });
@@ -22,17 +21,10 @@ class StickyWriteEnv::File final : public leveldb::WritableFile {
   }
   // Always closes the file (its descriptor must go). After a failure the file's buffer holds nothing that a
   // refused call left behind: LevelDB flushes its log after every record, and a failed flush empties the buffer.
-  // A write-ahead log is synced before it is closed. LevelDB closes a database's log, without syncing it, when the
-  // memtable it fed is full and a new log begins; its unsynced tail (block batches) would then stay at the disk's
-  // mercy until the memtable is flushed to a table, while a synced write to the new log — which the node relies on
-  // to make everything before it durable (Store::sync_state before a Raft snapshot record) — covers only the new
-  // file. One fsync per memtable (32 MiB).
   leveldb::Status Close() override {
     bool before = env_->failed();
-    leveldb::Status synced = sync_on_close_ && !before ? guarded([&] { return base_->Sync(); }) : leveldb::Status::OK();
     leveldb::Status s = base_->Close();
     if (before) return env_->first();
-    if (!synced.ok()) return synced;  // recorded as the first failure by guarded()
     return s.ok() ? s : env_->fail(s);
   }
 
@@ -46,13 +38,7 @@ class StickyWriteEnv::File final : public leveldb::WritableFile {
 
   StickyWriteEnv* env_;
   std::unique_ptr<leveldb::WritableFile> base_;
-  bool sync_on_close_ = false;
 };
-
-namespace {
-// LevelDB's write-ahead logs are named NNNNNN.log (its info log is LOG, and is not written through this Env).
-bool write_ahead_log(const std::string& name) { return name.size() > 4 && name.ends_with(".log"); }
-}  // namespace
 
 std::optional<leveldb::Status> StickyWriteEnv::failure() const {
   if (!failed()) return std::nullopt;
@@ -78,9 +64,7 @@ leveldb::Status StickyWriteEnv::NewWritableFile(const std::string& name, leveldb
   if (failed()) return first();
   leveldb::WritableFile* base = nullptr;
   leveldb::Status opened = target()->NewWritableFile(name, &base);
-  leveldb::Status s = adopt(opened, base, result);
-  if (s.ok() && write_ahead_log(name)) static_cast<File*>(*result)->sync_before_close();
-  return s;
+  return adopt(opened, base, result);
 }
 
 leveldb::Status StickyWriteEnv::NewAppendableFile(const std::string& name, leveldb::WritableFile** result) {
@@ -88,9 +72,7 @@ leveldb::Status StickyWriteEnv::NewAppendableFile(const std::string& name, level
   if (failed()) return first();
   leveldb::WritableFile* base = nullptr;
   leveldb::Status opened = target()->NewAppendableFile(name, &base);
-  leveldb::Status s = adopt(opened, base, result);
-  if (s.ok() && write_ahead_log(name)) static_cast<File*>(*result)->sync_before_close();
-  return s;
+  return adopt(opened, base, result);
 }
 
 leveldb::Status StickyWriteEnv::adopt(const leveldb::Status& opened, leveldb::WritableFile* base,

@@ -18,10 +18,6 @@
 // recovery drops it at the next open, and that write was never reported successful. Reads, removals and renames
 // are passed through (LevelDB only renames files it wrote successfully, and removing files frees space).
 //
-// Besides, a write-ahead log (NNNNNN.log) is synced before it is closed: LevelDB closes a database's log without a
-// sync when its memtable is full and a new log begins, and the node's later synced writes cover only the new file
-// (node/sticky_env.cpp; one fsync per memtable).
-//
 // The failure lasts as long as this Env: the Store owns one for all its databases, so only reopening the store
 // (restarting the node) clears it. fail() lets the Store record failures that LevelDB reports without a file
 // write failing here (a corrupt table met by a compaction), so that "the first failure" is one thing.

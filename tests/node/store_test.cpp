@@ -417,27 +417,3 @@ TEST_CASE("store: the Raft log's database is synced apart from the state's, and 
   REQUIRE(store.ok());
   CHECK(value_size(**store, "s/block1") == 10u);  // kept: synced before the Raft record
 }
-
-// LevelDB closes a database's write-ahead log without syncing it when its memtable is full and a new log begins;
-// the node's synced writes then cover only the new file. The store's Env syncs a log before it is closed, so what
-// the old log held survives a power cut (node/sticky_env.cpp); other files are left to LevelDB, which syncs its
-// tables and MANIFEST itself.
-TEST_CASE("store: a write-ahead log is synced before LevelDB closes it, other files are not", "[node][store]") {
-  TempDir dir("onebill-store-log-close");
-  fs::create_directories(dir.path);
-  FaultInjectionEnv faults;
-  node::StickyWriteEnv env(&faults);
-  const auto write_and_close = [&](const std::string& name) {
-    leveldb::WritableFile* raw = nullptr;
-    REQUIRE(env.NewWritableFile((dir.path / name).string(), &raw).ok());
-    std::unique_ptr<leveldb::WritableFile> file(raw);
-    REQUIRE(file->Append("block batches").ok());
-    REQUIRE(file->Flush().ok());
-    REQUIRE(file->Close().ok());
-  };
-  write_and_close("000007.log");
-  write_and_close("000008.ldb");
-  faults.drop_unsynced_data();
-  CHECK(fs::file_size(dir.path / "000007.log") == 13u);
-  CHECK(fs::file_size(dir.path / "000008.ldb") == 0u);
-}
