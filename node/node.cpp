@@ -164,14 +164,18 @@ Status NodeImpl::init() {
   // log's beside it is refused before anything is created: an empty log would forget the node's votes.
   const std::filesystem::path db_dir = config.data_dir / "db";
   std::error_code fs_error;
+  // Both refusals below: a database of storage format 6 or earlier, or one copied without its db/raft.
+  const auto older_layout = [&](const std::string& found) {
+    return make_error("corrupt_state", "the database in " + db_dir.string() + " " + found +
+                                           ": it was written by another version of onebilld (storage format 6 or "
+                                           "earlier; this one reads " + std::to_string(kStorageFormat) +
+                                           "), or copied without " + (db_dir / "raft").string() + " (copy " +
+                                           db_dir.string() + " as a whole, with archive/ and raft/); there is no "
+                                           "migration before the first release: rebuild the node from its peers "
+                                           "(move the data directory away) or start a new network");
+  };
   if (std::filesystem::exists(db_dir / "CURRENT", fs_error) && !std::filesystem::exists(db_dir / "raft", fs_error)) {
-    return make_error("corrupt_state", "the database in " + db_dir.string() + " has no Raft log database beside it (" +
-                                           (db_dir / "raft").string() +
-                                           "): it was written by another version of onebilld (storage format 6 or "
-                                           "earlier), or copied without it — copy " + db_dir.string() +
-                                           " as a whole, with archive/ and raft/; there is no migration before the "
-                                           "first release: rebuild the node from its peers (move the data directory "
-                                           "away) or start a new network");
+    return older_layout("has no Raft log database beside it");
   }
   auto st = Store::open(db_dir, storage_env);
   if (!st) return st.error();
@@ -204,14 +208,7 @@ Status NodeImpl::init() {
   if (Status s = store->scan("r/", "", 1, [&](std::string_view, std::string_view) { return !(old_log = true); }); !s) {
     return s;
   }
-  if (old_log) {
-    return make_error("corrupt_state", "the database in " + (config.data_dir / "db").string() +
-                                           " was written by another version of onebilld (storage format 6 or "
-                                           "earlier: the Raft log in the state database; this one reads " +
-                                           std::to_string(kStorageFormat) +
-                                           "); there is no migration before the first release: rebuild the node "
-                                           "from its peers (move the data directory away) or start a new network");
-  }
+  if (old_log) return older_layout("holds a Raft log in the state database");
   auto rs = consensus::LevelDbStorage::open(store->raft_db(), "r/", conf);
   if (!rs) return rs.error();
   raft_storage = std::move(*rs);
