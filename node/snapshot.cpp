@@ -126,8 +126,9 @@ Status apply_staged_snapshot(Store& store, const std::string& staging_path, cons
     batch.Put(key::attestation(static_cast<std::uint64_t>(a.height), a.node), a.to_json().dump());
   }
   if (Status s = store.write(batch, false); !s) return s;
-  // The install's last writes (the Raft record, the marker's deletion) must not reach the disk before the archive's
-  // records.
+  // The install's last writes (the Raft record, the marker's deletion) must not reach the disk before the records
+  // written here: the state's were unsynced, and some may sit in a log LevelDB closed unsynced (sticky_env.h).
+  if (Status s = store.sync_state(); !s) return s;
   return store.sync_archive();
 }
 

@@ -1,14 +1,16 @@
 #include "node/sticky_env.h"
 
 #include <memory>
+#include <vector>
 
 namespace onebill::node {
 
 // A file LevelDB writes (log, table, MANIFEST, CURRENT's temporary): refuses every write once any write through
-// the Env failed, and records its own failure as the Env's first.
+// the Env failed, and records its own failure as the Env's first. A log's Close hands its file to the Env.
 class StickyWriteEnv::File final : public leveldb::WritableFile {
  public:
-  File(StickyWriteEnv* env, leveldb::WritableFile* base) : env_(env), base_(base) {}
+  File(StickyWriteEnv* env, std::string name, leveldb::WritableFile* base)
+      : env_(env), name_(std::move(name)), base_(base) {}
 
   leveldb::Status Append(const leveldb::Slice& data) override {
     return guarded([&] { return base_->Append(data); });
@@ -19,9 +21,15 @@ class StickyWriteEnv::File final : public leveldb::WritableFile {
   leveldb::Status Sync() override {
     return guarded([&] { return base_->Sync(); });
   }
-  // Always closes the file (its descriptor must go). After a failure the file's buffer holds nothing that a
-  // refused call left behind: LevelDB flushes its log after every record, and a failed flush empties the buffer.
+  // A log (no failure yet) is flushed and its file kept open by the Env until synced or removed (see the header),
+  // whether LevelDB closes it or, as 1.23 does with the log it switches from, deletes it without closing.
+  ~File() override {
+    if (base_ && is_log()) (void)hand_over();
+  }
+  // Any other file is always closed (its descriptor must go). After a failure the file's buffer holds nothing that
+  // a refused call left behind: LevelDB flushes its log after every record, and a failed flush empties the buffer.
   leveldb::Status Close() override {
+    if (is_log()) return hand_over();
     bool before = env_->failed();
     leveldb::Status s = base_->Close();
     if (before) return env_->first();
@@ -29,6 +37,24 @@ class StickyWriteEnv::File final : public leveldb::WritableFile {
   }
 
  private:
+  bool is_log() const { return name_.ends_with(".log"); }
+  // Flushes the log and gives its file to the Env (closes it when a write failed).
+  leveldb::Status hand_over() {
+    if (env_->failed()) {
+      (void)base_->Close();
+      base_.reset();
+      return env_->first();
+    }
+    leveldb::Status s = base_->Flush();
+    if (!s.ok()) {
+      (void)base_->Close();
+      base_.reset();
+      return env_->fail(s);
+    }
+    env_->keep_closed_log(name_, std::move(base_));
+    return s;
+  }
+
   template <typename Op>
   leveldb::Status guarded(Op op) {
     if (env_->failed()) return env_->first();
@@ -37,7 +63,8 @@ class StickyWriteEnv::File final : public leveldb::WritableFile {
   }
 
   StickyWriteEnv* env_;
-  std::unique_ptr<leveldb::WritableFile> base_;
+  const std::string name_;
+  std::unique_ptr<leveldb::WritableFile> base_;  // null once a log's Close handed it to the Env
 };
 
 std::optional<leveldb::Status> StickyWriteEnv::failure() const {
@@ -64,7 +91,7 @@ leveldb::Status StickyWriteEnv::NewWritableFile(const std::string& name, leveldb
   if (failed()) return first();
   leveldb::WritableFile* base = nullptr;
   leveldb::Status opened = target()->NewWritableFile(name, &base);
-  return adopt(opened, base, result);
+  return adopt(name, opened, base, result);
 }
 
 leveldb::Status StickyWriteEnv::NewAppendableFile(const std::string& name, leveldb::WritableFile** result) {
@@ -72,14 +99,57 @@ leveldb::Status StickyWriteEnv::NewAppendableFile(const std::string& name, level
   if (failed()) return first();
   leveldb::WritableFile* base = nullptr;
   leveldb::Status opened = target()->NewAppendableFile(name, &base);
-  return adopt(opened, base, result);
+  return adopt(name, opened, base, result);
 }
 
-leveldb::Status StickyWriteEnv::adopt(const leveldb::Status& opened, leveldb::WritableFile* base,
-                                      leveldb::WritableFile** result) {
+leveldb::Status StickyWriteEnv::adopt(const std::string& name, const leveldb::Status& opened,
+                                      leveldb::WritableFile* base, leveldb::WritableFile** result) {
   if (!opened.ok()) return fail(opened);
-  *result = new File(this, base);
+  *result = new File(this, name, base);
   return opened;
+}
+
+void StickyWriteEnv::keep_closed_log(const std::string& name, std::unique_ptr<leveldb::WritableFile> file) {
+  std::lock_guard lock(logs_mu_);
+  closed_logs_.insert_or_assign(name, std::move(file));
+}
+
+std::size_t StickyWriteEnv::closed_logs() const {
+  std::lock_guard lock(logs_mu_);
+  return closed_logs_.size();
+}
+
+leveldb::Status StickyWriteEnv::RemoveFile(const std::string& name) {
+  std::unique_ptr<leveldb::WritableFile> kept;
+  {
+    std::lock_guard lock(logs_mu_);
+    auto it = closed_logs_.find(name);
+    if (it != closed_logs_.end()) {
+      kept = std::move(it->second);
+      closed_logs_.erase(it);
+    }
+  }
+  // Removed: its memtable is in a synced table. Its buffer was flushed at Close, so closing writes nothing.
+  if (kept) (void)kept->Close();
+  return target()->RemoveFile(name);
+}
+
+leveldb::Status StickyWriteEnv::sync_closed_logs() {
+  std::lock_guard serial(sync_mu_);
+  std::map<std::string, std::unique_ptr<leveldb::WritableFile>> logs;
+  {
+    std::lock_guard lock(logs_mu_);
+    logs.swap(closed_logs_);
+  }
+  // A log LevelDB removes meanwhile is synced all the same (its file is still open here): harmless.
+  for (auto& [name, file] : logs) {
+    if (failed()) return first();
+    leveldb::Status s = file->Sync();
+    if (!s.ok()) return fail(s);
+    s = file->Close();
+    if (!s.ok()) return fail(s);
+  }
+  return leveldb::Status::OK();
 }
 
 }  // namespace onebill::node

@@ -18,6 +18,16 @@
 // recovery drops it at the next open, and that write was never reported successful. Reads, removals and renames
 // are passed through (LevelDB only renames files it wrote successfully, and removing files frees space).
 //
+// Closed logs (the other thing this Env does): LevelDB closes a write-ahead log (*.log) without syncing it when its
+// memtable fills and a new log starts, and a synced write to the new log covers only the new file. Until the old
+// memtable is flushed to a table (synced, then the log removed), the closed log holds the only copy of its unsynced
+// writes, and a power cut loses them even after a later synced write. So when LevelDB closes a log's file (or, as
+// 1.23 does at the switch, deletes it without closing), it is flushed to the operating system but kept open here,
+// until LevelDB removes it (RemoveFile: its memtable is in a synced table) or sync_closed_logs() syncs it. The
+// Store calls that where its unsynced block batches must be durable (Store::sync_state, sync_archive). A log a
+// failure met is closed at once (nothing is synced any more). A database's current log, deleted when the database
+// closes, is kept until the Env goes.
+//
 // The failure lasts as long as this Env: the Store owns one for all its databases, so only reopening the store
 // (restarting the node) clears it. fail() lets the Store record failures that LevelDB reports without a file
 // write failing here (a corrupt table met by a compaction), so that "the first failure" is one thing.
@@ -27,6 +37,8 @@
 #pragma once
 
 #include <atomic>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -47,18 +59,31 @@ class StickyWriteEnv final : public leveldb::EnvWrapper {
   // Records `s` (not ok) as the failure unless one is recorded already. Returns the first failure.
   leveldb::Status fail(const leveldb::Status& s);
 
+  // Syncs every log closed and not removed yet (see above), then closes it. Once it returns ok, every write any of
+  // the Env's databases made to a log closed before the call is durable. A failure is the Env's (sticky) failure.
+  // Callers are served one at a time.
+  leveldb::Status sync_closed_logs();
+  // Logs closed and kept open (for tests).
+  std::size_t closed_logs() const;
+
   leveldb::Status NewWritableFile(const std::string& name, leveldb::WritableFile** result) override;
   leveldb::Status NewAppendableFile(const std::string& name, leveldb::WritableFile** result) override;
+  leveldb::Status RemoveFile(const std::string& name) override;
 
  private:
   class File;
+  void keep_closed_log(const std::string& name, std::unique_ptr<leveldb::WritableFile> file);
   leveldb::Status first() const;  // the recorded failure (call only when failed())
   // The result of creating `base`: wrapped into *result, or the failure recorded.
-  leveldb::Status adopt(const leveldb::Status& opened, leveldb::WritableFile* base, leveldb::WritableFile** result);
+  leveldb::Status adopt(const std::string& name, const leveldb::Status& opened, leveldb::WritableFile* base,
+                        leveldb::WritableFile** result);
 
   mutable std::mutex mu_;
   leveldb::Status first_;  // guarded by mu_; set once
   std::atomic<bool> failed_{false};
+  mutable std::mutex logs_mu_;
+  std::map<std::string, std::unique_ptr<leveldb::WritableFile>> closed_logs_;  // guarded by logs_mu_
+  std::mutex sync_mu_;  // one sync_closed_logs at a time
 };
 
 }  // namespace onebill::node

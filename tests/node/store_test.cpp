@@ -417,3 +417,59 @@ TEST_CASE("store: the Raft log's database is synced apart from the state's, and 
   REQUIRE(store.ok());
   CHECK(value_size(**store, "s/block1") == 10u);  // kept: synced before the Raft record
 }
+
+// LevelDB closes a write-ahead log without syncing it when its memtable fills and a new log starts, and a synced
+// write to the new log covers only the new file. Until the old memtable is flushed to a table, the closed log holds
+// the only copy of its unsynced block batches: sync_state (before a Raft snapshot record, behind which the log is
+// compacted) must sync it too. Here the flush is held back (the fault Env stops it where it creates its table),
+// the power is cut after sync_state, and every block batch written before it must be there after the restart.
+TEST_CASE("store: sync_state also makes durable a write-ahead log LevelDB closed unsynced at a memtable switch",
+          "[node][store]") {
+  TempDir dir("onebill-store-closed-log");
+  FaultInjectionEnv env;
+  constexpr std::size_t kBig = 1 << 20;
+  constexpr int kBigCount = 40;  // 40 MiB: more than the state database's 32 MiB memtable, so its log switches
+  {
+    auto store = node::Store::open(dir.path, &env);
+    REQUIRE(store.ok());
+    env.hold_tables(true);
+    REQUIRE(put(**store, "s/first", 10, false).ok());
+    for (int i = 0; i < kBigCount; ++i) REQUIRE(put(**store, "s/big/" + std::to_string(100 + i), kBig, false).ok());
+    int logs = 0;
+    for (const auto& f : fs::directory_iterator(dir.path)) logs += f.path().extension() == ".log";
+    REQUIRE(logs >= 2);  // the closed log (its memtable not flushed yet) and the new one
+    REQUIRE((*store)->sync_state().ok());
+    // The power goes before the flush completes: it fails, and the store is closed as it stands.
+    env.fail_tables(true);
+    env.hold_tables(false);
+  }
+  env.fail_tables(false);
+  env.drop_unsynced_data();
+  auto store = node::Store::open(dir.path, &env);
+  REQUIRE(store.ok());
+  CHECK(value_size(**store, "s/first") == 10u);
+  int kept = 0;
+  for (int i = 0; i < kBigCount; ++i) kept += value_size(**store, "s/big/" + std::to_string(100 + i)) == kBig;
+  CHECK(kept == kBigCount);
+}
+
+// The Store keeps a closed log's file open until LevelDB removes it (after its memtable's flush), so that
+// sync_state can sync it: no file of a removed log stays open.
+TEST_CASE("store: no removed write-ahead log stays open", "[node][store]") {
+  TempDir dir("onebill-store-log-files");
+  auto store = node::Store::open(dir.path);
+  REQUIRE(store.ok());
+  for (int i = 0; i < 100; ++i) REQUIRE(put(**store, "s/big/" + std::to_string(100 + i), 1 << 20, false).ok());
+  (*store)->db()->CompactRange(nullptr, nullptr);  // flushes the memtables: their logs are removed
+  REQUIRE((*store)->sync_state().ok());
+  int open_logs = 0, removed = 0;
+  for (const auto& fd : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    std::string target = fs::read_symlink(fd.path(), ec).string();
+    if (ec || !target.starts_with(dir.path.string())) continue;
+    if (target.find(".log") != std::string::npos && target.find("/LOG") == std::string::npos) ++open_logs;
+    if (target.ends_with("(deleted)")) ++removed;
+  }
+  CHECK(removed == 0);
+  CHECK(open_logs <= 3);  // one current log per database
+}

@@ -8,12 +8,15 @@
 // never synced keeps existing, empty). set_write_error(true) makes every append and sync fail with an I/O error.
 // set_free_bytes(n) is a disk with n bytes left: an append that does not fit writes what fits and fails with
 // "No space left on device", as write(2) does — the write that fails half-way and leaves a torn record
-// (finding F1, docs/reliability.md §3).
+// (finding F1, docs/reliability.md §3). hold_tables(true) stops LevelDB's memtable flushes where they create their
+// table file, until hold_tables(false) — with fail_tables(true) they then fail instead — so that a test can cut the
+// power while a closed write-ahead log still holds the only copy of its memtable.
 #pragma once
 
 #include <leveldb/env.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -41,6 +44,20 @@ class FaultInjectionEnv final : public leveldb::EnvWrapper {
   std::uint64_t appended_bytes() const { return appended_; }
   std::uint64_t enospc_appends() const { return enospc_; }
 
+  // While on, creating a table file (*.ldb: a memtable flush, a compaction) waits until it is turned off.
+  void hold_tables(bool on) {
+    {
+      std::lock_guard lock(mu_);
+      hold_tables_ = on;
+    }
+    tables_cv_.notify_all();
+  }
+  // While on, creating a table file fails with an I/O error.
+  void fail_tables(bool on) {
+    std::lock_guard lock(mu_);
+    fail_tables_ = on;
+  }
+
   void drop_unsynced_data() {
     std::lock_guard lock(mu_);
     for (const auto& [name, f] : files_) {
@@ -50,6 +67,11 @@ class FaultInjectionEnv final : public leveldb::EnvWrapper {
   }
 
   leveldb::Status NewWritableFile(const std::string& name, leveldb::WritableFile** result) override {
+    if (name.ends_with(".ldb")) {
+      std::unique_lock lock(mu_);
+      tables_cv_.wait(lock, [&] { return !hold_tables_; });
+      if (fail_tables_) return leveldb::Status::IOError(name, "injected table creation error");
+    }
     leveldb::WritableFile* base = nullptr;
     leveldb::Status s = target()->NewWritableFile(name, &base);
     if (!s.ok()) return s;
@@ -158,6 +180,9 @@ class FaultInjectionEnv final : public leveldb::EnvWrapper {
   std::atomic<std::uint64_t> appended_{0};
   std::atomic<std::uint64_t> enospc_{0};
   std::mutex mu_;
+  std::condition_variable tables_cv_;
+  bool hold_tables_ = false;  // guarded by mu_
+  bool fail_tables_ = false;  // guarded by mu_
   std::map<std::string, Tracked> files_;
 };
 
