@@ -76,7 +76,7 @@ Status check_params(const Params& p) {
 Params default_params() {
   Params p;
   p.block_max_entries = 2000;
-  p.block_max_delay_ms = 5;
+  p.block_max_delay_ms = 50;
   p.election_timeout_ms = std::make_pair(std::int64_t{300}, std::int64_t{600});
   return p;
 }

@@ -138,7 +138,7 @@ Status NodeImpl::init() {
   auto entries = positive("block_max_entries", 2000, 1, 100000);
   if (!entries) return entries.error();
   block_max_entries = *entries;
-  auto delay = positive("block_max_delay_ms", 5, 0, 10000);
+  auto delay = positive("block_max_delay_ms", 50, 0, 10000);
   if (!delay) return delay.error();
   block_max_delay = std::chrono::milliseconds(*delay);
   auto interval = positive("snapshot_interval", 10000, 0, 1000000000);

@@ -89,7 +89,7 @@ class NodeImpl {
   std::optional<crypto::PrivateKey> org_key;  // for `sign` tokens
   std::optional<contracts::Membership> genesis_membership;  // membership as genesis defines it
   std::int64_t block_max_entries = 2000;
-  std::chrono::milliseconds block_max_delay{5};
+  std::chrono::milliseconds block_max_delay{50};
   std::chrono::milliseconds tick{50};
   int election_ticks = 6;
   // State snapshots (genesis params, docs/operations.md §1): one every `snapshot_interval` applied Raft entries

@@ -159,7 +159,7 @@ std::vector<Command> genesis_commands() {
               .summary = "Set network parameters: block size and delay, Raft election timeout range.",
               .description = kCommon,
               .options = {{"block-max-entries", "N", "entries per block at most (1 to 100000; default 2000)"},
-                          {"block-max-delay-ms", "N", "how long a block waits to fill (0 to 10000; default 5)"},
+                          {"block-max-delay-ms", "N", "how long a block waits to fill (0 to 10000; default 50)"},
                           {"election-timeout-ms", "LO,HI",
                            "Raft election timeout range (50 <= LO <= HI <= 60000; default 300,600)"}},
               .min_positionals = 1,

@@ -11,6 +11,7 @@
 // Flags: see usage() below. The last line is machine-readable ("RESULT key=value ...").
 #include <csignal>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <set>
 #include <sstream>
@@ -127,12 +128,23 @@ std::string machine() {
   return std::to_string(std::thread::hardware_concurrency()) + " cores, " + model + ", " + total;
 }
 
-// CPU use of each process over the measured window (a thread samples /proc at its start and end).
+// The height a onebill node reports (GET /v1/status); -1 when it does not answer.
+long status_height(std::uint16_t port) {
+  auto a = http_request(port, "GET", "/v1/status", "", "", std::chrono::milliseconds(1000));
+  json j = json::parse(a.body, nullptr, false);
+  if (a.status != 200 || !j.is_object() || !j.contains("height") || !j["height"].is_number_integer()) return -1;
+  return j["height"].get<long>();
+}
+
+// CPU use of each process over the measured window (a thread samples /proc at its start and end), and the blocks
+// a onebill node applied meanwhile (when height_port is set).
 struct CpuWatch {
   std::vector<pid_t> pids;
   std::vector<std::string> names;
   std::vector<double> before, after;
   std::vector<long> rss_before, rss_after, anon_before, anon_after;
+  std::uint16_t height_port = 0;
+  long height_before = -1, height_after = -1;
   std::thread t;
   void start(double warmup_s, double measured_s) {
     before.assign(pids.size(), 0);
@@ -148,7 +160,9 @@ struct CpuWatch {
         rss_before[i] = rss_kib(pids[i]);
         anon_before[i] = rss_kib(pids[i], "RssAnon:");
       }
+      if (height_port != 0) height_before = status_height(height_port);
       std::this_thread::sleep_for(std::chrono::duration<double>(measured_s));
+      if (height_port != 0) height_after = status_height(height_port);
       for (std::size_t i = 0; i < pids.size(); ++i) {
         after[i] = cpu_seconds(pids[i]);
         rss_after[i] = rss_kib(pids[i]);
@@ -165,6 +179,16 @@ struct CpuWatch {
           << rss_before[i] / 1024 << "→" << rss_after[i] / 1024 << " MiB, anon " << anon_before[i] / 1024 << "→"
           << anon_after[i] / 1024 << ")";
     }
+    return out.str();
+  }
+  // "N blocks in the window, B/s, E entries a block" (empty unless both heights were read).
+  std::string blocks(double measured_s, std::size_t committed) const {
+    if (height_before < 0 || height_after <= height_before) return "";
+    const double n = static_cast<double>(height_after - height_before);
+    std::ostringstream out;
+    out << std::fixed << std::setprecision(1) << (height_after - height_before) << " blocks in " << measured_s
+        << " s = " << n / measured_s << "/s, " << static_cast<double>(committed) / n
+        << " committed entries a block (" << names.front() << "'s height)";
     return out.str();
   }
 };
@@ -276,6 +300,7 @@ int main(int argc, char** argv) {
       cpu.pids.push_back(n.pid);
       cpu.names.push_back(n.id);
     }
+    cpu.height_port = net.nodes().front().api_port;
   }
   cpu.pids.push_back(::getpid());
   cpu.names.push_back("bench");
@@ -289,10 +314,11 @@ int main(int argc, char** argv) {
     std::cout << "signatures:  " << f.alg << ", verified by every node on admission (the receiving node) and on apply"
               << (f.alg == "ecdsa-p256" ? "; a key's verification table built after its 256th" : "") << "\n"
               << "blocks:      block_max_entries " << gp.value("block_max_entries", 2000) << ", block_max_delay_ms "
-              << gp.value("block_max_delay_ms", 5) << " (genesis params)\n"
-              << "leveldb:     node defaults (node/store.cpp: a state and an archive database, 32 MiB write buffer "
-                 "and 16 MiB tables each, 64 MiB block cache, bloom filters, 512 files); the Raft log synced once per "
-                 "Ready; per block, the archive's batch synced, then the state's unsynced\n"
+              << gp.value("block_max_delay_ms", 50) << " (genesis params)\n"
+              << "leveldb:     node defaults (node/store.cpp: a state, an archive and a Raft-log database, 32 MiB "
+                 "write buffers (16 MiB for the Raft log's) and 16 MiB tables, 64 MiB block cache, bloom filters, 512 "
+                 "files); the Raft log synced once per Ready; per block, the archive's batch synced, then the "
+                 "state's unsynced\n"
               << "leader:      " << net.nodes()[static_cast<std::size_t>(leader_at_start)].id
               << " when the load starts (lane l submits to the node of its key slot, n(l mod keys mod nodes + 1): a "
                  "single client to n1)\n";
@@ -401,6 +427,7 @@ int main(int argc, char** argv) {
   if (r.unexpected.empty()) std::cout << "none";
   for (const auto& [k, v] : r.unexpected) std::cout << k << " ×" << v << "  ";
   std::cout << "\ncpu:         " << cpu_line << " (100% = one core)\n";
+  if (std::string b = cpu.blocks(r.measured_s, r.committed); !b.empty()) std::cout << "applied:     " << b << "\n";
   auto [ok, tried] = check_sample(r, lanes, ports, etcd, f.check);
   std::cout << "check:       " << ok << "/" << tried << " sampled committed entries read back"
             << (etcd ? " (POST /v3/kv/range)" : " as accepted (GET /v1/transactions/{id})") << "\n";

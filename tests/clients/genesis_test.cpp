@@ -93,7 +93,7 @@ TEST_CASE("genesis init/add-org/add-node/params: Membership::from_genesis accept
 
     auto j = nlohmann::json::parse(text);
     CHECK(j["params"] ==
-          nlohmann::json{{"block_max_entries", 500}, {"block_max_delay_ms", 5}, {"election_timeout_ms", {400, 800}}});
+          nlohmann::json{{"block_max_entries", 500}, {"block_max_delay_ms", 50}, {"election_timeout_ms", {400, 800}}});
     CHECK(text.rfind("{\n  \"network\"", 0) == 0);  // reading order, as in ARCHITECTURE.md
 
     // The printed genesis hash is the chain id: hash(alg, canonical(genesis)).
