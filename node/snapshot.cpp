@@ -463,9 +463,9 @@ Status SnapshotReceiver::finish() {
 namespace {
 
 // Step 3: the Raft record (in the Raft log's database, synced), then the marker's deletion (in the state database,
-// synced: it also makes step 2's unsynced batches in the current log durable — not those in a log LevelDB closed
-// at a memtable switch and has not flushed yet: docs/storage.md §2, "Known gap"). A crash between the two leaves
-// the marker, and the restart redoes step 2 and finds the Raft record already there (resume_snapshot_install).
+// synced; step 2 ended by syncing both databases, with any log LevelDB closed at a memtable switch: sticky_env.h).
+// A crash between the two leaves the marker, and the restart redoes step 2 and finds the Raft record already
+// there (resume_snapshot_install).
 Status finish_install(Store& store, consensus::LevelDbStorage& raft, const consensus::Ready& r) {
   if (Status s = raft.save(r); !s) return s;
   leveldb::WriteBatch done;

@@ -12,13 +12,23 @@ class StickyWriteEnv::File final : public leveldb::WritableFile {
   File(StickyWriteEnv* env, std::string name, leveldb::WritableFile* base)
       : env_(env), name_(std::move(name)), base_(base) {}
 
+  // (base_ is null only after a log's Close handed it over: LevelDB writes nothing to a closed file.)
   leveldb::Status Append(const leveldb::Slice& data) override {
+    if (!base_) return leveldb::Status::IOError(name_, "written after close");
     return guarded([&] { return base_->Append(data); });
   }
   leveldb::Status Flush() override {
+    if (!base_) return env_->failed() ? env_->first() : leveldb::Status::OK();
     return guarded([&] { return base_->Flush(); });
   }
+  // A log's sync first syncs the logs its database closed before it (see the header): a synced write must not
+  // reach the disk without the writes before it.
   leveldb::Status Sync() override {
+    if (!base_) return env_->failed() ? env_->first() : leveldb::Status::OK();
+    if (is_log()) {
+      leveldb::Status s = env_->sync_closed_logs(name_.substr(0, name_.rfind('/') + 1));
+      if (!s.ok()) return s;
+    }
     return guarded([&] { return base_->Sync(); });
   }
   // A log (no failure yet) is flushed and its file kept open by the Env until synced or removed (see the header),
@@ -29,6 +39,7 @@ class StickyWriteEnv::File final : public leveldb::WritableFile {
   // Any other file is always closed (its descriptor must go). After a failure the file's buffer holds nothing that
   // a refused call left behind: LevelDB flushes its log after every record, and a failed flush empties the buffer.
   leveldb::Status Close() override {
+    if (!base_) return env_->failed() ? env_->first() : leveldb::Status::OK();
     if (is_log()) return hand_over();
     bool before = env_->failed();
     leveldb::Status s = base_->Close();
@@ -114,11 +125,6 @@ void StickyWriteEnv::keep_closed_log(const std::string& name, std::unique_ptr<le
   closed_logs_.insert_or_assign(name, std::move(file));
 }
 
-std::size_t StickyWriteEnv::closed_logs() const {
-  std::lock_guard lock(logs_mu_);
-  return closed_logs_.size();
-}
-
 leveldb::Status StickyWriteEnv::RemoveFile(const std::string& name) {
   std::unique_ptr<leveldb::WritableFile> kept;
   {
@@ -134,22 +140,34 @@ leveldb::Status StickyWriteEnv::RemoveFile(const std::string& name) {
   return target()->RemoveFile(name);
 }
 
-leveldb::Status StickyWriteEnv::sync_closed_logs() {
+leveldb::Status StickyWriteEnv::sync_closed_logs(const std::string& dir) {
+  // One caller at a time, each file synced before the lock goes: a caller that finds a log another caller took is
+  // served once that one is done with it (and learns of its failure from the Env).
   std::lock_guard serial(sync_mu_);
-  std::map<std::string, std::unique_ptr<leveldb::WritableFile>> logs;
+  if (failed()) return first();
+  std::vector<std::unique_ptr<leveldb::WritableFile>> logs;
   {
     std::lock_guard lock(logs_mu_);
-    logs.swap(closed_logs_);
+    for (auto it = closed_logs_.begin(); it != closed_logs_.end();) {
+      // `dir` ends with '/': a log of this very folder (archive/ and raft/ are inside the state's folder).
+      const bool here = it->first.starts_with(dir) && it->first.find('/', dir.size()) == std::string::npos;
+      if (here) {
+        logs.push_back(std::move(it->second));
+        it = closed_logs_.erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
   // A log LevelDB removes meanwhile is synced all the same (its file is still open here): harmless.
-  for (auto& [name, file] : logs) {
+  for (auto& file : logs) {
     if (failed()) return first();
     leveldb::Status s = file->Sync();
     if (!s.ok()) return fail(s);
     s = file->Close();
     if (!s.ok()) return fail(s);
   }
-  return leveldb::Status::OK();
+  return failed() ? first() : leveldb::Status::OK();
 }
 
 }  // namespace onebill::node

@@ -23,10 +23,16 @@
 // memtable is flushed to a table (synced, then the log removed), the closed log holds the only copy of its unsynced
 // writes, and a power cut loses them even after a later synced write. So when LevelDB closes a log's file (or, as
 // 1.23 does at the switch, deletes it without closing), it is flushed to the operating system but kept open here,
-// until LevelDB removes it (RemoveFile: its memtable is in a synced table) or sync_closed_logs() syncs it. The
-// Store calls that where its unsynced block batches must be durable (Store::sync_state, sync_archive). A log a
-// failure met is closed at once (nothing is synced any more). A database's current log, deleted when the database
-// closes, is kept until the Env goes.
+// until LevelDB removes it (RemoveFile: its memtable is in a synced table) or it is synced: **every sync of a log
+// first syncs the logs closed in the same folder** (the same database), so that a synced write never reaches the
+// disk without the writes before it — otherwise a power cut could cut the old log short under a new log that
+// survived, and LevelDB's recovery would replay the new one over a hole (x/applied past block batches the Raft log
+// would never hand back). That makes every synced write of a database (Store::sync_state's marker, x/signer, a
+// block's archive batch) cover all of that database's earlier writes, as it does when no switch happened. It costs
+// one more fsync per memtable switch at most, when a synced write comes before the old memtable's flush (for the
+// archive and the Raft log, whose writes are synced anyway, one with nothing left to write). A log a failure met
+// is closed at once (nothing is synced any more). A database's current log, deleted when the database closes, is
+// kept until the Env goes.
 //
 // The failure lasts as long as this Env: the Store owns one for all its databases, so only reopening the store
 // (restarting the node) clears it. fail() lets the Store record failures that LevelDB reports without a file
@@ -59,12 +65,11 @@ class StickyWriteEnv final : public leveldb::EnvWrapper {
   // Records `s` (not ok) as the failure unless one is recorded already. Returns the first failure.
   leveldb::Status fail(const leveldb::Status& s);
 
-  // Syncs every log closed and not removed yet (see above), then closes it. Once it returns ok, every write any of
-  // the Env's databases made to a log closed before the call is durable. A failure is the Env's (sticky) failure.
-  // Callers are served one at a time.
-  leveldb::Status sync_closed_logs();
-  // Logs closed and kept open (for tests).
-  std::size_t closed_logs() const;
+  // Syncs every log closed in the folder `dir` (with a trailing '/': one database's) and not removed yet (see
+  // above), then closes it; a log's Sync calls it first. Once it returns ok, every write that database made to a
+  // log closed before the call is durable. A failure is the Env's (sticky) failure, returned to every caller from
+  // then on. Callers are served one at a time.
+  leveldb::Status sync_closed_logs(const std::string& dir);
 
   leveldb::Status NewWritableFile(const std::string& name, leveldb::WritableFile** result) override;
   leveldb::Status NewAppendableFile(const std::string& name, leveldb::WritableFile** result) override;

@@ -314,12 +314,6 @@ struct SplitBatch final : leveldb::WriteBatch::Handler {
   }
 };
 
-Status sync_closed_logs(StickyWriteEnv& sticky) {
-  leveldb::Status s = sticky.sync_closed_logs();
-  if (!s.ok()) return from_leveldb(s);
-  return {};
-}
-
 // One database's write; a failure becomes the store's first (sticky) failure.
 Status write_one(leveldb::DB* db, leveldb::WriteBatch& b, bool sync, StickyWriteEnv& sticky) {
   leveldb::WriteOptions wo;
@@ -397,8 +391,7 @@ Status Store::write_in_key_order(const leveldb::WriteBatch& batch, bool sync) {
 Status Store::sync_archive() {
   if (auto first = sticky_->failure()) return from_leveldb(*first);
   leveldb::WriteBatch empty;
-  if (Status s = write_one(archive_.get(), empty, true, *sticky_); !s) return s;
-  return sync_closed_logs(*sticky_);
+  return write_one(archive_.get(), empty, true, *sticky_);  // also syncs the logs closed before (sticky_env.h)
 }
 
 Status Store::sync_state() {
@@ -408,10 +401,9 @@ Status Store::sync_state() {
   // that the record was synced.
   leveldb::WriteBatch marker;
   marker.Delete(std::string(kSyncMarker));
-  if (Status s = write_one(db_.get(), marker, true, *sticky_); !s) return s;
-  // Then the logs LevelDB closed unsynced at a memtable switch (sticky_env.h): those closed before the synced write
-  // above are kept open by now; one closed after it holds nothing written before this call unsynced.
-  return sync_closed_logs(*sticky_);
+  // Its sync first syncs the logs LevelDB closed unsynced at a memtable switch (sticky_env.h): every log closed
+  // before this write is kept open by then, and one closed after it holds nothing written before this call.
+  return write_one(db_.get(), marker, true, *sticky_);
 }
 
 leveldb::WriteBatch sorted_batch(const leveldb::WriteBatch& batch) {

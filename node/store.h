@@ -223,8 +223,8 @@ class Store {
   // As write(), with the batch's operations put in key order first (sorted_batch). For large batches of keys
   // spread over the key space, such as a block's.
   Status write_in_key_order(const leveldb::WriteBatch& batch, bool sync);
-  // Makes the archive's writes so far durable (a synced empty write, then the logs LevelDB closed unsynced at a
-  // memtable switch: sticky_env.h). Before a write that must not reach the disk without them and does not go
+  // Makes the archive's writes so far durable (a synced empty write; its sync covers the logs LevelDB closed
+  // unsynced at a memtable switch too: sticky_env.h). Before a write that must not reach the disk without them and does not go
   // through write() (the Raft log's, during a snapshot install).
   Status sync_archive();
   // The same for the state database: before a write to the Raft log's database that must not reach the disk
