@@ -13,6 +13,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <sstream>
 #include <map>
@@ -419,29 +420,28 @@ TEST_CASE("store: the Raft log's database is synced apart from the state's, and 
   CHECK(value_size(**store, "s/block1") == 10u);  // kept: synced before the Raft record
 }
 
-// LevelDB closes a write-ahead log without syncing it when its memtable fills and a new log starts, and a synced
-// write to the new log covers only the new file. Until the old memtable is flushed to a table, the closed log holds
-// the only copy of its unsynced block batches: sync_state (before a Raft snapshot record, behind which the log is
-// compacted) must sync it too. Here the flush is held back (the fault Env stops it where it creates its table),
-// the power is cut after sync_state, and every block batch written before it must be there after the restart.
-TEST_CASE("store: sync_state also makes durable a write-ahead log LevelDB closed unsynced at a memtable switch",
-          "[node][store]") {
-  TempDir dir("onebill-store-closed-log");
+namespace {
+
+constexpr int kBigCount = 40;  // MiB: more than the state database's 32 MiB memtable, so its log switches
+
+// Writes s/first, then kBigCount MiB, unsynced, while the fault Env holds memtable flushes back (the first log is
+// closed by then, its memtable not flushed); runs `then`; cuts the power before the flush completes; reopens the
+// store and checks that every batch written before `then` is there, and the key `synced` (10 bytes) if given.
+void power_cut_after_a_switch(const std::string& name, const std::function<void(node::Store&)>& then,
+                              const std::string& synced = "") {
+  TempDir dir(name);
   FaultInjectionEnv env;
-  constexpr std::size_t kBig = 1 << 20;
-  constexpr int kBigCount = 40;  // 40 MiB: more than the state database's 32 MiB memtable, so its log switches
   {
     auto store = node::Store::open(dir.path, &env);
     REQUIRE(store.ok());
     env.hold_tables(true);
     REQUIRE(put(**store, "s/first", 10, false).ok());
-    for (int i = 0; i < kBigCount; ++i) REQUIRE(put(**store, "s/big/" + std::to_string(100 + i), kBig, false).ok());
+    for (int i = 0; i < kBigCount; ++i) REQUIRE(put(**store, "s/big/" + std::to_string(100 + i), 1 << 20, false).ok());
     int logs = 0;
     for (const auto& f : fs::directory_iterator(dir.path)) logs += f.path().extension() == ".log";
-    REQUIRE(logs >= 2);  // the closed log (its memtable not flushed yet) and the new one
-    REQUIRE((*store)->sync_state().ok());
-    // The power goes before the flush completes: it fails, and the store is closed as it stands.
-    env.fail_tables(true);
+    REQUIRE(logs >= 2);  // the closed log and the new one
+    then(**store);
+    env.fail_tables(true);  // the flush fails: the power went first
     env.hold_tables(false);
   }
   env.fail_tables(false);
@@ -450,8 +450,20 @@ TEST_CASE("store: sync_state also makes durable a write-ahead log LevelDB closed
   REQUIRE(store.ok());
   CHECK(value_size(**store, "s/first") == 10u);
   int kept = 0;
-  for (int i = 0; i < kBigCount; ++i) kept += value_size(**store, "s/big/" + std::to_string(100 + i)) == kBig;
+  for (int i = 0; i < kBigCount; ++i) kept += value_size(**store, "s/big/" + std::to_string(100 + i)) == (1u << 20);
   CHECK(kept == kBigCount);
+  if (!synced.empty()) CHECK(value_size(**store, synced) == 10u);
+}
+
+}  // namespace
+
+// LevelDB closes a write-ahead log without syncing it when its memtable fills and a new log starts, and a synced
+// write to the new log covers only the new file. Until the old memtable is flushed to a table, the closed log holds
+// the only copy of its unsynced block batches: sync_state (before a Raft snapshot record, behind which the log is
+// compacted) must sync it too.
+TEST_CASE("store: sync_state also makes durable a write-ahead log LevelDB closed unsynced at a memtable switch",
+          "[node][store]") {
+  power_cut_after_a_switch("onebill-store-closed-log", [](node::Store& store) { REQUIRE(store.sync_state().ok()); });
 }
 
 // The same without sync_state: any synced write to the new log (x/signer before the node signs, a marker) must not
@@ -461,28 +473,9 @@ TEST_CASE("store: sync_state also makes durable a write-ahead log LevelDB closed
 // closed before it.
 TEST_CASE("store: a synced write never reaches the disk without the unsynced batches of an older, closed log",
           "[node][store]") {
-  TempDir dir("onebill-store-closed-log-hole");
-  FaultInjectionEnv env;
-  constexpr int kBigCount = 40;  // more than the state database's 32 MiB memtable: its log switches
-  {
-    auto store = node::Store::open(dir.path, &env);
-    REQUIRE(store.ok());
-    env.hold_tables(true);
-    REQUIRE(put(**store, "s/first", 10, false).ok());
-    for (int i = 0; i < kBigCount; ++i) REQUIRE(put(**store, "s/big/" + std::to_string(100 + i), 1 << 20, false).ok());
-    REQUIRE(put(**store, "s/synced", 10, true).ok());  // in the new log, synced
-    env.fail_tables(true);
-    env.hold_tables(false);
-  }
-  env.fail_tables(false);
-  env.drop_unsynced_data();
-  auto store = node::Store::open(dir.path, &env);
-  REQUIRE(store.ok());
-  CHECK(value_size(**store, "s/synced") == 10u);
-  CHECK(value_size(**store, "s/first") == 10u);  // without the closed log's sync: lost, under a write that stayed
-  int kept = 0;
-  for (int i = 0; i < kBigCount; ++i) kept += value_size(**store, "s/big/" + std::to_string(100 + i)) == (1u << 20);
-  CHECK(kept == kBigCount);
+  power_cut_after_a_switch(
+      "onebill-store-closed-log-hole", [](node::Store& store) { REQUIRE(put(store, "s/synced", 10, true).ok()); },
+      "s/synced");
 }
 
 // The Store keeps a closed log's file open until LevelDB removes it (after its memtable's flush), so that
