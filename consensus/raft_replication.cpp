@@ -63,8 +63,17 @@ void Raft::bcast_heartbeat() {
     m.commit = std::min(pr.match, log_.committed());
     send(std::move(m));
     if (pr.state == ProgressState::kSnapshot) {
-      // Chunks travel one at a time; if none was acknowledged since the last heartbeat, assume it was lost.
-      if (!pr.snapshot_progressed) send_snapshot_chunk(id, pr);
+      // Chunks travel one at a time; if none was acknowledged since the last heartbeat, assume it was lost. And if a
+      // newer snapshot was taken meanwhile, send that one from its start instead: the follower may be unable to use
+      // the older one (a node serves the content of its latest snapshots only, and none from before a restart), and
+      // would otherwise be offered it again forever.
+      if (!pr.snapshot_progressed) {
+        if (log_.snapshot_index() > pr.snapshot->meta.index) {
+          start_snapshot(id, pr);
+        } else {
+          send_snapshot_chunk(id, pr);
+        }
+      }
       pr.snapshot_progressed = false;
     }
   }

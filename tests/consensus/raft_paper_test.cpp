@@ -324,3 +324,57 @@ TEST_CASE("§7: a follower installs a snapshot in chunks, whatever order they ar
   CHECK(r.type == MessageType::kAppendResponse);
   CHECK(r.index == 10);
 }
+
+// A follower offered a snapshot it cannot use (the node refuses it when no peer serves its content: a node serves
+// only its latest snapshots, and none from before a restart) never acknowledges it, and the leader used to offer
+// the same one again at every heartbeat, forever. Once the leader holds a newer snapshot, it offers that one.
+TEST_CASE("§7: a leader offers its newer snapshot to a follower that did not take an older one", "[paper]") {
+  TestNode a(1, kThree), b(2, kThree), c(3, kThree);
+  REQUIRE(a->campaign().ok());
+  pump({{1, &a}, {2, &b}, {3, &c}});
+  // Node 3 is cut off while entries commit, and the leader compacts its log behind a snapshot.
+  const auto grow_and_compact = [&](Bytes data) {
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(a->propose(Bytes{'x'}).ok());
+      pump({{1, &a}, {2, &b}});
+    }
+    const Index at = a.storage.last_index();
+    REQUIRE(a.storage.create_snapshot(at, kThree, std::move(data)).ok());
+    REQUIRE(a.storage.compact(at).ok());
+    return at;
+  };
+  const Index first = grow_and_compact(Bytes{'1'});
+  // Node 3 is back: a heartbeat, its answers, the leader's appends it rejects, until the leader finds its entries
+  // compacted and offers the snapshot.
+  a->tick();
+  std::vector<Message> to_c = a.flush();
+  std::vector<Message> offered;
+  for (int round = 0; round < 10 && offered.empty(); ++round) {
+    std::vector<Message> next;
+    for (const Message& m : to_c) {
+      if (m.to != 3) continue;
+      REQUIRE(c->step(m).ok());
+      for (const Message& answer : c.flush()) REQUIRE(a->step(answer).ok());
+      for (Message& out : a.flush()) {
+        if (out.type == MessageType::kSnapshot && out.to == 3) offered.push_back(out);
+        else next.push_back(std::move(out));
+      }
+    }
+    to_c = std::move(next);
+  }
+  REQUIRE(offered.size() == 1);
+  CHECK(offered[0].snapshot.index == first);
+  // That offer is lost (or refused). Meanwhile the leader takes a newer snapshot.
+  const Index second = grow_and_compact(Bytes{'2'});
+  REQUIRE(second > first);
+  a->tick();
+  auto again = of_type(a.flush(), MessageType::kSnapshot);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].to == 3);
+  CHECK(again[0].snapshot.index == second);
+  CHECK(again[0].snapshot_offset == 0);
+  // Node 3 takes it and catches up.
+  pump({{1, &a}, {2, &b}, {3, &c}}, again);
+  CHECK(c.storage.snapshot_meta().index == second);
+  CHECK(c.status().hard_state.commit == a.status().hard_state.commit);
+}
