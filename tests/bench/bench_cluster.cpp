@@ -130,6 +130,12 @@ void BenchNet::stop(std::size_t i, int sig) {
   n.pid = -1;
 }
 
+json node_status(std::uint16_t port) {
+  auto a = http_request(port, "GET", "/v1/status", "", "", std::chrono::milliseconds(1000));
+  json j = json::parse(a.body, nullptr, false);
+  return a.status == 200 && j.is_object() ? j : json();
+}
+
 int BenchNet::wait_ready(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -137,10 +143,9 @@ int BenchNet::wait_ready(std::chrono::milliseconds timeout) {
     int leader = -1;
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
       if (!running(i)) continue;
-      auto a = http_request(nodes_[i].api_port, "GET", "/v1/status", "", "", std::chrono::milliseconds(1000));
-      json j = json::parse(a.body, nullptr, false);
-      if (a.status != 200 || !j.is_object() || j.value("leader", "").empty()) all = false;
-      if (a.status == 200 && j.is_object() && j.value("role", "") == "leader") leader = static_cast<int>(i);
+      json j = node_status(nodes_[i].api_port);
+      if (j.is_null() || j.value("leader", "").empty()) all = false;
+      if (!j.is_null() && j.value("role", "") == "leader") leader = static_cast<int>(i);
     }
     if (all && leader >= 0) return leader;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -154,9 +159,8 @@ bool BenchNet::wait_height(std::int64_t height, std::chrono::milliseconds timeou
     bool all = true;
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
       if (!running(i)) continue;
-      auto a = http_request(nodes_[i].api_port, "GET", "/v1/status", "", "", std::chrono::milliseconds(1000));
-      json j = json::parse(a.body, nullptr, false);
-      if (a.status != 200 || !j.is_object() || j.value("height", std::int64_t{0}) < height) all = false;
+      json j = node_status(nodes_[i].api_port);
+      if (j.is_null() || j.value("height", std::int64_t{0}) < height) all = false;
     }
     if (all) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -83,5 +83,7 @@ struct HttpAnswer {
 HttpAnswer http_request(std::uint16_t port, const std::string& method, const std::string& target,
                         const std::string& body = "", const std::string& bearer = "",
                         std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+// A onebill node's GET /v1/status, parsed; null when it does not answer 200 with a JSON object (1 s deadline).
+nlohmann::json node_status(std::uint16_t port);
 
 }  // namespace onebill::bench

@@ -130,9 +130,8 @@ std::string machine() {
 
 // The height a onebill node reports (GET /v1/status); -1 when it does not answer.
 long status_height(std::uint16_t port) {
-  auto a = http_request(port, "GET", "/v1/status", "", "", std::chrono::milliseconds(1000));
-  json j = json::parse(a.body, nullptr, false);
-  if (a.status != 200 || !j.is_object() || !j.contains("height") || !j["height"].is_number_integer()) return -1;
+  json j = node_status(port);
+  if (j.is_null() || !j.contains("height") || !j["height"].is_number_integer()) return -1;
   return j["height"].get<long>();
 }
 
