@@ -126,9 +126,10 @@ Status apply_staged_snapshot(Store& store, const std::string& staging_path, cons
     batch.Put(key::attestation(static_cast<std::uint64_t>(a.height), a.node), a.to_json().dump());
   }
   if (Status s = store.write(batch, false); !s) return s;
-  // The install's last writes (the Raft record, the marker's deletion) must not reach the disk before the records
-  // written here: the state's were unsynced, and some may sit in a log LevelDB closed unsynced (sticky_env.h).
-  if (Status s = store.sync_state(); !s) return s;
+  // The install's last writes (the Raft record, the marker's deletion) must not reach the disk before the archive's
+  // records. (The state's unsynced records are covered by the marker's synced deletion, whose sync covers every
+  // earlier write of the state database, in a log LevelDB closed at a memtable switch too: sticky_env.h; until
+  // then the marker makes a restart redo the install.)
   return store.sync_archive();
 }
 
@@ -463,7 +464,7 @@ Status SnapshotReceiver::finish() {
 namespace {
 
 // Step 3: the Raft record (in the Raft log's database, synced), then the marker's deletion (in the state database,
-// synced; step 2 ended by syncing both databases, with any log LevelDB closed at a memtable switch: sticky_env.h).
+// synced: it makes step 2's unsynced batches durable, in a log LevelDB closed at a memtable switch too).
 // A crash between the two leaves the marker, and the restart redoes step 2 and finds the Raft record already
 // there (resume_snapshot_install).
 Status finish_install(Store& store, consensus::LevelDbStorage& raft, const consensus::Ready& r) {
