@@ -90,6 +90,9 @@ void NodeImpl::finish_snapshot() {
   // A snapshot installed from the leader meanwhile is newer than this one: it stays.
   if (raft_storage->snapshot_meta().index >= p.raft_index) return;
   std::shared_ptr<const SnapshotSource> src = std::move(b->source);
+  // A write to the Raft log's database that failed (its own error, such as a compaction's, may not reach the state
+  // database's writers): this node stops taking part, as for any failed write.
+  const auto write_failed = [&](const Error& e) { return store->write_failure() || e.code == "io_error"; };
   // Every (unsynced) block batch up to the snapshot made durable before the Raft snapshot record is written, so
   // the entries compacted below are never needed again to re-apply a block lost in a crash. (The archive's part of
   // each block was synced with it.)
@@ -99,9 +102,7 @@ void NodeImpl::finish_snapshot() {
   }
   if (Status s = raft_storage->create_snapshot(p.raft_index, b->conf, to_bytes(src->manifest().encode())); !s) {
     log.error("cannot record a state snapshot", {{"code", s.error().code}, {"detail", s.error().message}});
-    // A write to the Raft log's database that failed (its own error, such as a compaction's, may not reach the
-    // state database's writers): this node stops taking part, as for any failed write.
-    if (store->write_failure() || s.error().code == "io_error") storage_failed("snapshot_record", s.error());
+    if (write_failed(s.error())) storage_failed("snapshot_record", s.error());
     return;
   }
   std::uint64_t keep = static_cast<std::uint64_t>(snapshot_keep_entries);
@@ -109,7 +110,7 @@ void NodeImpl::finish_snapshot() {
   if (compact_to > 0) {
     if (Status s = raft_storage->compact(compact_to); !s) {
       log.warn("cannot compact the Raft log", {{"detail", s.error().message}});
-      if (store->write_failure() || s.error().code == "io_error") storage_failed("log_compaction", s.error());
+      if (write_failed(s.error())) storage_failed("log_compaction", s.error());
     }
   }
   {

@@ -460,6 +460,20 @@ TEST_CASE("genesis params of the wrong type or out of range are refused at start
   }
 }
 
+namespace {
+
+// Node::create with `config` fails with corrupt_state, its message naming each of `phrases`.
+void require_refused(const NodeConfig& config, std::initializer_list<std::string_view> phrases) {
+  Logger log(LogLevel::error);
+  auto n = Node::create(config, log);
+  REQUIRE_FALSE(n.ok());
+  CHECK(n.error().code == "corrupt_state");
+  INFO(n.error().message);
+  for (std::string_view p : phrases) CHECK(n.error().message.find(p) != std::string::npos);
+}
+
+}  // namespace
+
 // Storage format 7 keeps the Raft log in a database of its own (db/raft). An older node's database holds it in the
 // state database: refused before anything is written, rather than started with a new empty log that would forget
 // the node's votes (its hard state).
@@ -477,13 +491,7 @@ TEST_CASE("a database with the Raft log in the state database (storage format 6)
       b.Put("r/h", std::string(25, '\1'));  // an older node's hard state
       REQUIRE((*store)->write(b, true).ok());
     }
-    Logger log(LogLevel::error);
-    auto n = Node::create(*config, log);
-    REQUIRE_FALSE(n.ok());
-    CHECK(n.error().code == "corrupt_state");
-    INFO(n.error().message);
-    CHECK(n.error().message.find("storage format 6 or earlier") != std::string::npos);
-    CHECK(n.error().message.find("rebuild the node from its peers") != std::string::npos);
+    require_refused(*config, {"storage format 6 or earlier", "rebuild the node from its peers"});
     auto store = Store::open(config->data_dir / "db");
     REQUIRE(store.ok());
     std::unique_ptr<leveldb::Iterator> it((*store)->raft_db()->NewIterator(leveldb::ReadOptions()));
@@ -511,12 +519,7 @@ TEST_CASE("a state database without its Raft log database beside it is refused a
     const auto raft_dir = config->data_dir / "db" / "raft";
     REQUIRE(std::filesystem::exists(raft_dir / "CURRENT"));
     std::filesystem::remove_all(raft_dir);
-    auto n = Node::create(*config, log);
-    REQUIRE_FALSE(n.ok());
-    CHECK(n.error().code == "corrupt_state");
-    INFO(n.error().message);
-    CHECK(n.error().message.find("no Raft log database") != std::string::npos);
-    CHECK(n.error().message.find("as a whole, with archive/ and raft/") != std::string::npos);
+    require_refused(*config, {"no Raft log database", "as a whole, with archive/ and raft/"});
     CHECK_FALSE(std::filesystem::exists(raft_dir));
   }
   std::filesystem::remove_all(dir);
