@@ -100,7 +100,8 @@ inline constexpr std::size_t kPositionSize = 12;
 inline std::string tx(std::string_view id) { return "t/" + std::string(id); }            // → position
 inline std::string entry(std::string_view position) { return "e/" + std::string(position); }
 inline std::string reads(std::string_view position) { return "w/" + std::string(position); }
-// A document's version: `state_key` is the contracts' key (doc/{id}); s/doc/{id} holds the position of the current one.
+// A version of a versioned state key (doc/{id} or evt/{bill}/{leg}/{n}, versioned() below): s/{state_key} holds the
+// position of the current one.
 inline std::string version(std::string_view position, std::string_view state_key) {
   return "v/" + std::string(position) + std::string(state_key);
 }
@@ -121,7 +122,12 @@ inline std::string from_archive_key(std::string_view raw) {  // raw.size() > kPo
   out.append(raw.substr(kPositionSize + 1));
   return out;
 }
-inline bool versioned(std::string_view state_key) { return state_key.starts_with(contracts::keys::kDocument); }
+// The state keys whose values are stored as versions in the archive (storage.md §1.3): documents, and a bill leg's
+// event records (written once each, never changed: in the state database they were a third of its bytes, rewritten
+// by every compaction).
+inline bool versioned(std::string_view state_key) {
+  return state_key.starts_with(contracts::keys::kDocument) || state_key.starts_with(contracts::keys::kLegEvent);
+}
 inline std::string history_prefix(std::string_view doc) { return "h/" + std::string(doc) + "/"; }
 inline std::string history(std::string_view doc, std::uint64_t height, std::uint32_t index) {
   return history_prefix(doc) + be64(height) + be32(index);

@@ -49,10 +49,11 @@ namespace onebill::node {
 // keyed by position (e/, w/; storage.md §1.2); 4: the Raft log holds block proposals in their binary encoding
 // (docs/formats/block.md §2); 5: documents are stored as versions written once (v/), which s/doc/ and read sets
 // refer to (storage.md §1.3); 6: e/, w/ and v/ records live in the archive database, keyed position first
-// (storage.md §1.4); 7: the Raft log (r/) in a database of its own, db/raft (node/store.h). A database of another
+// (storage.md §1.4); 7: the Raft log (r/) in a database of its own, db/raft (node/store.h); 8: a bill leg's event
+// records (evt/) are versions too, s/evt/ naming their position (storage.md §1.3). A database of another
 // format is refused at start (there is no migration before the first release: rebuild the node from its peers or
 // start a new network).
-inline constexpr std::int64_t kStorageFormat = 7;
+inline constexpr std::int64_t kStorageFormat = 8;
 
 // What the node remembers of the last applied block (x/applied).
 struct AppliedPoint {

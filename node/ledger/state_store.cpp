@@ -246,12 +246,15 @@ Status StateSnapshotCheck::take(std::string_view k, std::string_view v) {
   } else if (k.starts_with("s/idx/")) {
     indexes_.add(index_hash(k.substr(2), v));
   } else if (k.starts_with(key::state(contracts::keys::kLegEvent))) {
-    take_event(k, v);
+    // s/evt/{bill}/{leg}/{n}: the position of the event record's version, taken when that passes.
+    if (v.size() != key::kPositionSize) return bad("event record " + std::string(k) + " does not name a version");
+    current_events_.push_back(key_hash(key::version(v, k.substr(2))));
   } else if (k.starts_with("v/")) {
-    // v/{position}doc/{id}: a document's version; the current ones are the tree's leaves.
-    if (k.size() <= 2 + key::kPositionSize || !k.substr(2 + key::kPositionSize).starts_with(contracts::keys::kDocument)) {
-      return bad("a document version in the snapshot is malformed");
-    }
+    // v/{position}doc/{id}: a document's version; the current ones are the tree's leaves. v/{position}evt/…: an
+    // event record's version; the current ones extend their legs' chains, in position order (= their order).
+    const std::string_view state_key = k.size() > 2 + key::kPositionSize ? k.substr(2 + key::kPositionSize) : "";
+    if (state_key.starts_with(contracts::keys::kLegEvent)) return take_event_version(k, state_key, v);
+    if (!state_key.starts_with(contracts::keys::kDocument)) return bad("a version in the snapshot is malformed");
     if (!current_sorted_) {
       std::sort(current_.begin(), current_.end());
       current_seen_.assign(current_.size(), 0);
@@ -347,10 +350,10 @@ void StateSnapshotCheck::take_listing(std::string_view id, std::string_view valu
   }
 }
 
-// The events (s/evt/…) come before the bills' versions (v/…) in key order: each leg's chain is built from its
-// records as they come, and the bill's count and events_hash are set beside it when the bill comes. What is wrong
-// is noted and reported by finish(), after the checks that tell whether the bills themselves are the certified
-// ones.
+// The event records' versions and the bills' versions (v/…) come in position order, mixed: each leg's chain is built
+// from its records as they come (a leg's records in their order: each was written after the one before), and the
+// bill's count and events_hash are set beside it when the bill comes. What is wrong is noted and reported by
+// finish(), after the checks that tell whether the bills themselves are the certified ones.
 void StateSnapshotCheck::take_bill(std::string_view id, const json& doc) {
   const auto kind = doc.is_object() ? doc.find("kind") : doc.end();
   if (kind == doc.end() || !kind->is_string() || kind->get_ref<const std::string&>() != contracts::kind::kBill) return;
@@ -372,6 +375,22 @@ void StateSnapshotCheck::take_bill(std::string_view id, const json& doc) {
     c.legs[i].count = bill->legs[i].event_count;
     c.legs[i].expected = bill->legs[i].events_hash;
   }
+}
+
+Status StateSnapshotCheck::take_event_version(std::string_view k, std::string_view state_key, std::string_view v) {
+  if (!events_sorted_) {
+    std::sort(current_events_.begin(), current_events_.end());  // distinct: a version's key holds its s/ key
+    events_seen_.assign(current_events_.size(), 0);
+    events_sorted_ = true;
+  }
+  const KeyHash h = key_hash(k);
+  const auto at = std::lower_bound(current_events_.begin(), current_events_.end(), h);
+  if (at == current_events_.end() || *at != h) return {};  // an event record of a bill no longer live: history
+  const auto n = static_cast<std::size_t>(at - current_events_.begin());
+  if (events_seen_[n] != 0) return make_error("bad_snapshot", "an event record's version appears twice in the snapshot");
+  events_seen_[n] = 1;
+  take_event(key::state(state_key), v);
+  return {};
 }
 
 void StateSnapshotCheck::take_event(std::string_view k, std::string_view v) {
@@ -396,6 +415,10 @@ void StateSnapshotCheck::take_event(std::string_view k, std::string_view v) {
   auto it = chains_.find(bill);
   if (it == chains_.end()) it = chains_.emplace(std::string(bill), BillChains{}).first;
   auto& legs = it->second.legs;
+  if (it->second.known && static_cast<std::size_t>(leg) >= legs.size()) {  // the bill came first (position order)
+    if (!chain_error_) chain_error_ = "the snapshot has event records for a leg bill " + std::string(bill) + " does not have";
+    return;
+  }
   if (static_cast<std::size_t>(leg) >= legs.size()) {
     legs.resize(static_cast<std::size_t>(leg) + 1, LegChain{0, "", 0, std::string(contracts::kNoEventsHash)});
   }
@@ -418,6 +441,11 @@ Status StateSnapshotCheck::finish(const crypto::Digest& root) {
                            static_cast<std::ptrdiff_t>(current_sorted_ ? 0 : current_.size());
       missing != 0) {
     return bad("the snapshot lacks the current version of " + std::to_string(missing) + " document(s)");
+  }
+  if (const auto missing = std::count(events_seen_.begin(), events_seen_.end(), 0) +
+                           static_cast<std::ptrdiff_t>(events_sorted_ ? 0 : current_events_.size());
+      missing != 0) {
+    return bad("the snapshot lacks the version of " + std::to_string(missing) + " event record(s)");
   }
   const crypto::Digest computed = crypto::merkle_root(alg_, leaves_);
   // The complete subtrees of the documents' leaves, in key order (level, then index), as the stored nodes must be.

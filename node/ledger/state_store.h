@@ -153,8 +153,8 @@ class StateSnapshotCheck {
   // Every content record, in key order. Error "bad_snapshot" (a malformed tree record).
   Status take(std::string_view key, std::string_view value);
   // After the last record: "bad_snapshot" unless the documents, indexes and nodes agree, the root is `root`, each
-  // bill leg's event records (s/evt/…) are exactly the ones its `events_hash` chains, and the listing (i/…) and
-  // contract indexes (s/idx/…) are exactly what the documents call for.
+  // bill leg's event records (the versions s/evt/… names) are exactly the ones its `events_hash` chains, and the
+  // listing (i/…) and contract indexes (s/idx/…) are exactly what the documents call for.
   Status finish(const crypto::Digest& root);
 
  private:
@@ -177,9 +177,9 @@ class StateSnapshotCheck {
   crypto::Hasher nodes_{crypto::HashAlg::sha256};      // every d/n/ record as streamed
   std::uint64_t node_count_ = 0;
   std::optional<std::string> error_;
-  // A bill leg's event records (s/evt/…, not leaves of the tree) must rebuild the leg's events_hash, which the bill
-  // (a leaf) holds: what the records give, chained as they come (before the bills' versions, in key order), and
-  // what the bills say, compared by finish().
+  // A bill leg's event records (the versions s/evt/… names, not leaves of the tree) must rebuild the leg's
+  // events_hash, which the bill (a leaf) holds: what the records give, chained as they come (in position order,
+  // among the bills' versions), and what the bills say, compared by finish().
   struct LegChain {
     std::int64_t count = 0;  // the bill's event_count
     std::string expected;    // the bill's events_hash
@@ -191,6 +191,10 @@ class StateSnapshotCheck {
     std::vector<LegChain> legs;
   };
   std::map<std::string, BillChains, std::less<>> chains_;
+  // The versions the s/evt/ records name (v/… keys, hashed), sorted when the versions start; each must come, once.
+  std::vector<KeyHash> current_events_;
+  std::vector<char> events_seen_;
+  bool events_sorted_ = false;
   std::optional<std::string> chain_error_;  // the first event record found wrong, reported by finish()
   // Records that documents call for, which come before the documents in key order: each taken as a hash, sorted
   // when the documents start, and claimed at most once by a document that calls for it.
@@ -216,7 +220,8 @@ class StateSnapshotCheck {
   void take_bill(std::string_view id, const nlohmann::json& doc);
   void take_indexes(std::string_view id, const nlohmann::json& doc);
   void take_listing(std::string_view id, std::string_view value);
-  void take_event(std::string_view key, std::string_view value);
+  void take_event(std::string_view key, std::string_view value);  // key: s/evt/…; value: the record
+  Status take_event_version(std::string_view version_key, std::string_view state_key, std::string_view value);
 };
 
 }  // namespace onebill::node

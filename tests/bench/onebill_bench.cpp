@@ -53,7 +53,7 @@ void usage() {
   --nodes N              voting nodes to start (default 3)
   --keys K               signing key slots per organisation (default 16)
   --batch-size B         entries per /v1/transactions/batch request (default 100)
-  --block-max-entries N, --block-max-delay-ms MS   genesis params (default: the node's, 2000 and 5)
+  --block-max-entries N, --block-max-delay-ms MS   genesis params (default: the node's, 2000 and 50)
   --rounds R             failover rounds (default 10)
   --check N              committed entries read back afterwards (default 100)
   --presign-rate R       pre-sign for R entries/s over the run (default 12000 closed loop, 1.2 x RATE open

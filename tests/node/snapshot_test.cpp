@@ -499,53 +499,41 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
     refused(b, "not the tree of its documents");
   }
   SECTION("a forged, dropped or added bill event record (not a tree leaf: its bill's events_hash chains it)") {
+    // An event record is a version (v/{position}evt/…) that its s/evt/… key names (storage.md §1.3).
     Built b = build(2);
     std::string evt_key;
     for (const auto& [k, v] : b.records) {
       if (k.starts_with("s/evt/")) evt_key = k;  // the last one
     }
     REQUIRE_FALSE(evt_key.empty());
+    const std::string position = value_of(b.records, evt_key);
+    REQUIRE(position.size() == node::key::kPositionSize);
+    const auto version_of = [&](const std::string& state_key) { return node::key::version(position, state_key.substr(2)); };
+    const std::string record = value_of(b.records, version_of(evt_key));
     Built forged = b;
-    std::string& v = value_of(forged.records, evt_key);
+    std::string& v = value_of(forged.records, version_of(evt_key));
     const std::size_t at = v.find("\"at\":\"KRPUS\"");
     REQUIRE(at != std::string::npos);
     v.replace(at, 13, "\"at\":\"KRPUX\"");
     reseal(forged.manifest, forged.records);
     refused(forged, "do not give the events_hash");
-    Built dropped = b;
-    std::erase_if(dropped.records, [&](const auto& r) { return r.first == evt_key; });
-    reseal(dropped.manifest, dropped.records);
+    Built dropped = without(without(b, evt_key), version_of(evt_key));
     refused(dropped, "do not give the events_hash");
-    Built added = b;
+    refused(without(b, version_of(evt_key)), "lacks the version of 1 event record");
+    // One more record on the leg (its version at the same position, after the last one in key order), the next
+    // number or one past it; one on a leg the bill does not have; one of no bill.
+    const auto with_event = [&](const std::string& state_key) {
+      return with_record(with_record(b, state_key, position), version_of(state_key), record);
+    };
     std::string extra = evt_key;
-    extra.back() = static_cast<char>(extra.back() + 1);  // the next number on that leg
-    added.records.insert(std::find_if(added.records.begin(), added.records.end(),
-                                      [&](const auto& r) { return r.first == evt_key; }) + 1,
-                         {extra, value_of(b.records, evt_key)});
-    reseal(added.manifest, added.records);
-    refused(added, "do not give the events_hash");
-    Built skipped = b;  // a record whose number does not follow the one before it on its leg
+    extra.back() = static_cast<char>(extra.back() + 1);
+    refused(with_event(extra), "do not give the events_hash");
     std::string gap = evt_key;
     gap.back() = static_cast<char>(gap.back() + 2);
-    skipped.records.insert(std::find_if(skipped.records.begin(), skipped.records.end(),
-                                        [&](const auto& r) { return r.first == evt_key; }) + 1,
-                           {gap, value_of(b.records, evt_key)});
-    reseal(skipped.manifest, skipped.records);
-    refused(skipped, "does not follow the leg's record");
-    Built extra_leg = b;  // a record of a leg the bill does not have
+    refused(with_event(gap), "does not follow the leg's record");
     const std::string bill_of = evt_key.substr(0, evt_key.size() - 10);  // s/evt/{bill}
-    const std::string leg99 = bill_of + "/99/000001";
-    extra_leg.records.insert(std::lower_bound(extra_leg.records.begin(), extra_leg.records.end(),
-                                              std::make_pair(leg99, std::string())),
-                             {leg99, value_of(b.records, evt_key)});
-    reseal(extra_leg.manifest, extra_leg.records);
-    refused(extra_leg, "for a leg bill");
-    Built stray = b;
-    stray.records.insert(std::find_if(stray.records.begin(), stray.records.end(),
-                                      [&](const auto& r) { return r.first == evt_key; }) + 1,
-                         {"s/evt/ZZ-NONE/00/000001", value_of(b.records, evt_key)});
-    reseal(stray.manifest, stray.records);
-    refused(stray, "which is no bill in it");
+    refused(with_event(bill_of + "/99/000001"), "for a leg bill");
+    refused(with_event("s/evt/ZZ-NONE/00/000001"), "which is no bill in it");
   }
   SECTION("a document's current version dropped, or the document naming another version (storage.md §1.3)") {
     Built b = build(2);
@@ -570,12 +558,12 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
     reseal(other.manifest, other.records);
     refused(other, "not the tree of its documents");
     Built malformed = b;
-    const std::string bad_key = "v/" + std::string(node::key::kPositionSize, '\x7f') + "evt/x";
+    const std::string bad_key = "v/" + std::string(node::key::kPositionSize, '\x7f') + "zzz/x";
     malformed.records.insert(std::lower_bound(malformed.records.begin(), malformed.records.end(),
                                               std::make_pair(bad_key, std::string())),
                              {bad_key, "{}"});
     reseal(malformed.manifest, malformed.records);
-    refused(malformed, "a document version in the snapshot is malformed");
+    refused(malformed, "a version in the snapshot is malformed");
   }
   SECTION("a forged, dropped or stray listing index record (i/…: what GET /v1/documents?holder= answers from)") {
     Built b = build(2);
