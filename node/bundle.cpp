@@ -271,9 +271,10 @@ Result<ledger::Bundle> Builder::build(const std::string& doc) {
   auto applied = get_json(src_.store, std::string(key::kApplied), src_.snapshot);
   if (!applied) return applied.error();
   const auto applied_height = applied->value("height", std::int64_t{0});
+  StateTreeAt tree(src_.store, src_.snapshot, src_.head_height);
   for (const auto& d : out.documents) {
     auto proof = state_proof_at(src_.store, src_.snapshot, src_.alg, d, src_.head_height, (*head)->header.state_size,
-                                applied_height);
+                                applied_height, &tree);
     if (!proof) return proof.error();
     if (*proof) out.state_proofs.emplace(d, std::move(**proof));
   }

@@ -23,7 +23,7 @@
 //   i/{field}/{value}/{doc}   listing indexes: field = kind | holder | status
 //   m/{level:be32}{index:be64}          Merkle log nodes (complete subtrees; crypto::MerkleNodeStore)
 //   d/…                       the document state tree (node/ledger/state_store.h): d/n/ nodes, d/i/ leaf indexes,
-//                             d/u/ and d/h/ the values blocks overwrote, kept for proofs at recent heights
+//                             d/h/ the values each block overwrote, kept for proofs at recent heights
 //   a/{height:be64}/{node}    attestations received for a block header
 //   x/applied                 {"raft_index","height","header_hash","log_size","time"} — the last applied block
 //   x/genesis                 the genesis hash this database belongs to
@@ -139,13 +139,7 @@ inline std::string merkle(std::uint32_t level, std::uint64_t index) { return "m/
 // The document state tree (node/ledger/state_store.h).
 inline std::string state_node(std::uint32_t level, std::uint64_t index) { return "d/n/" + be32(level) + be64(index); }
 inline std::string state_index(std::string_view doc) { return "d/i/" + std::string(doc); }
-inline std::string state_undo_prefix(std::uint32_t level, std::uint64_t index) {
-  return "d/u/" + be32(level) + be64(index);
-}
-inline std::string state_undo(std::uint32_t level, std::uint64_t index, std::uint64_t height) {
-  return state_undo_prefix(level, index) + be64(height);
-}
-inline std::string state_undo_list(std::uint64_t height) { return "d/h/" + be64(height); }
+inline std::string state_undo(std::uint64_t height) { return "d/h/" + be64(height); }  // a block's undo record
 inline std::string attestation_prefix(std::uint64_t h) { return "a/" + be64(h) + "/"; }
 inline std::string attestation(std::uint64_t h, std::string_view node) {
   return attestation_prefix(h) + std::string(node);

@@ -50,10 +50,11 @@ namespace onebill::node {
 // (docs/formats/block.md §2); 5: documents are stored as versions written once (v/), which s/doc/ and read sets
 // refer to (storage.md §1.3); 6: e/, w/ and v/ records live in the archive database, keyed position first
 // (storage.md §1.4); 7: the Raft log (r/) in a database of its own, db/raft (node/store.h); 8: a bill leg's event
-// records (evt/) are versions too, s/evt/ naming their position (storage.md §1.3). A database of another
+// records (evt/) are versions too, s/evt/ naming their position (storage.md §1.3); 9: one undo record per block
+// for the state tree (d/h/, node/ledger/state_store.h), not one per node. A database of another
 // format is refused at start (there is no migration before the first release: rebuild the node from its peers or
 // start a new network).
-inline constexpr std::int64_t kStorageFormat = 8;
+inline constexpr std::int64_t kStorageFormat = 9;
 
 // What the node remembers of the last applied block (x/applied).
 struct AppliedPoint {

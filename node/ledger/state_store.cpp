@@ -147,44 +147,49 @@ Status StateTreeUpdate::stage_into(leveldb::WriteBatch& batch) const {
   for (const auto& [doc, index] : added_) batch.Put(key::state_index(doc), key::be64(index));
   const auto h = static_cast<std::uint64_t>(height_);
   if (!nodes_.before_.empty()) {
-    std::string list;
-    list.reserve(nodes_.before_.size() * 12);
+    // One record for the block: each overwritten node with the value it had (a key per node cost the memtable two
+    // operations per node, its write and its deletion kStateUndoBlocks later).
+    std::string undo;
+    undo.reserve(nodes_.before_.size() * kUndoItemSize);
     for (const auto& [pos, d] : nodes_.before_) {
-      batch.Put(key::state_undo(pos.first, pos.second, h), slice(d));
-      list.append(key::be32(pos.first)).append(key::be64(pos.second));
+      undo.append(key::be32(pos.first)).append(key::be64(pos.second));
+      undo.append(reinterpret_cast<const char*>(d.data()), d.size());
     }
-    batch.Put(key::state_undo_list(h), list);
+    batch.Put(key::state_undo(h), undo);
   }
-  // Undo records older than kStateUndoBlocks are no longer needed: nothing is proved that far back.
-  if (height_ > kStateUndoBlocks) {
-    const auto old = static_cast<std::uint64_t>(height_ - kStateUndoBlocks);
-    auto list = nodes_.store_.get(key::state_undo_list(old));
-    if (!list) return list.error();
-    if (list->has_value()) {
-      const std::string& l = **list;
-      if (l.size() % 12 != 0) return corrupt("the state tree's undo list at height " + std::to_string(old) + " is malformed");
-      for (std::size_t i = 0; i < l.size(); i += 12) {
-        std::string_view item = std::string_view(l).substr(i, 12);
-        batch.Delete(key::state_undo(read_be32(item), key::read_be64(item.substr(4)), old));
-      }
-      batch.Delete(key::state_undo_list(old));
-    }
-  }
+  // The undo record kStateUndoBlocks below is no longer needed: nothing is proved that far back.
+  if (height_ > kStateUndoBlocks) batch.Delete(key::state_undo(static_cast<std::uint64_t>(height_ - kStateUndoBlocks)));
   return {};
 }
 
 // ---- StateTreeAt ----
 
-std::optional<crypto::Digest> StateTreeAt::get(std::uint32_t level, std::uint64_t index) const {
-  // The oldest undo record above the height holds the value the node had then; without one it has not changed since.
-  const std::string prefix = key::state_undo_prefix(level, index);
+bool StateTreeAt::load() const {
+  // The blocks above the height, oldest first: the first undo record of a node is the value it had at the height.
+  const std::string prefix = "d/h/";
   leveldb::ReadOptions ro;
   ro.snapshot = snap_;
   std::unique_ptr<leveldb::Iterator> it(store_.db()->NewIterator(ro));
-  const std::string from = prefix + key::be64(static_cast<std::uint64_t>(height_) + 1);
-  it->Seek(from);
-  if (it->Valid() && it->key().starts_with(prefix)) return as_digest({it->value().data(), it->value().size()});
-  if (!it->status().ok()) return std::nullopt;
+  for (it->Seek(key::state_undo(static_cast<std::uint64_t>(height_) + 1)); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    const std::string_view v(it->value().data(), it->value().size());
+    if (v.size() % kUndoItemSize != 0) return false;
+    for (std::size_t i = 0; i < v.size(); i += kUndoItemSize) {
+      const std::string_view item = v.substr(i, kUndoItemSize);
+      undo_.emplace(std::pair{read_be32(item), key::read_be64(item.substr(4))}, *as_digest(item.substr(12)));
+    }
+  }
+  return it->status().ok();
+}
+
+std::optional<crypto::Digest> StateTreeAt::get(std::uint32_t level, std::uint64_t index) const {
+  if (!loaded_) {
+    failed_ = !load();
+    loaded_ = true;
+  }
+  if (failed_) return std::nullopt;
+  // The oldest undo record above the height holds the value the node had then; without one it has not changed since.
+  if (auto it = undo_.find({level, index}); it != undo_.end()) return it->second;
   auto v = store_.get(key::state_node(level, index), snap_);
   if (!v || !v->has_value()) return std::nullopt;
   return as_digest(**v);
@@ -192,7 +197,8 @@ std::optional<crypto::Digest> StateTreeAt::get(std::uint32_t level, std::uint64_
 
 Result<std::optional<ledger::StateProof>> state_proof_at(const Store& store, const leveldb::Snapshot* snap,
                                                          crypto::HashAlg alg, std::string_view doc,
-                                                         std::int64_t height, std::uint64_t size, std::int64_t applied) {
+                                                         std::int64_t height, std::uint64_t size, std::int64_t applied,
+                                                         StateTreeAt* tree) {
   if (height < applied - kStateUndoBlocks) {
     return make_error("state_unavailable", "the state at height " + std::to_string(height) + " is more than " +
                                                std::to_string(kStateUndoBlocks) + " blocks below the applied height " +
@@ -204,8 +210,9 @@ Result<std::optional<ledger::StateProof>> state_proof_at(const Store& store, con
   if ((*v)->size() != 8) return corrupt("the state tree index of " + std::string(doc) + " is malformed");
   const std::uint64_t index = key::read_be64(**v);
   if (index >= size) return std::optional<ledger::StateProof>();  // created after that height
-  StateTreeAt nodes(store, snap, height);
-  auto path = crypto::MerkleLog(alg, nodes, size).inclusion_proof(index, size);
+  std::optional<StateTreeAt> own;
+  if (tree == nullptr) tree = &own.emplace(store, snap, height);
+  auto path = crypto::MerkleLog(alg, *tree, size).inclusion_proof(index, size);
   if (!path) return path.error();
   return std::optional<ledger::StateProof>(ledger::StateProof{index, size, std::move(*path)});
 }

@@ -2,15 +2,15 @@
 // takes to prove a document's state at a recent height (docs/storage.md §1):
 //   d/n/{level:be32}{index:be64}               32 bytes: the root of a complete subtree, as the log's m/ nodes
 //   d/i/{doc id}                               be64: the document's leaf index
-//   d/u/{level:be32}{index:be64}{height:be64}  32 bytes: the node's value before the block at `height` changed it
-//   d/h/{height:be64}                          the nodes that block changed that existed before it, each
-//                                              be32 level ‖ be64 index (what to prune, kStateUndoBlocks later)
+//   d/h/{height:be64}                          the block's undo record: each node it changed that existed
+//                                              before it, as be32 level ‖ be64 index ‖ its 32-byte value before
+//                                              the block (kUndoItemSize bytes each, in (level, index) order)
 // The tree's size is x/applied's state_size (and every header's).
 //
 // A block writes, in its one batch: the tree nodes it changed, each once; the leaf indexes of the documents it
-// creates; an undo record of every node it overwrote; and the pruning of the undo records of the block
-// kStateUndoBlocks below it. So the tree as it was at any height h >= applied - kStateUndoBlocks can be read: a
-// node's value at h is its oldest undo record above h, else its current value. That is what lets a node prove a
+// creates; its undo record (the old value of every node it overwrote); and the deletion of the undo record of the
+// block kStateUndoBlocks below it. So the tree as it was at any height h >= applied - kStateUndoBlocks can be read:
+// a node's value at h is the one in the oldest undo record above h that has the node, else its current value. That is what lets a node prove a
 // document's state at its certified head, which lags the applied height by a block or two.
 //
 // Thread-safety: a StateTreeUpdate belongs to the applying thread; StateTreeAt reads a LevelDB snapshot and may be
@@ -40,6 +40,8 @@ namespace onebill::node {
 
 // How many blocks back the tree can still be read (and a state proved).
 inline constexpr std::int64_t kStateUndoBlocks = 1024;
+// One node in a block's undo record (d/h/): be32 level, be64 index, the 32-byte value.
+inline constexpr std::size_t kUndoItemSize = 4 + 8 + crypto::kDigestSize;
 
 // The stored tree above its leaves in memory — levels kLowestLevel and above: half of its nodes, 32 bytes per
 // document — so that a block reads LevelDB only for its documents' leaves and their siblings. (Measured on 110,000
@@ -83,8 +85,8 @@ class StateTreeUpdate {
   std::uint64_t size() const { return size_; }  // after apply()
   const crypto::Digest& root() const { return root_; }
 
-  // Adds the changed nodes, new indexes, undo records and the pruning of the undo records kStateUndoBlocks below
-  // to `batch` (reads that height's d/h/ list).
+  // Adds the changed nodes, new indexes, the block's undo record and the deletion of the one kStateUndoBlocks below
+  // to `batch`.
   Status stage_into(leveldb::WriteBatch& batch) const;
   // After the batch is written: the cache learns the block's upper nodes.
   void commit_to(StateTreeCache& cache) const;
@@ -116,8 +118,10 @@ class StateTreeUpdate {
 };
 
 // The tree as it was after the block at `height`, read through a LevelDB snapshot in which that block is applied
-// and within kStateUndoBlocks of the snapshot's applied height. Read-only (put does nothing). A store failure reads
-// as a missing node, which MerkleLog reports as "corruption".
+// and within kStateUndoBlocks of the snapshot's applied height. Read-only (put does nothing). Reads the undo records
+// of the blocks above `height` once, at the first get(), and keeps their values (44 bytes per node: reuse one for
+// several proofs at the same height). A store failure or a malformed undo record reads as a missing node, which
+// MerkleLog reports as "corruption".
 class StateTreeAt final : public crypto::MerkleNodeStore {
  public:
   StateTreeAt(const Store& store, const leveldb::Snapshot* snap, std::int64_t height)
@@ -126,25 +130,31 @@ class StateTreeAt final : public crypto::MerkleNodeStore {
   void put(std::uint32_t, std::uint64_t, const crypto::Digest&) override {}
 
  private:
+  bool load() const;
   const Store& store_;
   const leveldb::Snapshot* snap_;
   std::int64_t height_;
+  mutable bool loaded_ = false;
+  mutable bool failed_ = false;
+  mutable std::map<std::pair<std::uint32_t, std::uint64_t>, crypto::Digest> undo_;  // the values at height_
 };
 
 // The proof of `doc`'s state after the block at `height`, whose header gives the tree's `size`, read through
-// `snap`, whose applied height is `applied`. nullopt when the document had no leaf then (not created yet).
+// `snap`, whose applied height is `applied`. nullopt when the document had no leaf then (not created yet). `tree`:
+// a StateTreeAt of the same snapshot and height to read through (several proofs, one read of the undo records).
 // Errors: "state_unavailable" when height < applied - kStateUndoBlocks (the values it would need are pruned);
 // the store's; "corruption".
 Result<std::optional<ledger::StateProof>> state_proof_at(const Store& store, const leveldb::Snapshot* snap,
                                                          crypto::HashAlg alg, std::string_view doc,
-                                                         std::int64_t height, std::uint64_t size, std::int64_t applied);
+                                                         std::int64_t height, std::uint64_t size, std::int64_t applied,
+                                                         StateTreeAt* tree = nullptr);
 
 // Checks, as a state snapshot's content streams past in key order (node/snapshot.h), that its documents' current
 // values (the versions v/… that s/doc/… name) are the leaves of the state tree it carries, at their indexes
 // (d/i/…), each index once, and that its stored tree nodes (d/n/…) are exactly the complete subtrees of those
 // leaves: so the tree's root, checked against a certified header's state_root, commits to every document the
 // snapshot installs. Older versions are history, as read sets are (audit bundles carry them to verifiers, who
-// check them against certified results). Memory: about 70 bytes per document. The undo records (d/u/, d/h/) are not checked: they only serve proofs at heights below the
+// check them against certified results). Memory: about 70 bytes per document. The undo records (d/h/) are not checked: they only serve proofs at heights below the
 // snapshot's, which a verifier checks against those heights' certified roots.
 class StateSnapshotCheck {
  public:
