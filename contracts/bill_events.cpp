@@ -84,7 +84,7 @@ Status bill_event(TxContext& c) {
   r.close();
   if (error) return *error;
 
-  auto loaded_bill = c.load_bill(c.tx().doc);
+  auto loaded_bill = c.take_bill(c.tx().doc);  // saved below when accepted
   if (!loaded_bill) return loaded_bill.error();
   Bill& b = *loaded_bill;
   if (!bill_is_live(b)) return reject(reason::kBadState, "bill " + b.meta.id + " is " + b.meta.status);
@@ -209,15 +209,17 @@ Status bill_event(TxContext& c) {
   if (as == "carrier" && vehicle) leg.vehicle = vehicle;
   leg.event_count += 1;
   // The record as stored (canonical JSON) extends the leg's events_hash chain.
-  const std::string* record = c.put_json(keys::leg_event(b.meta.id, leg_index, leg.event_count),
-                                         to_json(LegEvent{event, at, c.signer(), as, refs, gross_kg, vehicle,
-                                                          c.height(), c.tx_id()}));
-  if (record == nullptr) return {};  // a fault, recorded
+  auto record = canonical_event(LegEvent{event, at, c.signer(), as, refs, gross_kg, vehicle, c.height(), c.tx_id()});
+  if (!record) {
+    c.fail(record.error());
+    return {};
+  }
   auto chained = next_events_hash(c.members().hash_alg(), leg.events_hash, *record);
   if (!chained) {
     c.fail(chained.error());
     return {};
   }
+  c.put(keys::leg_event(b.meta.id, leg_index, leg.event_count), std::move(*record));
   leg.events_hash = std::move(*chained);
   if (is_port_event(event)) leg.reports.push_back(LegReport{as, event, at, c.signer(), refs});
   if (bill_is_negotiable(b)) b.meta.status = transport_status(b);

@@ -2,36 +2,42 @@
 
 namespace onebill::contracts {
 
-template <class T>
-std::shared_ptr<const T> DocumentCache::lookup(std::string_view key, std::string_view bytes,
-                                               std::shared_ptr<const T> Item::*member) const {
+template <class Has>
+DocumentCache::Item* DocumentCache::lookup(std::string_view key, std::string_view bytes, Has has) const {
   auto it = map_.find(std::string(key));
-  if (it == map_.end() || it->second.bytes != bytes || !(it->second.*member)) {
+  if (it == map_.end() || it->second.bytes != bytes || !has(it->second)) {
     ++misses_;
     return nullptr;
   }
   ++hits_;
-  return it->second.*member;
+  return &it->second;
 }
 
 std::shared_ptr<const nlohmann::json> DocumentCache::find(std::string_view key, std::string_view bytes) const {
-  return lookup(key, bytes, &Item::tree);
+  const Item* item = lookup(key, bytes, [](const Item& i) { return i.tree != nullptr; });
+  return item != nullptr ? item->tree : nullptr;
 }
 
 std::shared_ptr<const Bill> DocumentCache::find_bill(std::string_view key, std::string_view bytes) const {
-  return lookup(key, bytes, &Item::bill);
+  const Item* item = lookup(key, bytes, [](const Item& i) { return i.bill != nullptr; });
+  return item != nullptr ? item->bill : nullptr;
+}
+
+std::shared_ptr<Bill> DocumentCache::take_bill(std::string_view key, std::string_view bytes) {
+  Item* item = lookup(key, bytes, [](const Item& i) { return i.bill != nullptr; });
+  return item != nullptr ? std::move(item->bill) : nullptr;  // the item stays, with its tree if it has one
 }
 
 void DocumentCache::insert(std::string_view key, std::string bytes, std::shared_ptr<const nlohmann::json> tree) {
   if (tree) put(key, std::move(bytes), std::move(tree), nullptr);
 }
 
-void DocumentCache::insert_bill(std::string_view key, std::string bytes, std::shared_ptr<const Bill> bill) {
+void DocumentCache::insert_bill(std::string_view key, std::string bytes, std::shared_ptr<Bill> bill) {
   if (bill) put(key, std::move(bytes), nullptr, std::move(bill));
 }
 
 void DocumentCache::put(std::string_view key, std::string bytes, std::shared_ptr<const nlohmann::json> tree,
-                        std::shared_ptr<const Bill> bill) {
+                        std::shared_ptr<Bill> bill) {
   std::string k(key);
   auto it = map_.find(k);
   if (it != map_.end() && it->second.bytes == bytes) {  // the same value in another form: add it

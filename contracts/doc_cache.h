@@ -34,9 +34,11 @@ class DocumentCache {
   // the tree to what was cached for these very bytes).
   void insert(std::string_view key, std::string bytes, std::shared_ptr<const nlohmann::json> tree);
   // The same for a bill decoded (or saved) as the typed document: a bill's next entry then neither parses nor
-  // decodes it.
+  // decodes it. take_bill hands the bill over and forgets it (for an entry that changes it, and saves the new one
+  // when accepted): the caller may move from it when it holds the only reference.
   std::shared_ptr<const Bill> find_bill(std::string_view key, std::string_view bytes) const;
-  void insert_bill(std::string_view key, std::string bytes, std::shared_ptr<const Bill> bill);
+  std::shared_ptr<Bill> take_bill(std::string_view key, std::string_view bytes);
+  void insert_bill(std::string_view key, std::string bytes, std::shared_ptr<Bill> bill);
 
   std::size_t size() const { return map_.size(); }
   std::size_t hits() const { return hits_; }
@@ -46,16 +48,15 @@ class DocumentCache {
   struct Item {
     std::string bytes;
     std::shared_ptr<const nlohmann::json> tree;  // either or both
-    std::shared_ptr<const Bill> bill;
+    std::shared_ptr<Bill> bill;  // not shared with anyone while cached: take_bill hands it over
     std::uint64_t serial = 0;  // which insert made it, so a stale line of order_ is recognised
   };
-  // The form `member` of the item cached for `key` from exactly `bytes`, counted as a hit; nullptr (a miss, also
-  // when the item is cached in the other form only) otherwise.
-  template <class T>
-  std::shared_ptr<const T> lookup(std::string_view key, std::string_view bytes,
-                                  std::shared_ptr<const T> Item::*member) const;
+  // The item cached for `key` from exactly `bytes` with the form `has` asks for, counted as a hit; nullptr (a
+  // miss, also when the item is cached in the other form only) otherwise.
+  template <class Has>
+  Item* lookup(std::string_view key, std::string_view bytes, Has has) const;
   void put(std::string_view key, std::string bytes, std::shared_ptr<const nlohmann::json> tree,
-           std::shared_ptr<const Bill> bill);
+           std::shared_ptr<Bill> bill);
   // A parsed tree (or a typed bill) takes several times the bytes of its text; this is the estimate the bound uses.
   static std::size_t cost(const Item& i) { return i.bytes.size() * 8 + 256; }
   void evict();
@@ -63,7 +64,7 @@ class DocumentCache {
   std::size_t max_bytes_;
   std::size_t bytes_ = 0;
   std::uint64_t serial_ = 0;
-  std::unordered_map<std::string, Item> map_;
+  mutable std::unordered_map<std::string, Item> map_;
   std::deque<std::pair<std::string, std::uint64_t>> order_;  // inserts, oldest first
   mutable std::size_t hits_ = 0, misses_ = 0;
 };

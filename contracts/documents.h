@@ -298,6 +298,8 @@ Result<Bill> bill_from_json(const nlohmann::json& json);
 // A bill's stored bytes, written without a JSON tree: exactly crypto::canonicalize(to_json(bill)) (corrupt_state
 // for a bill outside the canonical subset, which the rules never make).
 Result<std::string> canonical_bill(const Bill& bill);
+// The same for a leg event record: canonicalize(to_json(event)), without the tree.
+Result<std::string> canonical_event(const LegEvent& event);
 Result<Receipt> receipt_from_json(const nlohmann::json& json);
 Result<Pledge> pledge_from_json(const nlohmann::json& json);
 Result<Proposal> proposal_from_json(const nlohmann::json& json);

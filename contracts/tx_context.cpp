@@ -94,8 +94,21 @@ Result<Bill> TxContext::load_bill(std::string_view id) {
   auto json = parse_doc(id, key, *bytes);
   if (!json) return reject(reason::kDocNotFound, "no bill " + std::string(id));
   Result<Bill> doc = decoded<Bill>(id, kind::kBill, bill_from_json(*json));
-  if (doc.ok()) cache_->insert_bill(key, std::move(*bytes), std::make_shared<const Bill>(*doc));
+  if (doc.ok()) cache_->insert_bill(key, std::move(*bytes), std::make_shared<Bill>(*doc));
   return doc;
+}
+
+// The same, without the copy: the cached bill is handed over (and, on a miss, the decoded one not cached), for an
+// entry that saves the bill when it is accepted — which caches the new one.
+Result<Bill> TxContext::take_bill(std::string_view id) {
+  if (cache_ == nullptr) return load<Bill>(id, kind::kBill, bill_from_json);
+  const std::string key = keys::document(id);
+  auto bytes = get(key);
+  if (!bytes) return reject(reason::kDocNotFound, "no bill " + std::string(id));
+  if (auto bill = cache_->take_bill(key, *bytes)) return bill.use_count() == 1 ? std::move(*bill) : Bill(*bill);
+  auto json = parse_doc(id, key, *bytes);
+  if (!json) return reject(reason::kDocNotFound, "no bill " + std::string(id));
+  return decoded<Bill>(id, kind::kBill, bill_from_json(*json));
 }
 
 void TxContext::save(Bill& doc) {
@@ -113,7 +126,7 @@ void TxContext::save(Bill&& doc) {
   }
   std::string id = doc.meta.id;
   // Kept for the next entry on the bill (as save_json keeps trees: the cache answers only for these bytes).
-  if (cache_ != nullptr) cache_->insert_bill(key, *bytes, std::make_shared<const Bill>(std::move(doc)));
+  if (cache_ != nullptr) cache_->insert_bill(key, *bytes, std::make_shared<Bill>(std::move(doc)));
   put(key, std::move(bytes.value()));
   note_document(id);
 }

@@ -54,6 +54,8 @@ class TxContext {
   bool doc_exists(std::string_view id);
   Result<std::string> kind_of(std::string_view id);  // doc_not_found when absent
   Result<Bill> load_bill(std::string_view id);
+  // load_bill for an entry that saves the bill when accepted: the cached bill is handed over rather than copied.
+  Result<Bill> take_bill(std::string_view id);
   Result<Receipt> load_receipt(std::string_view id);
   Result<Pledge> load_pledge(std::string_view id);
   Result<Proposal> load_proposal(std::string_view id);

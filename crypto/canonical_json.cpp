@@ -560,14 +560,32 @@ void CanonicalWriter::integer(std::int64_t n) {
 
 void CanonicalWriter::string(std::string_view s) {
   value_prefix();
-  if (!valid_utf8(s)) ok_ = false;
+  // Most strings are ASCII with nothing to escape: one pass tells, and they are copied whole.
+  std::size_t i = 0;
+  while (i + 8 <= s.size()) {
+    const std::uint64_t w = load8(s.data() + i);
+    if (any_high(w) || any_needs_escape(w)) break;
+    i += 8;
+  }
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80 || c < 0x20 || c == '"' || c == '\\') break;
+    ++i;
+  }
+  if (i == s.size()) {
+    out_.push_back('"');
+    out_.append(s);
+    out_.push_back('"');
+    return;
+  }
+  if (!valid_utf8(s.substr(i))) ok_ = false;  // the part before is ASCII
   write_string(out_, s);
 }
 
 void CanonicalWriter::begin_object() {
   value_prefix();
   out_.push_back('{');
-  levels_.push_back(Level{true, true, {}});
+  levels_.push_back(Level{true, true, 0, 0, false, {}});
 }
 
 void CanonicalWriter::key(std::string_view k) {
@@ -576,11 +594,23 @@ void CanonicalWriter::key(std::string_view k) {
     return;
   }
   Level& l = levels_.back();
-  if (!is_ascii(k) || (!l.first && k <= l.last_key)) ok_ = false;  // byte order is RFC 8785's for ASCII keys
-  if (!l.first) out_.push_back(',');
+  if (!l.first) {
+    const std::string_view last =
+        l.key_copied ? std::string_view(l.key_copy) : std::string_view(out_).substr(l.key_at, l.key_size);
+    if (k <= last) ok_ = false;  // byte order is RFC 8785's for ASCII keys
+    out_.push_back(',');
+  }
+  if (!is_ascii(k)) ok_ = false;
   l.first = false;
-  l.last_key.assign(k);
+  const std::size_t at = out_.size() + 1;  // after the opening quote
   write_string(out_, k);
+  l.key_copied = out_.size() - at - 1 != k.size();  // an escape makes the text longer than the key
+  if (l.key_copied) {
+    l.key_copy.assign(k);
+  } else {
+    l.key_at = at;
+    l.key_size = k.size();
+  }
   out_.push_back(':');
   after_key_ = true;
 }
@@ -593,7 +623,7 @@ void CanonicalWriter::value(const json& v) {
 void CanonicalWriter::begin_array() {
   value_prefix();
   out_.push_back('[');
-  levels_.push_back(Level{false, true, {}});
+  levels_.push_back(Level{false, true, 0, 0, false, {}});
 }
 
 Result<json> parse_strict(std::string_view text, const JsonLimits& limits) {

@@ -55,6 +55,8 @@ Result<std::string> canonicalize(const nlohmann::json& value, const JsonLimits& 
 // then not to be used; canonicalize() of the equivalent tree names the problem). Depth is the caller's to bound.
 class CanonicalWriter {
  public:
+  // `reserve`: bytes to allocate at once, for a caller that knows about how long its text will be.
+  explicit CanonicalWriter(std::size_t reserve = 0) { out_.reserve(reserve); }
   void null_value() { value_prefix(), out_ += "null"; }
   void boolean(bool b) { value_prefix(), out_ += b ? "true" : "false"; }
   void integer(std::int64_t n);
@@ -76,7 +78,12 @@ class CanonicalWriter {
   struct Level {
     bool object = false;
     bool first = true;
-    std::string last_key;
+    // The last key, to check the next one's order: where it is in out_ (no copy) when it was written as it is,
+    // else (it had escapes) a copy.
+    std::size_t key_at = 0;
+    std::size_t key_size = 0;
+    bool key_copied = false;
+    std::string key_copy;
   };
   void value_prefix();  // the comma before an array element
   std::string out_;

@@ -93,8 +93,22 @@ std::vector<Outcome> Ledger::block(const std::vector<Envelope>& entries) {
     REQUIRE(a.documents == b.documents);
   }
   // Every bill state a test reaches: its stored bytes, written by the typed writer (canonical_bill), are exactly
-  // what the JSON tree path gives, and decode back to a bill that writes them again.
+  // what the JSON tree path gives, and decode back to a bill that writes them again. The same for event records.
   for (const auto& [k, v] : result->writes) {
+    if (v && k.starts_with(keys::kLegEvent)) {  // every event record too, by canonical_event
+      const json j = json::parse(*v);
+      LegEvent event{j.at("event"), j.at("at"), j.at("by"), j.at("as"), j.at("equipment"),
+                     j.at("gross_kg").is_null() ? std::nullopt : std::optional<std::int64_t>(j.at("gross_kg")),
+                     j.at("vehicle").is_null() ? std::nullopt : std::optional<std::string>(j.at("vehicle")),
+                     j.at("height"), j.at("tx")};
+      auto tree = crypto::canonicalize(to_json(event));
+      REQUIRE(tree.ok());
+      REQUIRE(*tree == *v);
+      auto typed = canonical_event(event);
+      REQUIRE(typed.ok());
+      REQUIRE(*typed == *v);
+      continue;
+    }
     if (!v || !k.starts_with(keys::kDocument) || v->find("\"kind\":\"bill\"") == std::string::npos) continue;
     auto decoded = bill_from_json(json::parse(*v));
     REQUIRE(decoded.ok());

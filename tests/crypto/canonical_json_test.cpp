@@ -320,6 +320,11 @@ TEST_CASE("canonical JSON: the typed writer gives canonicalize()'s bytes and ref
       json::parse(R"([])"),
       json::parse(R"("just a string")"),
       json::parse(R"({"n":9007199254740991,"m":-9007199254740991,"e":[[],[[]],{"k":{"k":{}}}]})"),
+      // Keys the writer escapes (their order is checked on the keys, not on their escaped text), and strings long
+      // enough for the eight-byte scans, with what needs escaping or checking after an ASCII run.
+      json::parse(R"({"\u0001":1,"\"q":2,"a\nb":3,"a\\b":{"\u001f":[],"x":"y"},"ab":4,"b":5})"),
+      json::parse(R"(["abcdefghijklmnopqrstuvwxyz0123456789","abcdefghijklmnop\u00e9xyz","abcdefghijklmnopq\"r\\s\u0002",
+                      "abcdefgh","\u00e9\u20ac\ud83d\ude00abcdefghijklmnop","abcdefghijklmnopqrstuvwxyz\ud83d\ude00"])"),
   });
   for (const auto& c : cases) {
     CanonicalWriter w;
@@ -350,6 +355,18 @@ TEST_CASE("canonical JSON: the typed writer gives canonicalize()'s bytes and ref
     w.end_object();
     CHECK_FALSE(w.ok());
   }
+  for (const auto& [first, second] : {std::pair<std::string, std::string>{"b\"", "a"}, {"a\"", "a\""},
+                                      {"a\n", "a\n"}, {"b", "a\""}}) {
+    CanonicalWriter w;  // the same with keys that are escaped
+    INFO(first << " then " << second);
+    w.begin_object();
+    w.key(first);
+    w.integer(1);
+    w.key(second);
+    w.integer(2);
+    w.end_object();
+    CHECK_FALSE(w.ok());
+  }
   {
     CanonicalWriter w;  // a value without its key
     w.begin_object();
@@ -362,9 +379,10 @@ TEST_CASE("canonical JSON: the typed writer gives canonicalize()'s bytes and ref
     w.integer(kMaxSafeInteger + 1);
     CHECK_FALSE(w.ok());
   }
-  {
-    CanonicalWriter w;  // not UTF-8
-    w.string(std::string("\xc3\x28", 2));
+  for (const std::string& bad : {std::string("\xc3\x28", 2), std::string("abcdefghijklmnop\xc3\x28"),
+                                 std::string("abcdefghijklmnop\xed\xa0\x80"), std::string("abcdefgh\xff")}) {
+    CanonicalWriter w;  // not UTF-8 (also after an ASCII run)
+    w.string(bad);
     CHECK_FALSE(w.ok());
   }
   {
