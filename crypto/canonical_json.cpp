@@ -1,5 +1,6 @@
 #include "crypto/canonical_json.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -600,19 +601,27 @@ void CanonicalWriter::key(std::string_view k) {
     if (k <= last) ok_ = false;  // byte order is RFC 8785's for ASCII keys
     out_.push_back(',');
   }
-  if (!is_ascii(k)) ok_ = false;
   l.first = false;
-  const std::size_t at = out_.size() + 1;  // after the opening quote
-  write_string(out_, k);
-  l.key_copied = out_.size() - at - 1 != k.size();  // an escape makes the text longer than the key
-  if (l.key_copied) {
-    l.key_copy.assign(k);
-  } else {
-    l.key_at = at;
-    l.key_size = k.size();
-  }
-  out_.push_back(':');
   after_key_ = true;
+  // Keys are short and plain (printable ASCII without '"' or '\\'): written as they are.
+  const bool plain = std::all_of(k.begin(), k.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+  });
+  if (plain) {
+    out_.push_back('"');
+    l.key_at = out_.size();
+    l.key_size = k.size();
+    l.key_copied = false;
+    out_.append(k);
+    out_.append("\":", 2);
+    return;
+  }
+  if (!is_ascii(k)) ok_ = false;
+  write_string(out_, k);
+  l.key_copied = true;
+  l.key_copy.assign(k);
+  out_.push_back(':');
 }
 
 void CanonicalWriter::value(const json& v) {
