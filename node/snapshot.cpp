@@ -360,7 +360,7 @@ Result<std::unique_ptr<SnapshotReceiver>> SnapshotReceiver::create(leveldb::Env*
   std::unique_ptr<SnapshotReceiver> r(new SnapshotReceiver(std::move(staging_path), std::move(manifest), trust));
   leveldb::Status s = env->NewWritableFile(r->path_, &r->file_);
   if (!s.ok()) return make_error("io_error", "cannot create " + r->path_ + ": " + s.ToString());
-  r->state_.emplace(trust.alg, r->manifest_.point.state_size);
+  r->state_.emplace(trust.alg, r->manifest_.point.state_size, r->manifest_.point.height);
   r->history_.emplace(trust.alg, trust.genesis_hash, r->manifest_.point.height, r->manifest_.point.header_hash,
                       r->manifest_.point.log_size, r->manifest_.certified_height, r->manifest_.certified_hash);
   return r;

@@ -174,9 +174,42 @@ bool StateTreeAt::load() const {
        it->Next()) {
     const std::string_view v(it->value().data(), it->value().size());
     if (v.size() % kUndoItemSize != 0) return false;
+    if (undo_.size() + v.size() / kUndoItemSize > max_cached_) {
+      undo_.clear();
+      searching_ = true;
+      return true;
+    }
     for (std::size_t i = 0; i < v.size(); i += kUndoItemSize) {
       const std::string_view item = v.substr(i, kUndoItemSize);
       undo_.emplace(std::pair{read_be32(item), key::read_be64(item.substr(4))}, *as_digest(item.substr(12)));
+    }
+  }
+  return it->status().ok();
+}
+
+bool StateTreeAt::search(std::uint32_t level, std::uint64_t index, std::optional<crypto::Digest>& found) const {
+  // Each record's nodes are in (level, index) order, which their big-endian first 12 bytes sort in.
+  const std::string wanted = key::be32(level) + key::be64(index);
+  const std::string prefix = "d/h/";
+  leveldb::ReadOptions ro;
+  ro.snapshot = snap_;
+  std::unique_ptr<leveldb::Iterator> it(store_.db()->NewIterator(ro));
+  for (it->Seek(key::state_undo(static_cast<std::uint64_t>(height_) + 1)); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    const std::string_view v(it->value().data(), it->value().size());
+    if (v.size() % kUndoItemSize != 0) return false;
+    std::size_t lo = 0, hi = v.size() / kUndoItemSize;
+    while (lo < hi) {
+      const std::size_t mid = lo + (hi - lo) / 2;
+      if (v.substr(mid * kUndoItemSize, 12) < wanted) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    if (lo < v.size() / kUndoItemSize && v.substr(lo * kUndoItemSize, 12) == wanted) {
+      found = as_digest(v.substr(lo * kUndoItemSize + 12, crypto::kDigestSize));
+      return true;
     }
   }
   return it->status().ok();
@@ -189,7 +222,13 @@ std::optional<crypto::Digest> StateTreeAt::get(std::uint32_t level, std::uint64_
   }
   if (failed_) return std::nullopt;
   // The oldest undo record above the height holds the value the node had then; without one it has not changed since.
-  if (auto it = undo_.find({level, index}); it != undo_.end()) return it->second;
+  if (searching_) {
+    std::optional<crypto::Digest> found;
+    if (!search(level, index, found)) return std::nullopt;
+    if (found) return found;
+  } else if (auto it = undo_.find({level, index}); it != undo_.end()) {
+    return it->second;
+  }
   auto v = store_.get(key::state_node(level, index), snap_);
   if (!v || !v->has_value()) return std::nullopt;
   return as_digest(**v);
@@ -249,12 +288,18 @@ Status StateSnapshotCheck::take(std::string_view k, std::string_view v) {
     hash_id(doc_ids_, doc);
     if (docs_ >= index_.size()) return bad("the snapshot holds a document the state tree has no index for: " + std::string(doc));
     if (v.size() != key::kPositionSize) return bad("document " + std::string(doc) + " does not name a version");
+    if (key::read_be64(v) > static_cast<std::uint64_t>(height_)) {
+      return bad("document " + std::string(doc) + " names a version after the snapshot's height");
+    }
     current_.emplace_back(key_hash(key::version(v, k.substr(2))), index_[docs_++]);
   } else if (k.starts_with("s/idx/")) {
     indexes_.add(index_hash(k.substr(2), v));
   } else if (k.starts_with(key::state(contracts::keys::kLegEvent))) {
     // s/evt/{bill}/{leg}/{n}: the position of the event record's version, taken when that passes.
     if (v.size() != key::kPositionSize) return bad("event record " + std::string(k) + " does not name a version");
+    if (key::read_be64(v) > static_cast<std::uint64_t>(height_)) {
+      return bad("event record " + std::string(k) + " names a version after the snapshot's height");
+    }
     current_events_.push_back(key_hash(key::version(v, k.substr(2))));
   } else if (k.starts_with("v/")) {
     // v/{position}doc/{id}: a document's version; the current ones are the tree's leaves. v/{position}evt/…: an

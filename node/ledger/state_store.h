@@ -119,23 +119,31 @@ class StateTreeUpdate {
 
 // The tree as it was after the block at `height`, read through a LevelDB snapshot in which that block is applied
 // and within kStateUndoBlocks of the snapshot's applied height. Read-only (put does nothing). Reads the undo records
-// of the blocks above `height` once, at the first get(), and keeps their values (44 bytes per node: reuse one for
-// several proofs at the same height). A store failure or a malformed undo record reads as a missing node, which
-// MerkleLog reports as "corruption".
+// of the blocks above `height` once, at the first get(), and keeps their values (about 100 bytes per node: reuse one
+// for several proofs at the same height) — unless they hold more than `max_cached` nodes (a head far behind the
+// applied height under heavy load), when each get() searches the records instead (bounded memory, slower). A store
+// failure or a malformed undo record reads as a missing node, which MerkleLog reports as "corruption".
 class StateTreeAt final : public crypto::MerkleNodeStore {
  public:
-  StateTreeAt(const Store& store, const leveldb::Snapshot* snap, std::int64_t height)
-      : store_(store), snap_(snap), height_(height) {}
+  static constexpr std::size_t kMaxCachedNodes = 1u << 18;  // about 25 MB
+  StateTreeAt(const Store& store, const leveldb::Snapshot* snap, std::int64_t height,
+              std::size_t max_cached = kMaxCachedNodes)
+      : store_(store), snap_(snap), height_(height), max_cached_(max_cached) {}
   std::optional<crypto::Digest> get(std::uint32_t level, std::uint64_t index) const override;
   void put(std::uint32_t, std::uint64_t, const crypto::Digest&) override {}
 
  private:
   bool load() const;
+  // The node's value in the oldest undo record above the height that has it (the records searched one by one);
+  // nullopt with `found` false when none has it; false on a store failure or a malformed record.
+  bool search(std::uint32_t level, std::uint64_t index, std::optional<crypto::Digest>& found) const;
   const Store& store_;
   const leveldb::Snapshot* snap_;
   std::int64_t height_;
+  std::size_t max_cached_;
   mutable bool loaded_ = false;
   mutable bool failed_ = false;
+  mutable bool searching_ = false;  // too many nodes to keep: search the records at each get()
   mutable std::map<std::pair<std::uint32_t, std::uint64_t>, crypto::Digest> undo_;  // the values at height_
 };
 
@@ -158,8 +166,10 @@ Result<std::optional<ledger::StateProof>> state_proof_at(const Store& store, con
 // snapshot's, which a verifier checks against those heights' certified roots.
 class StateSnapshotCheck {
  public:
-  // `size`: the tree's size the snapshot's applied point names.
-  StateSnapshotCheck(crypto::HashAlg alg, std::uint64_t size) : alg_(alg), size_(size) {}
+  // `size`: the tree's size the snapshot's applied point names; `height`: its height (no current version, of a
+  // document or of an event record, can be at a position above it).
+  StateSnapshotCheck(crypto::HashAlg alg, std::uint64_t size, std::int64_t height)
+      : alg_(alg), size_(size), height_(height) {}
   // Every content record, in key order. Error "bad_snapshot" (a malformed tree record).
   Status take(std::string_view key, std::string_view value);
   // After the last record: "bad_snapshot" unless the documents, indexes and nodes agree, the root is `root`, each
@@ -170,6 +180,7 @@ class StateSnapshotCheck {
  private:
   crypto::HashAlg alg_;
   std::uint64_t size_;
+  std::int64_t height_;
   using KeyHash = std::array<std::uint8_t, 16>;  // the first 16 bytes of a key's SHA-256
   static KeyHash key_hash(std::string_view key);
   static KeyHash index_hash(std::string_view key, std::string_view value);  // an s/idx/ record, key without s/

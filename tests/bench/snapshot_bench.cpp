@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
   });
   std::filesystem::remove(staging);
   const Timing t_state = !only.empty() && only != "state" ? Timing{} : timed([&] {
-    node::StateSnapshotCheck check(alg, m.point.state_size);
+    node::StateSnapshotCheck check(alg, m.point.state_size, m.point.height);
     each_chunk(*source, [&](std::string_view c) {
       each_record(c, [&](std::string_view k, std::string_view v) {
         if (Status s = check.take(k, v); !s) fail(s.error().message);

@@ -382,8 +382,8 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
   };
   SECTION("content that does not hash to the manifest") {
     Built b = build(2);
-    std::string& doc = value_of(b.records, node::key::state("doc/OB-SN3"));
-    doc[doc.size() / 2] = doc[doc.size() / 2] == 'x' ? 'y' : 'x';
+    std::string& doc = value_of(b.records, node::key::state("doc/OB-SN3"));  // a position: its entry index's last byte
+    doc.back() = static_cast<char>(doc.back() ^ 1);
     refused(b, "does not hash");
   }
   SECTION("keys out of order") {
@@ -533,6 +533,12 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
     refused(with_event(gap), "does not follow the leg's record");
     const std::string bill_of = evt_key.substr(0, evt_key.size() - 10);  // s/evt/{bill}
     refused(with_event(bill_of + "/99/000001"), "for a leg bill");
+    // A record naming a version after the snapshot's height (which a later block at that position would overwrite).
+    Built future = b;
+    const std::string later = node::key::position(static_cast<std::uint64_t>(b.manifest.point.height) + 1, 0);
+    value_of(future.records, evt_key) = later;
+    future = with_record(future, node::key::version(later, evt_key.substr(2)), record);
+    refused(future, "names a version after the snapshot's height");
     refused(with_event("s/evt/ZZ-NONE/00/000001"), "which is no bill in it");
   }
   SECTION("a document's current version dropped, or the document naming another version (storage.md §1.3)") {
@@ -557,6 +563,12 @@ TEST_CASE("snapshot: a bad snapshot is refused and the old state stays as it was
     value_of(other.records, node::key::state("doc/OB-SN3")) = older_position;
     reseal(other.manifest, other.records);
     refused(other, "not the tree of its documents");
+    // The current version moved to a position after the snapshot's height: refused before its value is looked at.
+    Built future = b;
+    const std::string later = node::key::position(static_cast<std::uint64_t>(b.manifest.point.height) + 1, 0);
+    value_of(future.records, node::key::state("doc/OB-SN3")) = later;
+    future = with_record(future, node::key::version(later, "doc/OB-SN3"), value_of(b.records, current));
+    refused(future, "names a version after the snapshot's height");
     Built malformed = b;
     const std::string bad_key = "v/" + std::string(node::key::kPositionSize, '\x7f') + "zzz/x";
     malformed.records.insert(std::lower_bound(malformed.records.begin(), malformed.records.end(),

@@ -186,12 +186,15 @@ TEST_CASE("state tree: proofs at an earlier height, through the undo records, ar
       const std::uint64_t n = leaves.size();
       node::StateTreeAt nodes(*t.store, snap.get(), past);
       CHECK(crypto::MerkleLog(kAlg, nodes, n).root().value() == root_at.at(past));
-      // Half the proofs through one tree read once (as a bundle reads its documents' proofs), half on their own.
+      node::StateTreeAt searched(*t.store, snap.get(), past, /*max_cached=*/0);  // the records searched per node
+      CHECK(crypto::MerkleLog(kAlg, searched, n).root().value() == root_at.at(past));
+      // Proofs through one tree read once (as a bundle reads its documents' proofs), through one that searches the
+      // records at each node, and on their own.
       node::StateTreeAt shared(*t.store, snap.get(), past);
       for (int q = 0; q < 4; ++q) {
         const std::uint64_t i = rng() % n;
         auto p = node::state_proof_at(*t.store, snap.get(), kAlg, order_at.at(past)[i], past, n, height,
-                                      q % 2 == 0 ? &shared : nullptr);
+                                      q % 3 == 0 ? &shared : q % 3 == 1 ? &searched : nullptr);
         REQUIRE(p.ok());
         REQUIRE(p->has_value());
         CHECK((*p)->path == crypto::inclusion_proof(kAlg, leaves, i).value());
