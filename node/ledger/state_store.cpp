@@ -1,6 +1,7 @@
 #include "node/ledger/state_store.h"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -164,8 +165,7 @@ Status StateTreeUpdate::stage_into(leveldb::WriteBatch& batch) const {
 
 // ---- StateTreeAt ----
 
-bool StateTreeAt::load() const {
-  // The blocks above the height, oldest first: the first undo record of a node is the value it had at the height.
+bool StateTreeAt::each_record(const std::function<bool(std::string_view)>& fn) const {
   const std::string prefix = "d/h/";
   leveldb::ReadOptions ro;
   ro.snapshot = snap_;
@@ -174,30 +174,31 @@ bool StateTreeAt::load() const {
        it->Next()) {
     const std::string_view v(it->value().data(), it->value().size());
     if (v.size() % kUndoItemSize != 0) return false;
+    if (!fn(v)) return true;
+  }
+  return it->status().ok();
+}
+
+bool StateTreeAt::load() const {
+  // The blocks above the height, oldest first: the first undo record of a node is the value it had at the height.
+  return each_record([&](std::string_view v) {
     if (undo_.size() + v.size() / kUndoItemSize > max_cached_) {
       undo_.clear();
       searching_ = true;
-      return true;
+      return false;
     }
     for (std::size_t i = 0; i < v.size(); i += kUndoItemSize) {
       const std::string_view item = v.substr(i, kUndoItemSize);
       undo_.emplace(std::pair{read_be32(item), key::read_be64(item.substr(4))}, *as_digest(item.substr(12)));
     }
-  }
-  return it->status().ok();
+    return true;
+  });
 }
 
 bool StateTreeAt::search(std::uint32_t level, std::uint64_t index, std::optional<crypto::Digest>& found) const {
   // Each record's nodes are in (level, index) order, which their big-endian first 12 bytes sort in.
   const std::string wanted = key::be32(level) + key::be64(index);
-  const std::string prefix = "d/h/";
-  leveldb::ReadOptions ro;
-  ro.snapshot = snap_;
-  std::unique_ptr<leveldb::Iterator> it(store_.db()->NewIterator(ro));
-  for (it->Seek(key::state_undo(static_cast<std::uint64_t>(height_) + 1)); it->Valid() && it->key().starts_with(prefix);
-       it->Next()) {
-    const std::string_view v(it->value().data(), it->value().size());
-    if (v.size() % kUndoItemSize != 0) return false;
+  return each_record([&](std::string_view v) {
     std::size_t lo = 0, hi = v.size() / kUndoItemSize;
     while (lo < hi) {
       const std::size_t mid = lo + (hi - lo) / 2;
@@ -209,10 +210,10 @@ bool StateTreeAt::search(std::uint32_t level, std::uint64_t index, std::optional
     }
     if (lo < v.size() / kUndoItemSize && v.substr(lo * kUndoItemSize, 12) == wanted) {
       found = as_digest(v.substr(lo * kUndoItemSize + 12, crypto::kDigestSize));
-      return true;
+      return false;  // the oldest record that has it
     }
-  }
-  return it->status().ok();
+    return true;
+  });
 }
 
 std::optional<crypto::Digest> StateTreeAt::get(std::uint32_t level, std::uint64_t index) const {

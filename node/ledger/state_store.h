@@ -19,6 +19,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -134,6 +135,9 @@ class StateTreeAt final : public crypto::MerkleNodeStore {
 
  private:
   bool load() const;
+  // Calls fn with each undo record above the height, oldest first, until it returns false. False on a store
+  // failure or a malformed record.
+  bool each_record(const std::function<bool(std::string_view)>& fn) const;
   // The node's value in the oldest undo record above the height that has it (the records searched one by one);
   // nullopt with `found` false when none has it; false on a store failure or a malformed record.
   bool search(std::uint32_t level, std::uint64_t index, std::optional<crypto::Digest>& found) const;
