@@ -83,32 +83,27 @@ Result<D> TxContext::load(std::string_view id, std::string_view kind, F&& decode
   return decoded<D>(id, kind, decode(*json));
 }
 
-// A bill's next entry finds it typed in the cache (saved or decoded by the entry before) and copies it: no parse,
-// no decode. Otherwise as load().
-Result<Bill> TxContext::load_bill(std::string_view id) {
+// A bill's next entry finds it typed in the cache (saved or decoded by the entry before): no parse, no decode.
+// load_bill copies it (and caches a bill it had to decode); take_bill, for an entry that saves the bill when it is
+// accepted (which caches the new one), takes it instead of copying and caches nothing.
+Result<Bill> TxContext::load_bill(std::string_view id) { return cached_bill(id, /*take=*/false); }
+Result<Bill> TxContext::take_bill(std::string_view id) { return cached_bill(id, /*take=*/true); }
+
+Result<Bill> TxContext::cached_bill(std::string_view id, bool take) {
   if (cache_ == nullptr) return load<Bill>(id, kind::kBill, bill_from_json);
   const std::string key = keys::document(id);
   auto bytes = get(key);
   if (!bytes) return reject(reason::kDocNotFound, "no bill " + std::string(id));
-  if (auto bill = cache_->find_bill(key, *bytes)) return Bill(*bill);
+  if (take) {
+    if (auto bill = cache_->take_bill(key, *bytes)) return bill.use_count() == 1 ? std::move(*bill) : Bill(*bill);
+  } else if (auto bill = cache_->find_bill(key, *bytes)) {
+    return Bill(*bill);
+  }
   auto json = parse_doc(id, key, *bytes);
   if (!json) return reject(reason::kDocNotFound, "no bill " + std::string(id));
   Result<Bill> doc = decoded<Bill>(id, kind::kBill, bill_from_json(*json));
-  if (doc.ok()) cache_->insert_bill(key, std::move(*bytes), std::make_shared<Bill>(*doc));
+  if (!take && doc.ok()) cache_->insert_bill(key, std::move(*bytes), std::make_shared<Bill>(*doc));
   return doc;
-}
-
-// The same, without the copy: the cached bill is handed over (and, on a miss, the decoded one not cached), for an
-// entry that saves the bill when it is accepted — which caches the new one.
-Result<Bill> TxContext::take_bill(std::string_view id) {
-  if (cache_ == nullptr) return load<Bill>(id, kind::kBill, bill_from_json);
-  const std::string key = keys::document(id);
-  auto bytes = get(key);
-  if (!bytes) return reject(reason::kDocNotFound, "no bill " + std::string(id));
-  if (auto bill = cache_->take_bill(key, *bytes)) return bill.use_count() == 1 ? std::move(*bill) : Bill(*bill);
-  auto json = parse_doc(id, key, *bytes);
-  if (!json) return reject(reason::kDocNotFound, "no bill " + std::string(id));
-  return decoded<Bill>(id, kind::kBill, bill_from_json(*json));
 }
 
 void TxContext::save(Bill& doc) {

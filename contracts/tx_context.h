@@ -101,6 +101,8 @@ class TxContext {
   Result<D> decoded(std::string_view id, std::string_view kind, Result<D> doc);
   template <class D, class F>
   Result<D> load(std::string_view id, std::string_view kind, F&& decode);
+  // load_bill (take false) and take_bill (take true).
+  Result<Bill> cached_bill(std::string_view id, bool take);
 
   const Envelope& entry_;
   BlockContext block_;
