@@ -7,7 +7,9 @@ namespace {
 
 void put_u32(crypto::Hasher& h, std::size_t n) {
   const auto v = static_cast<std::uint32_t>(n);
-  for (int shift = 24; shift >= 0; shift -= 8) h.update(static_cast<std::uint8_t>(v >> shift));
+  const std::uint8_t be[4] = {static_cast<std::uint8_t>(v >> 24), static_cast<std::uint8_t>(v >> 16),
+                              static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
+  h.update(crypto::ByteView(be, sizeof be));  // one update, not four: each costs a call into the digest
 }
 
 void hash_entry(crypto::Hasher& h, std::string_view key, const std::string* value) {
@@ -17,8 +19,10 @@ void hash_entry(crypto::Hasher& h, std::string_view key, const std::string* valu
     h.update(std::uint8_t{0});
     return;
   }
-  h.update(std::uint8_t{1});
-  put_u32(h, value->size());
+  const auto n = static_cast<std::uint32_t>(value->size());
+  const std::uint8_t present[5] = {1, static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
+                                   static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
+  h.update(crypto::ByteView(present, sizeof present));
   h.update(*value);
 }
 

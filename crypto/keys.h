@@ -62,9 +62,11 @@ class PublicKey {
   void unclaim_table() const;
 
   struct TablePolicy {
-    // A table costs about as much to build as 1,000 verifications save; a key that has verified 256 is likely to
-    // verify many more, and the worst a wrong guess costs is one build and 150 KB, within max_tables.
-    std::uint64_t uses_before_table = 256;
+    // A table costs about as much to build as 1,000 verifications save. A member's key signs all day, so the
+    // threshold mostly decides how soon after a start (or after the key is added) its table exists: 32 uses, a
+    // second or two of steady load. The worst a wrong guess costs is one build (25-50 ms at a low priority) and
+    // 150 KB, within max_tables.
+    std::uint64_t uses_before_table = 32;
     std::size_t max_tables = 128;  // about 19 MB
   };
   static void set_table_policy(TablePolicy policy);

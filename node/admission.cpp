@@ -158,8 +158,13 @@ boost::asio::awaitable<std::vector<Status>> NodeImpl::route(std::vector<contract
       }
     }
   }
+  const bool forwarded = leader != self && leader != 0 && !diverged_.load() && !halted_.load();
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (!out[i]) release_nonce(entries[i]);  // not admitted
+    if (!out[i]) {
+      release_nonce(entries[i]);  // not admitted
+    } else if (forwarded) {
+      post_to_raft(Forwarded{std::move(entries[i])});  // parsed already: its block's decoding here takes it as is
+    }
   }
   co_return out;
 }
@@ -226,6 +231,37 @@ void NodeImpl::on_forward(consensus::NodeId from, const consensus::Bytes& payloa
   if (request->request == 0) return;  // handed on without waiting for an answer
   std::string body = nlohmann::json{{"a", request->request}, {"results", std::move(results)}}.dump();
   (void)transport->send(from, consensus::Channel::forward, consensus::Bytes(body.begin(), body.end()));
+}
+
+NodeImpl::CommitWatch NodeImpl::watch(const std::string& id) {
+  auto w = std::make_shared<Waiter>(io);
+  waiters_[id].push_back(w);
+  return CommitWatch(*this, id, std::move(w));
+}
+
+void NodeImpl::unwatch(const std::string& id, const std::shared_ptr<Waiter>& w) {
+  auto it = waiters_.find(id);
+  if (it == waiters_.end()) return;  // answered (on_applied removes the entry's waiters)
+  std::erase(it->second, w);
+  if (it->second.empty()) waiters_.erase(it);
+}
+
+boost::asio::awaitable<TxAnswer> NodeImpl::CommitWatch::wait(std::chrono::milliseconds timeout) {
+  auto w = std::move(w_);  // from here this wait unregisters it, whatever happens
+  if (!w->answer) {  // not applied while it was routed
+    w->timer.expires_after(timeout);
+    co_await w->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+  }
+  if (w->answer) co_return *w->answer;
+  node_->unwatch(id_, w);
+  // Timed out. (An entry applied before the watch began would be answered from the ledger here; a submission
+  // watches right after its precheck read found no record, with no wait in between.)
+  auto rec = node_->recorded(id_);
+  if (rec && rec->has_value()) co_return **rec;
+  TxAnswer pending;
+  pending.id = id_;
+  pending.status = "pending";
+  co_return pending;
 }
 
 boost::asio::awaitable<TxAnswer> NodeImpl::wait_for(const std::string& id, std::chrono::milliseconds timeout) {

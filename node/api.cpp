@@ -372,12 +372,15 @@ net::awaitable<http::Reply> Api::submit(const http::Request& req, const Target& 
   if (!pre) co_return error(pre.error(), req);
   if (pre->has_value()) co_return ok(200, (*pre)->to_json(), req);  // the same entry again: its first answer
   const std::string id = e->id;
+  // Watched before it is handed on: its block may be applied while it is routed (no ledger read afterwards).
+  std::optional<NodeImpl::CommitWatch> watch;
+  if (wait == "commit") watch.emplace(node_.watch(id));
   std::vector<contracts::Envelope> one;
   one.push_back(std::move(*e));
   std::vector<Status> routed = co_await node_.route(std::move(one));
   if (!routed[0]) co_return error(routed[0].error(), req);
-  if (wait == "none") co_return ok(202, json{{"id", id}, {"status", "pending"}}, req);
-  TxAnswer answer = co_await node_.wait_for(id, timeout);
+  if (!watch) co_return ok(202, json{{"id", id}, {"status", "pending"}}, req);
+  TxAnswer answer = co_await watch->wait(timeout);
   co_return ok(answer.status == "pending" ? 202 : 200, answer.to_json(), req);
 }
 

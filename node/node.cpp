@@ -373,13 +373,14 @@ void NodeImpl::stop() {
 }
 
 void NodeImpl::post_to_raft(Input input) {
+  const bool wake = !std::holds_alternative<Forwarded>(input);  // kept for later: taken at the thread's next pass
   {
     std::lock_guard lock(inbox_mu_);
     // A halted node's Raft thread has ended: nothing would ever take what is queued, and peers keep sending.
     if (halted_.load()) return;
     inbox_.push_back(std::move(input));
   }
-  inbox_cv_.notify_one();
+  if (wake) inbox_cv_.notify_one();
 }
 
 Node::Node(std::unique_ptr<NodeImpl> impl) : impl_(std::move(impl)) {}

@@ -68,6 +68,37 @@ struct RaftView {
   std::vector<std::string> learners;
 };
 
+// A follower's own submissions, as it parsed them on admission, by signature, for decoding the blocks that hold
+// them (ledger::decode_block's `known`): each is then parsed once on this node, not twice. The oldest are
+// dropped past kMaxForwardedKept (entries the leader took but never proposed). One thread only.
+class ForwardedEnvelopes {
+ public:
+  static constexpr std::size_t kMaxForwardedKept = 4096;
+  void put(contracts::Envelope&& e) {
+    std::string sig(e.sig.begin(), e.sig.end());
+    if (by_sig_.contains(sig)) return;
+    while (order_.size() >= kMaxForwardedKept) {
+      by_sig_.erase(order_.front());
+      order_.pop_front();
+    }
+    order_.push_back(sig);
+    by_sig_.emplace(std::move(sig), std::move(e));
+  }
+  std::optional<contracts::Envelope> take(std::string_view tx, std::string_view sig) {
+    auto it = by_sig_.find(std::string(sig));
+    if (it == by_sig_.end() || it->second.canonical_tx != tx) return std::nullopt;
+    contracts::Envelope e = std::move(it->second);
+    by_sig_.erase(it);  // its order_ slot stays until it comes round (erasing a missing key is harmless)
+    return e;
+  }
+  bool empty() const { return by_sig_.empty(); }
+  std::size_t size() const { return by_sig_.size(); }
+
+ private:
+  std::unordered_map<std::string, contracts::Envelope> by_sig_;
+  std::deque<std::string> order_;
+};
+
 class NodeImpl {
  public:
   NodeImpl(const NodeConfig& cfg, Logger& logger) : config(cfg), log(logger) {}
@@ -141,7 +172,12 @@ class NodeImpl {
     consensus::NodeId from;
     consensus::Bytes payload;
   };
-  using Input = std::variant<RaftInput, contracts::Envelope>;
+  // An entry this node admitted and forwarded to the leader, which took it: kept parsed for when its block is
+  // decoded here (ForwardedEnvelopes). Queued without waking the Raft thread: nothing waits on it.
+  struct Forwarded {
+    contracts::Envelope envelope;
+  };
+  using Input = std::variant<RaftInput, contracts::Envelope, Forwarded>;
   void post_to_raft(Input input);
 
   // ---- submissions (admission.cpp), I/O thread ----
@@ -159,6 +195,11 @@ class NodeImpl {
   void on_forward(consensus::NodeId from, const consensus::Bytes& payload);
   // Waits on the I/O thread until the entry is applied or the timeout passes.
   boost::asio::awaitable<TxAnswer> wait_for(const std::string& id, std::chrono::milliseconds timeout);
+  // The same wait for a submission, in two steps: watch() before the entry is handed on (route), so an outcome
+  // applied while it is being routed is kept for the waiter instead of read back from the ledger, then
+  // wait_watched(). A watch not waited on must be dropped with unwatch() (CommitWatch below does it).
+  class CommitWatch;
+  CommitWatch watch(const std::string& id);
   Result<std::optional<TxAnswer>> recorded(const std::string& id) const;
   // Signs a tx for a `sign` token: fills signer and nonce. Errors: no_org_key, forbidden.
   Result<contracts::Envelope> sign_for(const Principal& who, nlohmann::json tx);
@@ -239,6 +280,7 @@ class NodeImpl {
     ledger::BlockProposal block;
   };
   std::map<consensus::Index, OwnProposal> own_proposals_;
+  ForwardedEnvelopes forwarded_;  // the Raft thread's (ForwardedEnvelopes above)
   std::size_t cache_hits_seen_ = 0, cache_misses_seen_ = 0;  // the ledger's document cache, as last exported
   std::atomic<std::size_t> pending_count_{0};
   consensus::NodeId leader_ = 0;
@@ -246,12 +288,36 @@ class NodeImpl {
   std::atomic<consensus::NodeId> leader_seen_{0};
   std::atomic<bool> halted_{false};
 
+ public:
   // I/O thread only: commit waiters by tx id.
   struct Waiter {
     explicit Waiter(boost::asio::io_context& io) : timer(io) {}
     boost::asio::steady_timer timer;
     std::optional<TxAnswer> answer;
   };
+  // A registered waiter for one entry's outcome; unregistered when it goes out of scope unless answered.
+  class CommitWatch {
+   public:
+    CommitWatch(NodeImpl& node, std::string id, std::shared_ptr<Waiter> w)
+        : node_(&node), id_(std::move(id)), w_(std::move(w)) {}
+    CommitWatch(CommitWatch&& o) noexcept : node_(o.node_), id_(std::move(o.id_)), w_(std::move(o.w_)) {}
+    CommitWatch(const CommitWatch&) = delete;
+    CommitWatch& operator=(const CommitWatch&) = delete;
+    CommitWatch& operator=(CommitWatch&&) = delete;
+    ~CommitWatch() {
+      if (w_) node_->unwatch(id_, w_);
+    }
+    // The outcome, or "pending" after `timeout` (once; I/O thread).
+    boost::asio::awaitable<TxAnswer> wait(std::chrono::milliseconds timeout);
+
+   private:
+    NodeImpl* node_;
+    std::string id_;
+    std::shared_ptr<Waiter> w_;
+  };
+
+ private:
+  void unwatch(const std::string& id, const std::shared_ptr<Waiter>& w);
   std::unordered_map<std::string, std::vector<std::shared_ptr<Waiter>>> waiters_;
   // I/O thread only: forwards to the leader waiting for its answer, by request id.
   struct ForwardWait {

@@ -47,6 +47,8 @@ void NodeImpl::raft_main() {
       if (auto* m = std::get_if<RaftInput>(&in)) {
         auto msg = consensus::decode(m->payload);
         if (msg && msg->from == m->from) (void)raft->step(*msg);  // a peer cannot speak for another
+      } else if (auto* f = std::get_if<Forwarded>(&in)) {
+        forwarded_.put(std::move(f->envelope));
       } else {
         auto& e = std::get<contracts::Envelope>(in);
         if (pending_ids_.insert(e.id).second) {
@@ -218,7 +220,10 @@ void NodeImpl::apply_committed(const std::vector<consensus::Entry>& entries) {
       decoded = std::move(own->second.block);
     }
     own_proposals_.erase(own_proposals_.begin(), own_proposals_.upper_bound(e.index));
-    auto applied = ledger->apply(e.index, data, std::move(decoded));
+    const ledger::KnownEnvelopes known = [this](std::string_view tx, std::string_view sig) {
+      return forwarded_.take(tx, sig);
+    };
+    auto applied = ledger->apply(e.index, data, std::move(decoded), forwarded_.empty() ? nullptr : &known);
     if (!applied) {
       log.error("cannot apply a committed block; this node stops applying",
                 {{"raft_index", std::to_string(e.index)}, {"code", applied.error().code},

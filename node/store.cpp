@@ -1,5 +1,7 @@
 #include "node/store.h"
 
+#include "node/ledger/state_values.h"
+
 #include <algorithm>
 #include <vector>
 
@@ -246,6 +248,23 @@ Result<std::optional<std::string>> Store::get_state(std::string_view k, const le
   }
   if (position != nullptr) *position = std::move(**at);
   return value;
+}
+
+Result<std::optional<std::string>> StoreStateView::get(std::string_view k) const {
+  if (cache_ != nullptr && snap_ == nullptr) {
+    if (const StateValueCache::Value* hit = cache_->find(k)) {
+      if (remember_ && !hit->position.empty()) versions_.insert_or_assign(std::string(k), hit->position);
+      return hit->value;
+    }
+  } else if (!remember_) {
+    return store_.get_state(k, snap_);
+  }
+  std::string position;
+  auto v = store_.get_state(k, snap_, &position);
+  if (!v) return v;
+  if (remember_ && !position.empty()) versions_.insert_or_assign(std::string(k), position);
+  if (cache_ != nullptr && snap_ == nullptr) cache_->put(k, StateValueCache::Value{*v, std::move(position)});
+  return v;
 }
 
 std::string stored_reads_text(const contracts::ReadSet& reads,

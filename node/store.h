@@ -304,20 +304,18 @@ class StoreSnapshot {
   const leveldb::Snapshot* snap_;
 };
 
+class StateValueCache;  // node/ledger/state_values.h
+
 // The committed ledger state as the contracts see it (the s/ prefix, documents through their versions).
 class StoreStateView final : public contracts::StateView {
  public:
   // Reads as of `snap` when given (one consistent view), else the latest state. With `remember_versions`, the
   // view keeps the version position of every document it read (a block's apply: its read sets refer to them).
-  explicit StoreStateView(const Store& store, const leveldb::Snapshot* snap = nullptr, bool remember_versions = false)
-      : store_(store), snap_(snap), remember_(remember_versions) {}
-  Result<std::optional<std::string>> get(std::string_view k) const override {
-    if (!remember_) return store_.get_state(k, snap_);
-    std::string position;
-    auto v = store_.get_state(k, snap_, &position);
-    if (v && !position.empty()) versions_.insert_or_assign(std::string(k), std::move(position));
-    return v;
-  }
+  // With `cache` (the latest state only), it reads through the ledger's cache of committed values.
+  explicit StoreStateView(const Store& store, const leveldb::Snapshot* snap = nullptr, bool remember_versions = false,
+                          StateValueCache* cache = nullptr)
+      : store_(store), snap_(snap), remember_(remember_versions), cache_(cache) {}
+  Result<std::optional<std::string>> get(std::string_view k) const override;
   // The position of the version a document's value was read at; nullptr when this view has not read it.
   const std::string* version_of(const std::string& k) const {
     auto it = versions_.find(k);
@@ -328,6 +326,7 @@ class StoreStateView final : public contracts::StateView {
   const Store& store_;
   const leveldb::Snapshot* snap_;
   bool remember_;
+  StateValueCache* cache_;
   mutable std::unordered_map<std::string, std::string> versions_;
 };
 

@@ -113,7 +113,7 @@ std::string encode_block(const BlockProposal& block) {
   return out;
 }
 
-Result<BlockProposal> decode_block(std::string_view bytes, crypto::HashAlg alg) {
+Result<BlockProposal> decode_block(std::string_view bytes, crypto::HashAlg alg, const KnownEnvelopes* known) {
   if (bytes.size() > kMaxBlockBytes) return bad_block("over the limit of " + std::to_string(kMaxBlockBytes) + " bytes");
   std::string_view in = bytes;
   if (!in.starts_with(kBlockMagic)) return bad_block("does not start with \"OBP1\"");
@@ -135,6 +135,12 @@ Result<BlockProposal> decode_block(std::string_view bytes, crypto::HashAlg alg) 
   b.entries.reserve(views->size());
   for (std::size_t i = 0; i < views->size(); ++i) {
     const auto& v = (*views)[i];
+    if (known != nullptr && *known) {
+      if (auto held = (*known)(v.tx, v.sig)) {
+        b.entries.push_back(std::move(*held));
+        continue;
+      }
+    }
     auto e = contracts::envelope_from_signed(v.tx, crypto::Bytes(v.sig.begin(), v.sig.end()), alg);
     if (!e) return bad_block("entries[" + std::to_string(i) + "]: " + e.error().code + ": " + e.error().message);
     b.entries.push_back(std::move(*e));

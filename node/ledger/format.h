@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,7 +65,13 @@ std::string encode_block(const BlockProposal& block);
 // Errors: "bad_block" naming what is wrong, or "bad_block" with the entry's position and the envelope error of an
 // entry that is not a well-formed canonical envelope (contracts::envelope_from_signed). Any of these makes the whole
 // block bad: a leader that proposes one is faulty, and every honest node refuses it the same way.
-Result<BlockProposal> decode_block(std::string_view bytes, crypto::HashAlg alg);
+//
+// `known`, when given, may hand over an envelope this node already parsed from the very same signed bytes and
+// signature (a follower's own submissions, forwarded to the leader): it must return one only when its canonical_tx
+// and sig are exactly `tx` and `sig`, and the entry is then taken as it is instead of parsed again (the same
+// envelope either way: envelope_from_signed of those bytes).
+using KnownEnvelopes = std::function<std::optional<contracts::Envelope>(std::string_view tx, std::string_view sig)>;
+Result<BlockProposal> decode_block(std::string_view bytes, crypto::HashAlg alg, const KnownEnvelopes* known = nullptr);
 
 // The outcome of one entry as recorded in a block's results.
 // `reads` is the hash (contracts::digest_writes) of what the entry read from the state before it

@@ -159,10 +159,11 @@ Status Ledger::skip(std::uint64_t raft_index) {
 }
 
 Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std::string_view data,
-                                                  std::optional<ledger::BlockProposal> decoded) {
+                                                  std::optional<ledger::BlockProposal> decoded,
+                                                  const ledger::KnownEnvelopes* known) {
   AppliedPoint prev = last();
   if (raft_index <= prev.raft_index) return std::optional<AppliedBlock>();
-  auto proposal = decoded ? Result<ledger::BlockProposal>(std::move(*decoded)) : ledger::decode_block(data, alg_);
+  auto proposal = decoded ? Result<ledger::BlockProposal>(std::move(*decoded)) : ledger::decode_block(data, alg_, known);
   if (!proposal) {
     // Only a faulty leader proposes a malformed block; every node skips it identically.
     if (Status s = skip(raft_index); !s) return s.error();
@@ -205,7 +206,7 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
 
   // 5. Contracts. Governance entries change the membership in place: an error from here on stops the node
   // (apply_committed), and a restart reads the membership back from the stored state.
-  StoreStateView state(store_, nullptr, /*remember_versions=*/true);
+  StoreStateView state(store_, nullptr, /*remember_versions=*/true, &values_);
   auto result = contracts::apply_block(entries, next.height, next.time, state, membership_, check, &documents_);
   if (!result) return result.error();
 
@@ -218,12 +219,15 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
     }
   }
   leveldb::WriteBatch batch;
+  // What the state holds once the batch is written, for the value cache (updated only after the write).
+  std::vector<std::pair<std::string_view, StateValueCache::Value>> committed_values;
+  committed_values.reserve(result->writes.size());
   for (const auto& [k, v] : result->writes) {
     if (k.starts_with(contracts::keys::kDocument)) {
       std::string doc = k.substr(contracts::keys::kDocument.size());
       std::optional<Listed> before;
-      if (auto known = listed_.find(k); known != listed_.end()) {
-        before = known->second;
+      if (auto cached = listed_.find(k); cached != listed_.end()) {
+        before = cached->second;
       } else {
         auto before_raw = store_.get_state(k);
         if (!before_raw) return before_raw.error();
@@ -242,14 +246,17 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
     }
     if (!v) {
       batch.Delete(key::state(k));
+      committed_values.emplace_back(k, StateValueCache::Value{});
     } else if (key::versioned(k)) {
       const auto writer = last_writer.find(k);
-      const std::string pos = key::position(static_cast<std::uint64_t>(next.height),
-                                            writer != last_writer.end() ? writer->second : UINT32_MAX);
+      std::string pos = key::position(static_cast<std::uint64_t>(next.height),
+                                      writer != last_writer.end() ? writer->second : UINT32_MAX);
       batch.Put(key::version(pos, k), *v);
       batch.Put(key::state(k), pos);
+      committed_values.emplace_back(k, StateValueCache::Value{*v, std::move(pos)});
     } else {
       batch.Put(key::state(k), *v);
+      committed_values.emplace_back(k, StateValueCache::Value{*v, std::string()});
     }
   }
   last_writer.clear();  // its keys view the outcomes' write sets, cleared below
@@ -335,9 +342,17 @@ Result<std::optional<AppliedBlock>> Ledger::apply(std::uint64_t raft_index, std:
   batch.Put(key::block(static_cast<std::uint64_t>(next.height)), record.dump());
   if (Status s = write_block(batch, next); !s) return s.error();
   state_tree.commit_to(state_cache_);
+  for (auto& [k, v] : committed_values) values_.put(k, std::move(v));
 
   out.header = std::move(h);
   out.header_hash = next.header_hash;
+  // Who reads the applied block (the I/O thread: answers, events) needs each entry's id and tx header only. The
+  // body's tree and the signed bytes are freed here, by the thread that just read them, while they are in cache.
+  for (auto& e : entries) {
+    e.tx.body = json();
+    std::string().swap(e.canonical_tx);
+    crypto::Bytes().swap(e.sig);
+  }
   out.entries = std::move(entries);
   out.outcomes = std::move(result->outcomes);
   return std::optional<AppliedBlock>(std::move(out));

@@ -39,6 +39,7 @@
 #include "node/ledger/format.h"
 #include "node/ledger/listing.h"
 #include "node/ledger/state_store.h"
+#include "node/ledger/state_values.h"
 #include "node/store.h"
 #include "node/worker_pool.h"
 
@@ -72,7 +73,8 @@ struct AppliedPoint {
 struct AppliedBlock {
   ledger::BlockHeader header;
   std::string header_hash;
-  std::vector<contracts::Envelope> entries;  // the included entries, in order
+  std::vector<contracts::Envelope> entries;  // the included entries, in order: id and tx header (no body, sig
+                                             // or signed bytes: freed on apply)
   std::vector<contracts::Outcome> outcomes;  // one per included entry (writes cleared)
   std::vector<std::uint64_t> log_index;      // per entry: leaf index in the Merkle log, or UINT64_MAX if rejected
 };
@@ -119,6 +121,7 @@ class Ledger {
       point_.header_hash = genesis_hash_;
     }
     state_cache_.reset();
+    values_.clear();
     listed_.clear();
     return open();
   }
@@ -134,8 +137,10 @@ class Ledger {
   // index is ignored (already applied before a restart). Errors mean the node is broken (I/O, corrupt state):
   // stop applying. `decoded`, when given, is decode_block(data) already done (the leader's own proposal, kept from
   // when it proposed those very bytes): it is used instead of decoding `data` again.
+  // Otherwise `known` may hand over entries this node parsed already (ledger::decode_block).
   Result<std::optional<AppliedBlock>> apply(std::uint64_t raft_index, std::string_view data,
-                                            std::optional<ledger::BlockProposal> decoded = std::nullopt);
+                                            std::optional<ledger::BlockProposal> decoded = std::nullopt,
+                                            const ledger::KnownEnvelopes* known = nullptr);
 
   // Records that the Raft entry at raft_index carried no block (the leader's no-op, a configuration change).
   Status skip(std::uint64_t raft_index);
@@ -160,6 +165,7 @@ class Ledger {
   mutable KeyTableBuilder key_tables_;
   contracts::DocumentCache documents_;  // parsed documents between blocks (apply runs on one thread)
   StateTreeCache state_cache_;          // the document state tree's upper levels (apply thread)
+  StateValueCache values_;              // committed values of recently read and written state keys (apply thread)
   // The listing fields (kind, holder, status) of documents as last written, by state key (nullopt: absent or not
   // listed), so a block need not read and scan each document's stored bytes again to update idx/. Apply thread
   // only; cleared when it grows past kListedCacheSize.

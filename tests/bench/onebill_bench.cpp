@@ -311,7 +311,7 @@ int main(int argc, char** argv) {
             << ", 127.0.0.1\n";
   if (!etcd) {
     std::cout << "signatures:  " << f.alg << ", verified by every node on admission (the receiving node) and on apply"
-              << (f.alg == "ecdsa-p256" ? "; a key's verification table built after its 256th" : "") << "\n"
+              << (f.alg == "ecdsa-p256" ? "; a key's verification table built after its 32nd" : "") << "\n"
               << "blocks:      block_max_entries " << gp.value("block_max_entries", 2000) << ", block_max_delay_ms "
               << gp.value("block_max_delay_ms", 50) << " (genesis params)\n"
               << "leveldb:     node defaults (node/store.cpp: a state, an archive and a Raft-log database, 32 MiB "
