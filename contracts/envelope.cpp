@@ -1,5 +1,6 @@
 #include "contracts/envelope.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "crypto/canonical_json.h"
@@ -124,6 +125,14 @@ Result<Envelope> make_envelope(Tx tx, crypto::Bytes sig, crypto::HashAlg alg) {
 
 namespace {
 
+// How deeply objects and arrays nest in `j` (a scalar: 0), as the strict parser counts against max_depth.
+int nesting(const nlohmann::json& j) {
+  if (!j.is_structured()) return 0;
+  int deepest = 0;
+  for (const auto& v : j) deepest = std::max(deepest, nesting(v));
+  return deepest + 1;
+}
+
 template <typename Json>
 Result<Envelope> envelope_from(Json& envelope, crypto::HashAlg alg) {
   if (!envelope.is_object()) return bad("envelope", "expected an object");
@@ -139,6 +148,11 @@ Result<Envelope> envelope_from(Json& envelope, crypto::HashAlg alg) {
   }
   auto sig = crypto::base64_decode(sig_it->template get_ref<const std::string&>());
   if (!sig) return bad("sig", sig.error().message);
+  // No deeper than envelope_from_signed reads signed bytes, whatever the caller's parse allowed (a batch's list
+  // leaves its envelopes more room): an entry admitted here must decode from a block the same way on every node.
+  if (const int limit = crypto::JsonLimits{}.max_depth - 1; nesting(*tx_it) > limit) {
+    return make_error("too_deep", "tx: nested deeper than " + std::to_string(limit) + " levels");
+  }
   auto tx = tx_from(*tx_it);
   if (!tx) return tx.error();
   return make_envelope(std::move(tx.value()), std::move(sig.value()), alg);

@@ -70,33 +70,44 @@ struct RaftView {
 
 // A follower's own submissions, as it parsed them on admission, by signature, for decoding the blocks that hold
 // them (ledger::decode_block's `known`): each is then parsed once on this node, not twice. The oldest are
-// dropped past kMaxForwardedKept (entries the leader took but never proposed). One thread only.
+// dropped past kMaxForwardedKept of them or kMaxForwardedBytes of signed bytes (entries the leader took but never
+// proposed, or recorded already). One thread only.
 class ForwardedEnvelopes {
  public:
   static constexpr std::size_t kMaxForwardedKept = 4096;
+  static constexpr std::size_t kMaxForwardedBytes = std::size_t{8} << 20;  // their trees take a few times that
   void put(contracts::Envelope&& e) {
     std::string sig(e.sig.begin(), e.sig.end());
-    if (by_sig_.contains(sig)) return;
-    while (order_.size() >= kMaxForwardedKept) {
-      by_sig_.erase(order_.front());
+    if (by_sig_.contains(sig) || e.canonical_tx.size() > kMaxForwardedBytes) return;
+    while (!order_.empty() &&
+           (order_.size() >= kMaxForwardedKept || bytes_ + e.canonical_tx.size() > kMaxForwardedBytes)) {
+      if (auto old = by_sig_.find(order_.front()); old != by_sig_.end()) drop(old);
       order_.pop_front();
     }
     order_.push_back(sig);
+    bytes_ += e.canonical_tx.size();
     by_sig_.emplace(std::move(sig), std::move(e));
   }
   std::optional<contracts::Envelope> take(std::string_view tx, std::string_view sig) {
     auto it = by_sig_.find(std::string(sig));
     if (it == by_sig_.end() || it->second.canonical_tx != tx) return std::nullopt;
     contracts::Envelope e = std::move(it->second);
-    by_sig_.erase(it);  // its order_ slot stays until it comes round (erasing a missing key is harmless)
+    bytes_ -= e.canonical_tx.size();
+    by_sig_.erase(it);  // its order_ slot stays until it comes round (and then finds nothing, or a newer copy)
     return e;
   }
   bool empty() const { return by_sig_.empty(); }
   std::size_t size() const { return by_sig_.size(); }
+  std::size_t bytes() const { return bytes_; }
 
  private:
+  void drop(std::unordered_map<std::string, contracts::Envelope>::iterator it) {
+    bytes_ -= it->second.canonical_tx.size();
+    by_sig_.erase(it);
+  }
   std::unordered_map<std::string, contracts::Envelope> by_sig_;
   std::deque<std::string> order_;
+  std::size_t bytes_ = 0;
 };
 
 class NodeImpl {
@@ -299,19 +310,23 @@ class NodeImpl {
   class CommitWatch {
    public:
     CommitWatch(NodeImpl& node, std::string id, std::shared_ptr<Waiter> w)
-        : node_(&node), id_(std::move(id)), w_(std::move(w)) {}
-    CommitWatch(CommitWatch&& o) noexcept : node_(o.node_), id_(std::move(o.id_)), w_(std::move(o.w_)) {}
+        : node_(&node), alive_(node.watch_token_), id_(std::move(id)), w_(std::move(w)) {}
+    CommitWatch(CommitWatch&& o) noexcept
+        : node_(o.node_), alive_(std::move(o.alive_)), id_(std::move(o.id_)), w_(std::move(o.w_)) {}
     CommitWatch(const CommitWatch&) = delete;
     CommitWatch& operator=(const CommitWatch&) = delete;
     CommitWatch& operator=(CommitWatch&&) = delete;
     ~CommitWatch() {
-      if (w_) node_->unwatch(id_, w_);
+      // A coroutine still suspended when the node is destroyed is destroyed with its io_context, after the
+      // node's waiters: then there is nothing left to unregister from.
+      if (w_ && !alive_.expired()) node_->unwatch(id_, w_);
     }
     // The outcome, or "pending" after `timeout` (once; I/O thread).
     boost::asio::awaitable<TxAnswer> wait(std::chrono::milliseconds timeout);
 
    private:
     NodeImpl* node_;
+    std::weak_ptr<void> alive_;
     std::string id_;
     std::shared_ptr<Waiter> w_;
   };
@@ -319,6 +334,8 @@ class NodeImpl {
  private:
   void unwatch(const std::string& id, const std::shared_ptr<Waiter>& w);
   std::unordered_map<std::string, std::vector<std::shared_ptr<Waiter>>> waiters_;
+  // Expires before waiters_ is destroyed (declared after it): what CommitWatch checks (I/O thread).
+  std::shared_ptr<void> watch_token_ = std::make_shared<int>(0);
   // I/O thread only: forwards to the leader waiting for its answer, by request id.
   struct ForwardWait {
     explicit ForwardWait(boost::asio::io_context& io) : timer(io) {}

@@ -199,6 +199,22 @@ TEST_CASE("a batch is answered per entry", "[node][api]") {
   CHECK(r["results"][1]["code"] == "bad_signature");
 }
 
+// A batch may be a bare list, which leaves each envelope one level more room in the parse than a submission has: a
+// tx nested deeper than a block's entries may be (envelope_from_signed) is refused, not admitted into a block the
+// other nodes would refuse to decode.
+TEST_CASE("a batch's entry nested deeper than a block may carry is refused on admission", "[node][api]") {
+  SingleNode s("batch-depth");
+  auto nested = [&](int arrays, const std::string& doc) {
+    json deep = json::array();
+    for (int i = 1; i < arrays; ++i) deep = json::array({deep});
+    return s.net.envelope("crct", "bill.event", doc, json{{"deep", deep}});  // tx, body, then the arrays
+  };
+  json r = s.call_json("POST", "/v1/transactions/batch", json::array({nested(30, "OB-D1"), nested(29, "OB-D2")}));
+  REQUIRE(r["results"].size() == 2);
+  CHECK(r["results"][0]["code"] == "too_deep");  // the tx nests 32 deep
+  CHECK(r["results"][1]["status"] == "rejected");  // 31: admitted and decided by the rules (no such bill)
+}
+
 TEST_CASE("status, readiness and metrics", "[node][api]") {
   SingleNode s("ops");
   json st = s.call_json("GET", "/v1/status", nullptr, "");

@@ -167,4 +167,15 @@ TEST_CASE("block decoding takes a follower's own parsed envelope only for the ve
   const auto last = envelope("OB-" + std::to_string(last_i), static_cast<std::int64_t>(last_i),
                              {static_cast<std::uint8_t>(last_i), static_cast<std::uint8_t>(last_i >> 8), 9});
   CHECK(many.take(last.canonical_tx, std::string(last.sig.begin(), last.sig.end())).has_value());
+
+  // And by their bytes.
+  node::ForwardedEnvelopes big;
+  for (std::uint8_t i = 0; i < 100; ++i) {
+    auto e = envelope("OB-B" + std::to_string(i), i, {i, 7});
+    e.canonical_tx.append(std::size_t{100} << 10, ' ');  // as if 100 KiB were signed (never decoded here)
+    big.put(std::move(e));
+    CHECK(big.bytes() <= node::ForwardedEnvelopes::kMaxForwardedBytes);
+  }
+  CHECK(big.size() < 100);
+  CHECK(big.size() > 50);
 }
