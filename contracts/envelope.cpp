@@ -117,14 +117,7 @@ Envelope assemble(Tx tx, std::string canonical, crypto::Bytes sig, crypto::HashA
 
 }  // namespace
 
-Result<Envelope> make_envelope(Tx tx, crypto::Bytes sig, crypto::HashAlg alg) {
-  auto canonical = canonical_tx(tx);
-  if (!canonical) return canonical.error();
-  return assemble(std::move(tx), std::move(canonical.value()), std::move(sig), alg);
-}
-
 namespace {
-
 // How deeply objects and arrays nest in `j` (a scalar: 0), as the strict parser counts against max_depth.
 int nesting(const nlohmann::json& j) {
   if (!j.is_structured()) return 0;
@@ -132,6 +125,21 @@ int nesting(const nlohmann::json& j) {
   for (const auto& v : j) deepest = std::max(deepest, nesting(v));
   return deepest + 1;
 }
+}  // namespace
+
+Result<Envelope> make_envelope(Tx tx, crypto::Bytes sig, crypto::HashAlg alg) {
+  // No deeper than envelope_from_signed reads signed bytes (the tx object, then its body), whatever the caller's
+  // parse allowed — a batch's bare list leaves its envelopes a level more, a node-signed submission's tx is the
+  // whole request: an entry admitted must decode from a block the same way on every node.
+  if (const int limit = crypto::JsonLimits{}.max_depth - 1; 1 + nesting(tx.body) > limit) {
+    return make_error("too_deep", "tx: nested deeper than " + std::to_string(limit) + " levels");
+  }
+  auto canonical = canonical_tx(tx);
+  if (!canonical) return canonical.error();
+  return assemble(std::move(tx), std::move(canonical.value()), std::move(sig), alg);
+}
+
+namespace {
 
 template <typename Json>
 Result<Envelope> envelope_from(Json& envelope, crypto::HashAlg alg) {
@@ -148,11 +156,6 @@ Result<Envelope> envelope_from(Json& envelope, crypto::HashAlg alg) {
   }
   auto sig = crypto::base64_decode(sig_it->template get_ref<const std::string&>());
   if (!sig) return bad("sig", sig.error().message);
-  // No deeper than envelope_from_signed reads signed bytes, whatever the caller's parse allowed (a batch's list
-  // leaves its envelopes more room): an entry admitted here must decode from a block the same way on every node.
-  if (const int limit = crypto::JsonLimits{}.max_depth - 1; nesting(*tx_it) > limit) {
-    return make_error("too_deep", "tx: nested deeper than " + std::to_string(limit) + " levels");
-  }
   auto tx = tx_from(*tx_it);
   if (!tx) return tx.error();
   return make_envelope(std::move(tx.value()), std::move(sig.value()), alg);

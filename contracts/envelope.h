@@ -51,7 +51,8 @@ nlohmann::json tx_to_json(const Tx& tx);
 Result<std::string> canonical_tx(const Tx& tx);
 Result<std::string> tx_id(crypto::HashAlg alg, const Tx& tx);
 
-// Builds an envelope from parts: computes the canonical bytes and the id.
+// Builds an envelope from parts: computes the canonical bytes and the id. too_deep if the tx nests deeper than a
+// block's entry may (31: envelope_from_signed's limit), whatever parsed it.
 Result<Envelope> make_envelope(Tx tx, crypto::Bytes sig, crypto::HashAlg alg);
 // From already-parsed JSON (which must be inside the canonical subset) or from text (parsed with parse_strict).
 // The rvalue form moves the body out instead of copying it.

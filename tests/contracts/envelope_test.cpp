@@ -21,6 +21,38 @@ const char* kEnvelope =
     R"("body":{"to":"trader"}},"sig":"AQID"})";
 }
 
+// Whatever parsed it, an envelope is no deeper than a block's entry may be (envelope_from_signed: 31 levels for the
+// tx), so every node decodes an admitted entry the same way.
+TEST_CASE("contracts: a tx nested deeper than a block's entry may be is too_deep, however it was built",
+          "[contracts][envelope]") {
+  auto tx_nesting = [](int levels) {  // the tx object, its body, then arrays: `levels` in all
+    nlohmann::json deep = nlohmann::json::array();
+    for (int i = 3; i < levels; ++i) deep = nlohmann::json::array({deep});
+    Tx tx;
+    tx.type = "bill.event";
+    tx.doc = "OB-1";
+    tx.signer = "crct/k1";
+    tx.nonce = 1;
+    tx.ts = "2026-11-27T10:00:00Z";
+    tx.body = {{"deep", deep}};
+    return tx;
+  };
+  auto ok = make_envelope(tx_nesting(31), {1, 2, 3}, HashAlg::sha256);
+  REQUIRE(ok.ok());
+  REQUIRE(envelope_from_signed(ok->canonical_tx, {1, 2, 3}, HashAlg::sha256).ok());  // a block carries it
+  auto deep = make_envelope(tx_nesting(32), {1, 2, 3}, HashAlg::sha256);
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.error().code == "too_deep");
+  // The same from JSON a request's parse let through (a batch's bare list leaves an envelope 33 levels).
+  nlohmann::json as_json = {{"sig", "AQID"}, {"tx", tx_to_json(tx_nesting(32))}};
+  auto from_json = envelope_from_json(as_json, HashAlg::sha256);
+  REQUIRE_FALSE(from_json.ok());
+  CHECK(from_json.error().code == "too_deep");
+  auto canonical = onebill::crypto::canonicalize(tx_to_json(tx_nesting(32)));
+  REQUIRE(canonical.ok());
+  CHECK_FALSE(envelope_from_signed(*canonical, {1, 2, 3}, HashAlg::sha256).ok());  // what a follower would refuse
+}
+
 TEST_CASE("contracts: an envelope parses, and its id is the hash of canonical(tx)", "[contracts][envelope]") {
   auto env = parse_envelope(kEnvelope, HashAlg::sha256);
   REQUIRE(env.ok());
