@@ -126,6 +126,7 @@ Status NodeImpl::admit_local(contracts::Envelope&& e) {  // moved from only when
 boost::asio::awaitable<std::vector<Status>> NodeImpl::route(std::vector<contracts::Envelope> entries) {
   std::vector<Status> out(entries.size());
   if (entries.empty()) co_return out;
+  bool forwarded = false;  // to the leader, which answered for each entry
   consensus::NodeId leader = leader_seen_.load();
   if (diverged_.load() || halted_.load() || leader == self) {
     for (std::size_t i = 0; i < entries.size(); ++i) out[i] = admit_local(std::move(entries[i]));
@@ -147,6 +148,7 @@ boost::asio::awaitable<std::vector<Status>> NodeImpl::route(std::vector<contract
     forwards_.erase(id);
     if (w->answer && w->answer->size() == entries.size()) {
       out = std::move(*w->answer);
+      forwarded = true;
     } else {
       metrics.counter("onebill_forwards_failed_total", "Forwards to the leader that got no answer").inc();
       const std::string why = w->leader_gone ? " lost the lead before it answered the forwarded entry"
@@ -158,7 +160,6 @@ boost::asio::awaitable<std::vector<Status>> NodeImpl::route(std::vector<contract
       }
     }
   }
-  const bool forwarded = leader != self && leader != 0 && !diverged_.load() && !halted_.load();
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (!out[i]) {
       release_nonce(entries[i]);  // not admitted

@@ -251,19 +251,21 @@ Result<std::optional<std::string>> Store::get_state(std::string_view k, const le
 }
 
 Result<std::optional<std::string>> StoreStateView::get(std::string_view k) const {
-  if (cache_ != nullptr && snap_ == nullptr) {
-    if (const StateValueCache::Value* hit = cache_->find(k)) {
-      if (remember_ && !hit->position.empty()) versions_.insert_or_assign(std::string(k), hit->position);
+  StateValueCache* cache = snap_ == nullptr ? cache_ : nullptr;  // it holds the latest state only
+  const auto remember = [&](const std::string& position) {
+    if (remember_ && !position.empty()) versions_.insert_or_assign(std::string(k), position);
+  };
+  if (cache != nullptr) {
+    if (const StateValueCache::Value* hit = cache->find(k)) {
+      remember(hit->position);
       return hit->value;
     }
-  } else if (!remember_) {
-    return store_.get_state(k, snap_);
   }
   std::string position;
   auto v = store_.get_state(k, snap_, &position);
   if (!v) return v;
-  if (remember_ && !position.empty()) versions_.insert_or_assign(std::string(k), position);
-  if (cache_ != nullptr && snap_ == nullptr) cache_->put(k, StateValueCache::Value{*v, std::move(position)});
+  remember(position);
+  if (cache != nullptr) cache->put(k, StateValueCache::Value{*v, std::move(position)});
   return v;
 }
 
