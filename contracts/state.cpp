@@ -5,11 +5,16 @@
 namespace onebill::contracts {
 namespace {
 
-void put_u32(crypto::Hasher& h, std::size_t n) {
+void put_be32(std::uint8_t* out, std::size_t n) {
   const auto v = static_cast<std::uint32_t>(n);
-  const std::uint8_t be[4] = {static_cast<std::uint8_t>(v >> 24), static_cast<std::uint8_t>(v >> 16),
-                              static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
-  h.update(crypto::ByteView(be, sizeof be));  // one update, not four: each costs a call into the digest
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
+}
+
+// Each header in one update, not byte by byte: every update is a call into the digest.
+void put_u32(crypto::Hasher& h, std::size_t n) {
+  std::uint8_t be[4];
+  put_be32(be, n);
+  h.update(crypto::ByteView(be, sizeof be));
 }
 
 void hash_entry(crypto::Hasher& h, std::string_view key, const std::string* value) {
@@ -19,9 +24,8 @@ void hash_entry(crypto::Hasher& h, std::string_view key, const std::string* valu
     h.update(std::uint8_t{0});
     return;
   }
-  const auto n = static_cast<std::uint32_t>(value->size());
-  const std::uint8_t present[5] = {1, static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
-                                   static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
+  std::uint8_t present[5] = {1};  // the marker, then the value's length
+  put_be32(present + 1, value->size());
   h.update(crypto::ByteView(present, sizeof present));
   h.update(*value);
 }
